@@ -1,0 +1,39 @@
+/*
+ * arena.h - bump allocator for short-lived message graphs.
+ *
+ * One fold step (one event) or one command builds and decodes protobuf
+ * messages whose pieces all die together: they come from an arena that is
+ * reset after the step. tu_arena_pb() adapts the arena to protobuf-c, so
+ * `__unpack(tu_arena_pb(a), ...)` allocates from it too; such messages must
+ * not be passed to `__free_unpacked` (reset the arena instead).
+ * Allocation aborts on exhaustion like xalloc.h.
+ */
+#ifndef TU_ARENA_H
+#define TU_ARENA_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+struct tu_arena_block;
+
+struct tu_arena {
+	struct tu_arena_block *head;  /* newest block, the one allocated from */
+	size_t block_size;            /* default size of a new block */
+	size_t used;                  /* bytes handed out since the last reset */
+	ProtobufCAllocator pb;        /* protobuf-c view of this arena */
+};
+
+void tu_arena_init(struct tu_arena *a, size_t block_size);
+void tu_arena_release(struct tu_arena *a);
+/* Frees everything allocated since init; keeps the first block. */
+void tu_arena_reset(struct tu_arena *a);
+/* Memory aligned for any type; zeroed. */
+void *tu_arena_alloc(struct tu_arena *a, size_t n);
+char *tu_arena_strdup(struct tu_arena *a, const char *s);
+char *tu_arena_strndup(struct tu_arena *a, const char *s, size_t n);
+char *tu_arena_printf(struct tu_arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void *tu_arena_memdup(struct tu_arena *a, const void *p, size_t n);
+ProtobufCAllocator *tu_arena_pb(struct tu_arena *a);
+
+#endif

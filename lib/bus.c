@@ -1,0 +1,528 @@
+/*
+ * bus.c - NATS connection, JetStream context and tracked async publishing.
+ *
+ * Invariants: every async publish either reaches on_ack exactly once (ack or
+ * error reported by the server) or is still in nats.c's pending list, from
+ * which tu_bus_async_complete() re-sends or gives it up. With keep_failed the
+ * messages whose publish failed are parked in `failed` (owned here) instead
+ * of being reported, for the next complete() round.
+ */
+#include "bus.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "contract.h"
+#include "limits.h"
+#include "log.h"
+#include "xalloc.h"
+
+struct tu_bus {
+	natsConnection *nc;      /* owned */
+	jsCtx *js;               /* owned */
+	int64_t request_timeout; /* ms, for API calls */
+	tu_bus_ack_fn on_ack;    /* may be NULL */
+	void *ack_ctx;
+	bool keep_failed;        /* park failed messages for resend */
+	_Atomic int inflight;    /* async publishes without an ack or error yet */
+	pthread_mutex_t mu;      /* guards failed */
+	natsMsg **failed;        /* owned messages whose publish failed */
+	size_t n_failed, cap_failed;
+};
+
+tu_status tu_bus_status(natsStatus s)
+{
+	switch (s) {
+	case NATS_OK: return TU_OK;
+	case NATS_TIMEOUT: return TU_ETIMEOUT;
+	case NATS_NOT_FOUND: return TU_ENOTFOUND;
+	case NATS_NO_MEMORY: return TU_ENOMEM;
+	case NATS_INVALID_ARG:
+	case NATS_INVALID_SUBJECT: return TU_EINVAL;
+	case NATS_MAX_PAYLOAD: return TU_ETOOBIG;
+	case NATS_NOT_PERMITTED:
+	case NATS_CONNECTION_AUTH_FAILED: return TU_EAUTH;
+	case NATS_NO_SERVER:
+	case NATS_CONNECTION_CLOSED:
+	case NATS_CONNECTION_DISCONNECTED:
+	case NATS_STALE_CONNECTION:
+	case NATS_NO_RESPONDERS:
+	case NATS_IO_ERROR:
+	case NATS_DRAINING: return TU_EUNAVAIL;
+	case NATS_SSL_ERROR:
+	case NATS_SECURE_CONNECTION_REQUIRED: return TU_EAUTH;
+	default: return TU_EINTERNAL;
+	}
+}
+
+/* Reads a whole small secret file, trimming a trailing newline. */
+static tu_status read_secret(const char *path, char **out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot open password file %s: %s", path, strerror(errno));
+		return TU_EIO;
+	}
+	char buf[1024];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	*out = tu_xstrdup(buf);
+	memset(buf, 0, sizeof(buf));
+	return TU_OK;
+}
+
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
+{
+	(void)nc;
+	(void)sub;
+	(void)closure;
+	tu_warn("nats: async error: %s", natsStatus_GetText(err));
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	(void)closure;
+	tu_warn("nats: disconnected");
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+	(void)closure;
+	char url[256] = "";
+	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+	tu_info("nats: reconnected to %s", url);
+}
+
+static void park_failed(tu_bus *bus, natsMsg *msg)
+{
+	pthread_mutex_lock(&bus->mu);
+	if (bus->n_failed == bus->cap_failed) {
+		bus->cap_failed = bus->cap_failed ? bus->cap_failed * 2 : 64;
+		bus->failed = tu_xrealloc(bus->failed, bus->cap_failed * sizeof(*bus->failed));
+	}
+	bus->failed[bus->n_failed++] = msg;
+	pthread_mutex_unlock(&bus->mu);
+}
+
+static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	(void)js;
+	tu_bus *bus = closure;
+	const char *id = tu_bus_header(msg, TU_HDR_MSG_ID);
+	bus->inflight--;
+	if (pa != NULL) {
+		if (bus->on_ack != NULL)
+			bus->on_ack(bus->ack_ctx, id ? id : "", TU_OK, pa->Sequence, pa->Duplicate);
+		natsMsg_Destroy(msg);
+		return;
+	}
+	natsStatus err = pae != NULL ? pae->Err : NATS_ERR;
+	if (bus->keep_failed) {
+		tu_debug("nats: publish of %s failed (%s), kept for resend", id ? id : "?",
+			 natsStatus_GetText(err));
+		park_failed(bus, msg);
+		return;
+	}
+	tu_warn("nats: publish of %s on %s failed: %s%s%s", id ? id : "?", natsMsg_GetSubject(msg),
+		natsStatus_GetText(err), pae && pae->ErrText ? ": " : "",
+		pae && pae->ErrText ? pae->ErrText : "");
+	if (bus->on_ack != NULL)
+		bus->on_ack(bus->ack_ctx, id ? id : "", tu_bus_status(err), 0, false);
+	natsMsg_Destroy(msg);
+}
+
+tu_status tu_bus_connect(const struct tu_nats_config *cfg, const struct tu_bus_opts *opts,
+			 tu_bus **out, char *err, size_t errlen)
+{
+	natsOptions *no = NULL;
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	char *password = NULL;
+	tu_bus *bus = NULL;
+	natsStatus s;
+	tu_status st = TU_OK;
+
+	s = natsOptions_Create(&no);
+	if (s == NATS_OK)
+		s = natsOptions_SetURL(no, cfg->url);
+	if (s == NATS_OK && opts != NULL && opts->name != NULL)
+		s = natsOptions_SetName(no, opts->name);
+	if (s == NATS_OK)
+		s = natsOptions_SetTimeout(no, cfg->connect_timeout);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(no, cfg->max_reconnect);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(no, cfg->reconnect_wait);
+	if (s == NATS_OK)
+		s = natsOptions_SetErrorHandler(no, on_async_error, NULL);
+	if (s == NATS_OK)
+		s = natsOptions_SetDisconnectedCB(no, on_disconnected, NULL);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(no, on_reconnected, NULL);
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "nats options: %s", natsStatus_GetText(s));
+		st = tu_bus_status(s);
+		goto out;
+	}
+	if (cfg->user != NULL) {
+		if (cfg->password_file != NULL) {
+			st = read_secret(cfg->password_file, &password, err, errlen);
+			if (st != TU_OK)
+				goto out;
+		}
+		s = natsOptions_SetUserInfo(no, cfg->user, password);
+		if (s != NATS_OK) {
+			snprintf(err, errlen, "nats user %s: %s", cfg->user, natsStatus_GetText(s));
+			st = tu_bus_status(s);
+			goto out;
+		}
+	}
+	if (cfg->creds_file != NULL) {
+		s = natsOptions_SetUserCredentialsFromFiles(no, cfg->creds_file, NULL);
+		if (s != NATS_OK) {
+			snprintf(err, errlen, "nats creds file %s: %s", cfg->creds_file,
+				 natsStatus_GetText(s));
+			st = tu_bus_status(s);
+			goto out;
+		}
+	}
+	if (cfg->tls_ca != NULL) {
+		s = natsOptions_SetSecure(no, true);
+		if (s == NATS_OK)
+			s = natsOptions_LoadCATrustedCertificates(no, cfg->tls_ca);
+		if (s == NATS_OK && cfg->tls_cert != NULL)
+			s = natsOptions_LoadCertificatesChain(no, cfg->tls_cert, cfg->tls_key);
+		if (s == NATS_OK && cfg->tls_hostname != NULL)
+			s = natsOptions_SetExpectedHostname(no, cfg->tls_hostname);
+		if (s != NATS_OK) {
+			snprintf(err, errlen, "nats tls (ca %s): %s", cfg->tls_ca, natsStatus_GetText(s));
+			st = tu_bus_status(s);
+			goto out;
+		}
+	}
+	s = natsConnection_Connect(&nc, no);
+	if (s != NATS_OK) {
+		const char *detail = nats_GetLastError(NULL);
+		snprintf(err, errlen, "cannot connect to %s: %s%s%s", cfg->url, natsStatus_GetText(s),
+			 detail ? ": " : "", detail ? detail : "");
+		st = tu_bus_status(s);
+		goto out;
+	}
+
+	bus = tu_xcalloc(1, sizeof(*bus));
+	pthread_mutex_init(&bus->mu, NULL);
+	bus->request_timeout = cfg->request_timeout;
+	if (opts != NULL) {
+		bus->on_ack = opts->on_ack;
+		bus->ack_ctx = opts->ack_ctx;
+		bus->keep_failed = opts->keep_failed;
+	}
+
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.Wait = cfg->request_timeout;
+	jo.PublishAsync.MaxPending = (opts != NULL && opts->max_pending > 0) ? opts->max_pending : 4096;
+	jo.PublishAsync.AckHandler = on_puback;
+	jo.PublishAsync.AckHandlerClosure = bus;
+	jo.PublishAsync.StallWait = cfg->request_timeout;
+	s = natsConnection_JetStream(&js, nc, &jo);
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "jetstream context: %s", natsStatus_GetText(s));
+		st = tu_bus_status(s);
+		goto out;
+	}
+	bus->nc = nc;
+	bus->js = js;
+	nc = NULL;
+	js = NULL;
+	*out = bus;
+	bus = NULL;
+out:
+	if (bus != NULL) {
+		pthread_mutex_destroy(&bus->mu);
+		free(bus);
+	}
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	natsOptions_Destroy(no);
+	if (password != NULL) {
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	return st;
+}
+
+void tu_bus_destroy(tu_bus *bus, int64_t timeout_ms)
+{
+	if (bus == NULL)
+		return;
+	if (timeout_ms > 0 && tu_bus_async_pending(bus) > 0) {
+		jsPubOptions po;
+		jsPubOptions_Init(&po);
+		po.MaxWait = timeout_ms;
+		js_PublishAsyncComplete(bus->js, &po);
+	}
+	natsMsgList pending = { 0 };
+	if (js_PublishAsyncGetPendingList(&pending, bus->js) == NATS_OK)
+		natsMsgList_Destroy(&pending);
+	jsCtx_Destroy(bus->js);
+	natsConnection_Close(bus->nc);
+	natsConnection_Destroy(bus->nc);
+	for (size_t i = 0; i < bus->n_failed; i++)
+		natsMsg_Destroy(bus->failed[i]);
+	free(bus->failed);
+	pthread_mutex_destroy(&bus->mu);
+	free(bus);
+}
+
+natsConnection *tu_bus_nc(tu_bus *bus)
+{
+	return bus->nc;
+}
+
+jsCtx *tu_bus_js(tu_bus *bus)
+{
+	return bus->js;
+}
+
+int64_t tu_bus_request_timeout(const tu_bus *bus)
+{
+	return bus->request_timeout;
+}
+
+tu_status tu_bus_msg_create(const struct tu_bus_msg *m, natsMsg **out)
+{
+	natsMsg *msg = NULL;
+	if (m->len > TU_MAX_MSG)
+		return TU_ETOOBIG;
+	natsStatus s = natsMsg_Create(&msg, m->subject, NULL, m->data, (int)m->len);
+	if (s == NATS_OK && m->msg_id != NULL)
+		s = natsMsgHeader_Set(msg, TU_HDR_MSG_ID, m->msg_id);
+	if (s == NATS_OK && m->type != NULL)
+		s = natsMsgHeader_Set(msg, TU_HDR_TYPE, m->type);
+	if (s == NATS_OK && m->correlation_id != NULL && *m->correlation_id != '\0')
+		s = natsMsgHeader_Set(msg, TU_HDR_CORRELATION, m->correlation_id);
+	if (s != NATS_OK) {
+		natsMsg_Destroy(msg);
+		return tu_bus_status(s);
+	}
+	*out = msg;
+	return TU_OK;
+}
+
+tu_status tu_bus_publish(tu_bus *bus, const struct tu_bus_msg *m, uint64_t *seq, bool *duplicate,
+			 char *err, size_t errlen)
+{
+	natsMsg *msg = NULL;
+	jsPubAck *pa = NULL;
+	jsErrCode ec = 0;
+	tu_status st = tu_bus_msg_create(m, &msg);
+	if (st != TU_OK) {
+		snprintf(err, errlen, "cannot build message for %s: %s", m->subject, tu_status_str(st));
+		return st;
+	}
+	jsPubOptions po;
+	jsPubOptions_Init(&po);
+	po.MaxWait = bus->request_timeout;
+	natsStatus s = js_PublishMsg(&pa, bus->js, msg, &po, &ec);
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "publish to %s: %s (jetstream error %d)", m->subject,
+			 natsStatus_GetText(s), (int)ec);
+		st = tu_bus_status(s);
+	} else {
+		if (seq != NULL)
+			*seq = pa->Sequence;
+		if (duplicate != NULL)
+			*duplicate = pa->Duplicate;
+	}
+	jsPubAck_Destroy(pa);
+	natsMsg_Destroy(msg);
+	return st;
+}
+
+tu_status tu_bus_publish_async(tu_bus *bus, const struct tu_bus_msg *m)
+{
+	natsMsg *msg = NULL;
+	tu_status st = tu_bus_msg_create(m, &msg);
+	if (st != TU_OK)
+		return st;
+	bus->inflight++;
+	natsStatus s = js_PublishMsgAsync(bus->js, &msg, NULL);
+	if (s != NATS_OK)
+		bus->inflight--;
+	natsMsg_Destroy(msg); /* no-op when the library took it */
+	return tu_bus_status(s);
+}
+
+int tu_bus_async_pending(tu_bus *bus)
+{
+	return bus->inflight;
+}
+
+/* Re-sends every parked failed message; returns how many. */
+static size_t resend_failed(tu_bus *bus)
+{
+	pthread_mutex_lock(&bus->mu);
+	natsMsg **list = bus->failed;
+	size_t n = bus->n_failed;
+	bus->failed = NULL;
+	bus->n_failed = 0;
+	bus->cap_failed = 0;
+	pthread_mutex_unlock(&bus->mu);
+	for (size_t i = 0; i < n; i++) {
+		bus->inflight++;
+		if (js_PublishMsgAsync(bus->js, &list[i], NULL) != NATS_OK) {
+			bus->inflight--;
+			park_failed(bus, list[i]);
+		}
+	}
+	free(list);
+	return n;
+}
+
+tu_status tu_bus_async_complete(tu_bus *bus, int64_t timeout_ms, int retries, size_t *unsent)
+{
+	int64_t deadline = tu_clock_mono_ns() + timeout_ms * TU_NS_PER_MS;
+	tu_status st = TU_OK;
+	for (int round = 0;; round++) {
+		int64_t left = (deadline - tu_clock_mono_ns()) / TU_NS_PER_MS;
+		if (left < 1)
+			left = 1;
+		jsPubOptions po;
+		jsPubOptions_Init(&po);
+		po.MaxWait = left;
+		natsStatus s = js_PublishAsyncComplete(bus->js, &po);
+		pthread_mutex_lock(&bus->mu);
+		size_t failed = bus->n_failed;
+		pthread_mutex_unlock(&bus->mu);
+		if (s == NATS_OK && failed == 0) {
+			st = TU_OK;
+			break;
+		}
+		if (round >= retries || tu_clock_mono_ns() >= deadline) {
+			st = s != NATS_OK ? tu_bus_status(s) : TU_EUNAVAIL;
+			break;
+		}
+		/* Unacked after the wait: take them back and send again (same ids). */
+		if (s == NATS_TIMEOUT) {
+			natsMsgList pending = { 0 };
+			if (js_PublishAsyncGetPendingList(&pending, bus->js) == NATS_OK) {
+				bus->inflight -= pending.Count;
+				for (int i = 0; i < pending.Count; i++)
+					park_failed(bus, pending.Msgs[i]);
+				free(pending.Msgs);
+			}
+		}
+		size_t n = resend_failed(bus);
+		tu_warn("nats: re-sent %zu unacked publishes (round %d of %d)", n, round + 1, retries);
+		tu_clock_sleep_ms(50 * (round + 1));
+	}
+	size_t lost = 0;
+	if (st != TU_OK) {
+		natsMsgList pending = { 0 };
+		if (js_PublishAsyncGetPendingList(&pending, bus->js) == NATS_OK) {
+			bus->inflight -= pending.Count;
+			lost += (size_t)pending.Count;
+			natsMsgList_Destroy(&pending);
+		}
+		pthread_mutex_lock(&bus->mu);
+		for (size_t i = 0; i < bus->n_failed; i++)
+			natsMsg_Destroy(bus->failed[i]);
+		lost += bus->n_failed;
+		bus->n_failed = 0;
+		pthread_mutex_unlock(&bus->mu);
+	}
+	if (unsent != NULL)
+		*unsent = lost;
+	return st;
+}
+
+tu_status tu_bus_publish_core(tu_bus *bus, const char *subject, const void *data, size_t len)
+{
+	return tu_bus_status(natsConnection_Publish(bus->nc, subject, data, (int)len));
+}
+
+tu_status tu_bus_pull_bind(tu_bus *bus, const char *stream, const char *durable,
+			   natsSubscription **out, char *err, size_t errlen)
+{
+	jsSubOptions so;
+	jsSubOptions_Init(&so);
+	so.Stream = stream;
+	so.Consumer = durable;
+	jsErrCode ec = 0;
+	natsSubscription *sub = NULL;
+	natsStatus s = js_PullSubscribe(&sub, bus->js, NULL, durable, NULL, &so, &ec);
+	if (s != NATS_OK) {
+		const char *detail = nats_GetLastError(NULL);
+		snprintf(err, errlen, "cannot bind to consumer %s of %s: %s (%s)", durable, stream,
+			 natsStatus_GetText(s), detail ? detail : "no detail");
+		return tu_bus_status(s);
+	}
+	*out = sub;
+	return TU_OK;
+}
+
+tu_status tu_bus_fetch(natsSubscription *sub, int batch, int64_t timeout_ms, natsMsgList *out)
+{
+	natsStatus s = natsSubscription_Fetch(out, sub, batch, timeout_ms, NULL);
+	if (s == NATS_OK)
+		return TU_OK;
+	if (s == NATS_TIMEOUT)
+		return TU_ETIMEOUT;
+	return tu_bus_status(s);
+}
+
+tu_status tu_bus_meta(natsMsg *msg, struct tu_bus_meta *out)
+{
+	jsMsgMetaData *md = NULL;
+	natsStatus s = natsMsg_GetMetaData(&md, msg);
+	if (s != NATS_OK)
+		return tu_bus_status(s);
+	out->stream_seq = md->Sequence.Stream;
+	out->consumer_seq = md->Sequence.Consumer;
+	out->delivered = md->NumDelivered;
+	out->pending = md->NumPending;
+	out->ts_ns = md->Timestamp;
+	jsMsgMetaData_Destroy(md);
+	return TU_OK;
+}
+
+const char *tu_bus_header(natsMsg *msg, const char *key)
+{
+	const char *v = NULL;
+	if (natsMsgHeader_Get(msg, key, &v) != NATS_OK)
+		return NULL;
+	return v;
+}
+
+tu_status tu_bus_get_msg(tu_bus *bus, const char *stream, uint64_t seq, natsMsg **out)
+{
+	jsErrCode ec = 0;
+	natsMsg *m = NULL;
+	natsStatus s = js_GetMsg(&m, bus->js, stream, seq, NULL, &ec);
+	if (s != NATS_OK)
+		return (s == NATS_NOT_FOUND || ec == JSNoMessageFoundErr) ? TU_ENOTFOUND
+									 : tu_bus_status(s);
+	*out = m;
+	return TU_OK;
+}
+
+tu_status tu_bus_get_last(tu_bus *bus, const char *stream, const char *subject, natsMsg **out)
+{
+	jsErrCode ec = 0;
+	natsMsg *m = NULL;
+	natsStatus s = js_GetLastMsg(&m, bus->js, stream, subject, NULL, &ec);
+	if (s != NATS_OK)
+		return (s == NATS_NOT_FOUND || ec == JSNoMessageFoundErr) ? TU_ENOTFOUND
+									 : tu_bus_status(s);
+	*out = m;
+	return TU_OK;
+}

@@ -1,0 +1,20 @@
+/*
+ * limits.h - named bounds on everything sized by input (STYLE 8).
+ * Input over a bound is refused with TU_ETOOBIG and a message naming the bound.
+ */
+#ifndef TU_LIMITS_H
+#define TU_LIMITS_H
+
+#define TU_MAX_NAME 253            /* entity name, namespace (Kubernetes' DNS subdomain) */
+#define TU_MAX_KIND 63             /* entity kind, source, target, rule, action names */
+#define TU_MAX_ATTRS 256           /* attributes per entity per source */
+#define TU_MAX_ATTR_KEY 256        /* attribute key */
+#define TU_MAX_ATTR_VALUE 65536    /* attribute value */
+#define TU_MAX_MSG (1024 * 1024)   /* any message body trueup publishes or accepts */
+#define TU_MAX_CONFIG (4 * 1024 * 1024) /* config file */
+#define TU_MAX_MANIFEST (4 * 1024 * 1024) /* one manifest file of the files source */
+#define TU_MAX_TEMPLATE_OUT 65536  /* rendered template */
+#define TU_MAX_SUBJECT 512         /* NATS subject */
+#define TU_MAX_PARAMS 64           /* params or preconditions of one command */
+
+#endif

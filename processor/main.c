@@ -1,0 +1,2 @@
+/* placeholder until the component lands */
+int main(void) { return 0; }

@@ -1,0 +1,1 @@
+/* placeholder */ typedef int tu__placeholder_producers;
