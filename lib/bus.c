@@ -17,7 +17,7 @@
 
 #include "clock.h"
 #include "contract.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "xalloc.h"
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "bounds.h"
 
 void tu_sha256(unsigned char out[32], const void *data, size_t len)
 {

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "bounds.h"
 
 enum filter_kind {
 	F_TRIMPREFIX,

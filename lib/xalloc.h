@@ -4,7 +4,7 @@
  * trueup treats running out of memory like redis and git do: it is not an
  * input error a caller can handle, so these log and abort() instead of
  * returning NULL. Everything sized by input is bounded before it is allocated
- * (limits.h), so reaching this is a resource problem, not bad input.
+ * (bounds.h), so reaching this is a resource problem, not bad input.
  */
 #ifndef TU_XALLOC_H
 #define TU_XALLOC_H

@@ -1,9 +1,9 @@
 /*
- * limits.h - named bounds on everything sized by input (STYLE 8).
+ * bounds.h - named bounds on everything sized by input (STYLE 8).
  * Input over a bound is refused with TU_ETOOBIG and a message naming the bound.
  */
-#ifndef TU_LIMITS_H
-#define TU_LIMITS_H
+#ifndef TU_BOUNDS_H
+#define TU_BOUNDS_H
 
 #define TU_MAX_NAME 253            /* entity name, namespace (Kubernetes' DNS subdomain) */
 #define TU_MAX_KIND 63             /* entity kind, source, target, rule, action names */
