@@ -5,7 +5,8 @@
 #ifndef TU_BOUNDS_H
 #define TU_BOUNDS_H
 
-#define TU_MAX_NAME 253            /* entity name, namespace (Kubernetes' DNS subdomain) */
+#define TU_MAX_NAME 253            /* entity name (Kubernetes' DNS subdomain) */
+#define TU_MAX_NAMESPACE 63        /* entity namespace (a DNS label); keeps view keys < 511 B */
 #define TU_MAX_KIND 63             /* entity kind, source, target, rule, action names */
 #define TU_MAX_ATTRS 256           /* attributes per entity per source */
 #define TU_MAX_ATTR_KEY 256        /* attribute key */

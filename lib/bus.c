@@ -29,6 +29,7 @@ struct tu_bus {
 	void *ack_ctx;
 	bool keep_failed;        /* park failed messages for resend */
 	_Atomic int inflight;    /* async publishes without an ack or error yet */
+	_Atomic bool async_used; /* an async publish happened (nats.c's pending list exists) */
 	pthread_mutex_t mu;      /* guards failed */
 	natsMsg **failed;        /* owned messages whose publish failed */
 	size_t n_failed, cap_failed;
@@ -88,9 +89,9 @@ static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus
 
 static void on_disconnected(natsConnection *nc, void *closure)
 {
-	(void)nc;
 	(void)closure;
-	tu_warn("nats: disconnected");
+	if (!natsConnection_IsClosed(nc))
+		tu_warn("nats: disconnected");
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)
@@ -270,9 +271,7 @@ void tu_bus_destroy(tu_bus *bus, int64_t timeout_ms)
 		po.MaxWait = timeout_ms;
 		js_PublishAsyncComplete(bus->js, &po);
 	}
-	natsMsgList pending = { 0 };
-	if (js_PublishAsyncGetPendingList(&pending, bus->js) == NATS_OK)
-		natsMsgList_Destroy(&pending);
+	tu_bus_async_drop_pending(bus);
 	jsCtx_Destroy(bus->js);
 	natsConnection_Close(bus->nc);
 	natsConnection_Destroy(bus->nc);
@@ -355,11 +354,26 @@ tu_status tu_bus_publish_async(tu_bus *bus, const struct tu_bus_msg *m)
 	if (st != TU_OK)
 		return st;
 	bus->inflight++;
+	bus->async_used = true;
 	natsStatus s = js_PublishMsgAsync(bus->js, &msg, NULL);
 	if (s != NATS_OK)
 		bus->inflight--;
 	natsMsg_Destroy(msg); /* no-op when the library took it */
 	return tu_bus_status(s);
+}
+
+size_t tu_bus_async_drop_pending(tu_bus *bus)
+{
+	/* nats.c 3.4 crashes here if nothing was ever published asynchronously. */
+	if (!bus->async_used)
+		return 0;
+	natsMsgList pending = { 0 };
+	if (js_PublishAsyncGetPendingList(&pending, bus->js) != NATS_OK)
+		return 0;
+	size_t n = (size_t)pending.Count;
+	bus->inflight -= pending.Count;
+	natsMsgList_Destroy(&pending);
+	return n;
 }
 
 int tu_bus_async_pending(tu_bus *bus)
@@ -412,7 +426,7 @@ tu_status tu_bus_async_complete(tu_bus *bus, int64_t timeout_ms, int retries, si
 			break;
 		}
 		/* Unacked after the wait: take them back and send again (same ids). */
-		if (s == NATS_TIMEOUT) {
+		if (s == NATS_TIMEOUT && bus->async_used) {
 			natsMsgList pending = { 0 };
 			if (js_PublishAsyncGetPendingList(&pending, bus->js) == NATS_OK) {
 				bus->inflight -= pending.Count;
@@ -427,12 +441,7 @@ tu_status tu_bus_async_complete(tu_bus *bus, int64_t timeout_ms, int retries, si
 	}
 	size_t lost = 0;
 	if (st != TU_OK) {
-		natsMsgList pending = { 0 };
-		if (js_PublishAsyncGetPendingList(&pending, bus->js) == NATS_OK) {
-			bus->inflight -= pending.Count;
-			lost += (size_t)pending.Count;
-			natsMsgList_Destroy(&pending);
-		}
+		lost += tu_bus_async_drop_pending(bus);
 		pthread_mutex_lock(&bus->mu);
 		for (size_t i = 0; i < bus->n_failed; i++)
 			natsMsg_Destroy(bus->failed[i]);
@@ -480,18 +489,62 @@ tu_status tu_bus_fetch(natsSubscription *sub, int batch, int64_t timeout_ms, nat
 	return tu_bus_status(s);
 }
 
+/* Parses an unsigned decimal token; false if it is not one. */
+static bool parse_u64(const char *p, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 20)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * The ack subject carries the metadata:
+ *   $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>       (9 tokens)
+ *   $JS.ACK.<domain>.<acchash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>[.<token>]
+ * Parsed in place: natsMsg_GetMetaData allocates per message (PLATFORM-NOTES 6).
+ */
 tu_status tu_bus_meta(natsMsg *msg, struct tu_bus_meta *out)
 {
-	jsMsgMetaData *md = NULL;
-	natsStatus s = natsMsg_GetMetaData(&md, msg);
-	if (s != NATS_OK)
-		return tu_bus_status(s);
-	out->stream_seq = md->Sequence.Stream;
-	out->consumer_seq = md->Sequence.Consumer;
-	out->delivered = md->NumDelivered;
-	out->pending = md->NumPending;
-	out->ts_ns = md->Timestamp;
-	jsMsgMetaData_Destroy(md);
+	const char *reply = natsMsg_GetReply(msg);
+	if (reply == NULL || strncmp(reply, "$JS.ACK.", 8) != 0)
+		return TU_EINVAL;
+	const char *tok[13];
+	size_t len[13];
+	int n = 0;
+	const char *p = reply;
+	while (n < 13) {
+		const char *dot = strchr(p, '.');
+		tok[n] = p;
+		len[n] = dot ? (size_t)(dot - p) : strlen(p);
+		n++;
+		if (dot == NULL)
+			break;
+		p = dot + 1;
+	}
+	int base;
+	if (n == 9)
+		base = 4;
+	else if (n >= 11 && n <= 12)
+		base = 6;
+	else
+		return TU_EINVAL;
+	uint64_t ts = 0;
+	struct tu_bus_meta m;
+	if (!parse_u64(tok[base], len[base], &m.delivered) ||
+	    !parse_u64(tok[base + 1], len[base + 1], &m.stream_seq) ||
+	    !parse_u64(tok[base + 2], len[base + 2], &m.consumer_seq) ||
+	    !parse_u64(tok[base + 3], len[base + 3], &ts) ||
+	    !parse_u64(tok[base + 4], len[base + 4], &m.pending))
+		return TU_EINVAL;
+	m.ts_ns = (int64_t)ts;
+	*out = m;
 	return TU_OK;
 }
 

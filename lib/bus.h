@@ -76,6 +76,12 @@ tu_status tu_bus_publish_async(tu_bus *bus, const struct tu_bus_msg *m);
  * failure otherwise, with *unsent (may be NULL) set to the messages given up.
  */
 tu_status tu_bus_async_complete(tu_bus *bus, int64_t timeout_ms, int retries, size_t *unsent);
+/*
+ * Takes back and drops every async publish still waiting for its ack (they
+ * will never be reported); returns how many. For callers that re-send from
+ * their own state (the outbox).
+ */
+size_t tu_bus_async_drop_pending(tu_bus *bus);
 /* Async publishes sent and not yet acked. */
 int tu_bus_async_pending(tu_bus *bus);
 

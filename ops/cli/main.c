@@ -1,1 +1,230 @@
-int main(void) { return 0; }
+/*
+ * trueup - the ops command: streams, replay, status, drift, audit, approve,
+ * trigger, view. See cli.h for conventions and `trueup --help`.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "contract.h"
+#include "log.h"
+#include "pb.h"
+#include "pbjson.h"
+
+static const struct {
+	const char *name;
+	int (*run)(struct tu_cli *, int, char **);
+	const char *help;
+} verbs[] = {
+	{ "streams", tu_cli_streams, "streams apply | dump STREAM: create/update streams, read one" },
+	{ "replay", tu_cli_replay, "rebuild a view from TRUEUP_EVENTS and print what it derives" },
+	{ "status", tu_cli_status, "applied sequence, lag, open drift by rule, last scan per source" },
+	{ "drift", tu_cli_drift, "the drift feed from TRUEUP_DRIFT (--watch to follow)" },
+	{ "audit", tu_cli_audit, "drift events, commands and outcomes of a correlation id" },
+	{ "approve", tu_cli_approve, "approve (or --reject) a proposed command" },
+	{ "trigger", tu_cli_trigger, "ask producers for a scan now" },
+	{ "view", tu_cli_view, "view dump: print a view's records" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: trueup [--config FILE] [-o text|json] VERB [ARGS]\n\nverbs:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(out, "  %-9s %s\n", verbs[i].name, verbs[i].help);
+	fprintf(out,
+		"\nGlobal options (also accepted after the verb):\n"
+		"  -c, --config FILE   config (default $TRUEUP_CONFIG or /etc/trueup/trueup.yaml)\n"
+		"  -o text|json        output format (default text)\n"
+		"  -h, --help          help; `trueup VERB --help` for a verb\n"
+		"\nExit status: 0 ok, 1 failure, 2 usage/config error, 3 conflict or not found.\n");
+}
+
+bool tu_cli_load_config(struct tu_cli *cli)
+{
+	char err[1024];
+	if (cli->cfg != NULL)
+		return true;
+	if (tu_config_load(cli->config_path, &cli->cfg, err, sizeof(err)) != TU_OK) {
+		fprintf(stderr, "trueup %s: %s\n", cli->verb, err);
+		return false;
+	}
+	tu_log_init("trueup", cli->cfg->log.level > TU_LOG_WARN ? cli->cfg->log.level : TU_LOG_WARN,
+		    TU_LOG_TEXT);
+	return true;
+}
+
+tu_bus *tu_cli_connect(struct tu_cli *cli, const char *name)
+{
+	char err[1024];
+	tu_bus *bus = NULL;
+	struct tu_bus_opts bo = { .name = name };
+	if (tu_bus_connect(&cli->cfg->nats, &bo, &bus, err, sizeof(err)) != TU_OK) {
+		fprintf(stderr, "trueup %s: %s\n", cli->verb, err);
+		return NULL;
+	}
+	return bus;
+}
+
+bool tu_cli_output(struct tu_cli *cli, const char *arg)
+{
+	if (strcmp(arg, "json") == 0)
+		cli->json = true;
+	else if (strcmp(arg, "text") == 0)
+		cli->json = false;
+	else
+		return false;
+	return true;
+}
+
+int tu_cli_common(struct tu_cli *cli, int c, const char *arg)
+{
+	switch (c) {
+	case 'c':
+		cli->config_path = arg;
+		return 1;
+	case 'o':
+		if (!tu_cli_output(cli, arg)) {
+			tu_cli_fail(cli, "-o takes text or json");
+			return -1;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void tu_cli_fail(const struct tu_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "trueup %s: ", cli->verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void print_text(FILE *out, uint64_t seq, int64_t ts_ns, const char *type,
+		       const ProtobufCMessage *m, const char *subject)
+{
+	char ts[40] = "";
+	if (ts_ns > 0)
+		tu_time_format(ts_ns, ts, sizeof(ts));
+	if (strcmp(type, TU_TYPE_DRIFT) == 0) {
+		const Trueup__V1__DriftEvent *d = (const Trueup__V1__DriftEvent *)m;
+		fprintf(out, "%6llu %s drift   %-9s %s %s/%s/%s corr=%s: %s\n", (unsigned long long)seq,
+			ts, tu_pb_drift_state_str(d->state), d->rule, d->entity ? d->entity->kind : "",
+			d->entity ? d->entity->namespace_ : "", d->entity ? d->entity->name : "",
+			d->correlation_id, d->reason);
+	} else if (strcmp(type, TU_TYPE_COMMAND) == 0) {
+		const Trueup__V1__FixCommand *c = (const Trueup__V1__FixCommand *)m;
+		fprintf(out, "%6llu %s command %s.%s id=%s attempt=%u mode=%s corr=%s", (unsigned long long)seq,
+			ts, c->target, c->action, c->command_id, c->attempt, tu_pb_mode_str(c->mode),
+			c->correlation_id);
+		for (size_t i = 0; i < c->n_params; i++)
+			fprintf(out, " %s=%s", c->params[i]->key, c->params[i]->value);
+		fputc('\n', out);
+	} else if (strcmp(type, TU_TYPE_OUTCOME) == 0) {
+		const Trueup__V1__Outcome *o = (const Trueup__V1__Outcome *)m;
+		fprintf(out, "%6llu %s outcome %s.%s id=%s %s%s%s%s%s\n", (unsigned long long)seq, ts,
+			o->target, o->action, o->command_id, tu_pb_result_str(o->result),
+			*o->detail ? ": " : "", o->detail, *o->error ? " error: " : "", o->error);
+	} else if (strcmp(type, TU_TYPE_DEAD) == 0) {
+		const Trueup__V1__DeadLetter *d = (const Trueup__V1__DeadLetter *)m;
+		fprintf(out, "%6llu %s dead    from %s seq %llu on %s: %s\n", (unsigned long long)seq,
+			ts, d->origin, (unsigned long long)d->stream_seq, d->subject, d->reason);
+	} else {
+		struct tu_buf b;
+		tu_buf_init(&b, 1 << 24);
+		tu_pbjson_write(m, &b);
+		fprintf(out, "%6llu %s %s %s\n", (unsigned long long)seq, ts, subject, tu_buf_cstr(&b));
+		tu_buf_release(&b);
+	}
+}
+
+void tu_cli_print_msg(const struct tu_cli *cli, FILE *out, const char *stream, uint64_t seq,
+		      int64_t ts_ns, const char *subject, const char *msg_id, const char *type,
+		      const char *corr, const void *payload, size_t len)
+{
+	const ProtobufCMessageDescriptor *d = type ? tu_pbjson_descriptor(type) : NULL;
+	ProtobufCMessage *m = d ? protobuf_c_message_unpack(d, NULL, len, payload) : NULL;
+	if (!cli->json) {
+		if (m != NULL)
+			print_text(out, seq, ts_ns, type, m, subject);
+		else
+			fprintf(out, "%6llu %s (%zu bytes, type %s)\n", (unsigned long long)seq, subject,
+				len, type ? type : "none");
+	} else {
+		struct tu_buf b;
+		tu_buf_init(&b, 1 << 26);
+		tu_buf_printf(&b, "{\"stream\":\"%s\",\"seq\":%llu", stream, (unsigned long long)seq);
+		if (ts_ns > 0) {
+			char ts[40];
+			tu_time_format(ts_ns, ts, sizeof(ts));
+			tu_buf_printf(&b, ",\"time\":\"%s\"", ts);
+		}
+		const char *keys[] = { "subject", "msg_id", "type", "correlation_id" };
+		const char *vals[] = { subject, msg_id, type, corr };
+		for (int i = 0; i < 4; i++) {
+			if (vals[i] == NULL || *vals[i] == '\0')
+				continue;
+			tu_buf_printf(&b, ",\"%s\":", keys[i]);
+			tu_buf_json_str(&b, vals[i], strlen(vals[i]));
+		}
+		tu_buf_puts(&b, ",\"payload\":\"");
+		tu_base64_write(payload, len, &b);
+		tu_buf_putc(&b, '"');
+		if (m != NULL) {
+			tu_buf_puts(&b, ",\"message\":");
+			tu_pbjson_write(m, &b);
+		}
+		tu_buf_puts(&b, "}\n");
+		fputs(tu_buf_cstr(&b), out);
+		tu_buf_release(&b);
+	}
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct tu_cli cli = { 0 };
+	cli.config_path = getenv("TRUEUP_CONFIG");
+	if (cli.config_path == NULL)
+		cli.config_path = "/etc/trueup/trueup.yaml";
+	tu_log_init("trueup", TU_LOG_WARN, TU_LOG_TEXT);
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+			cli.config_path = argv[++i];
+		} else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+			if (!tu_cli_output(&cli, argv[++i])) {
+				fprintf(stderr, "trueup: -o takes text or json\n");
+				return TU_EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return TU_EXIT_OK;
+		} else {
+			fprintf(stderr, "trueup: unknown option %s\n", argv[i]);
+			usage(stderr);
+			return TU_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return TU_EXIT_USAGE;
+	}
+	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
+		if (strcmp(argv[i], verbs[v].name) == 0) {
+			cli.verb = verbs[v].name;
+			int rc = verbs[v].run(&cli, argc - i, argv + i);
+			tu_config_destroy(cli.cfg);
+			return rc;
+		}
+	}
+	fprintf(stderr, "trueup: unknown verb %s\n", argv[i]);
+	usage(stderr);
+	return TU_EXIT_USAGE;
+}

@@ -28,6 +28,7 @@ tu_setup() {
 
 tu_cleanup() {
 	local rc=$?
+	set +e
 	local i
 	for ((i = ${#TU_PIDS[@]} - 1; i >= 0; i--)); do
 		local pid=${TU_PIDS[$i]}

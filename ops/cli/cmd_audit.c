@@ -1,0 +1,226 @@
+/*
+ * cmd_audit.c - `trueup audit [CORRELATION_ID | KIND/NS/NAME]`: the audit
+ * trail of drift, from the streams themselves: drift events (TRUEUP_DRIFT),
+ * the commands they caused (TRUEUP_CMD) and the outcomes the actuators
+ * reported (trueup.out.> in TRUEUP_EVENTS), grouped by correlation id and
+ * ordered by time. Without an argument: every correlation id.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "contract.h"
+#include "pb.h"
+#include "reader.h"
+#include "xalloc.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: trueup audit [CORRELATION_ID | KIND/NAMESPACE/NAME] [-o json]\n"
+		"\n"
+		"Drift events, commands and outcomes with the correlation id (or of the entity),\n"
+		"grouped by correlation id, in time order. Exit 3 if nothing matches.\n");
+}
+
+struct rec {
+	char *stream;
+	uint64_t seq;
+	int64_t ts;
+	char *subject, *msg_id, *type, *corr;
+	void *payload;
+	size_t len;
+	size_t group; /* index of the correlation id in first-seen order */
+};
+
+struct audit {
+	struct rec *recs;
+	size_t n, cap;
+	char **corrs; /* correlation ids that match, first-seen order */
+	size_t n_corrs;
+	const char *want_corr;  /* NULL: any */
+	const char *want_entity; /* "kind/ns/name" or NULL */
+};
+
+static char *dup_or_empty(const char *s)
+{
+	return tu_xstrdup(s ? s : "");
+}
+
+static long corr_index(struct audit *a, const char *corr)
+{
+	for (size_t i = 0; i < a->n_corrs; i++)
+		if (strcmp(a->corrs[i], corr) == 0)
+			return (long)i;
+	return -1;
+}
+
+static void add(struct audit *a, const char *stream, natsMsg *m, size_t group)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 64;
+		a->recs = tu_xrealloc(a->recs, a->cap * sizeof(*a->recs));
+	}
+	struct rec *r = &a->recs[a->n++];
+	struct tu_bus_meta meta = { 0 };
+	tu_bus_meta(m, &meta);
+	r->stream = tu_xstrdup(stream);
+	r->seq = meta.stream_seq;
+	r->ts = meta.ts_ns;
+	r->subject = dup_or_empty(natsMsg_GetSubject(m));
+	r->msg_id = dup_or_empty(tu_bus_header(m, TU_HDR_MSG_ID));
+	r->type = dup_or_empty(tu_bus_header(m, TU_HDR_TYPE));
+	r->corr = dup_or_empty(tu_bus_header(m, TU_HDR_CORRELATION));
+	r->len = (size_t)natsMsg_GetDataLength(m);
+	r->payload = tu_xmalloc(r->len);
+	memcpy(r->payload, natsMsg_GetData(m), r->len);
+	r->group = group;
+}
+
+/* Does a drift event select its correlation id? */
+static bool drift_matches(const struct audit *a, natsMsg *m, const char *corr)
+{
+	if (a->want_corr != NULL)
+		return strcmp(a->want_corr, corr) == 0;
+	if (a->want_entity == NULL)
+		return true;
+	Trueup__V1__DriftEvent *d = trueup__v1__drift_event__unpack(
+		NULL, (size_t)natsMsg_GetDataLength(m), (const uint8_t *)natsMsg_GetData(m));
+	bool ok = false;
+	if (d != NULL && d->entity != NULL) {
+		char key[1024];
+		snprintf(key, sizeof(key), "%s/%s/%s", d->entity->kind, d->entity->namespace_,
+			 d->entity->name);
+		ok = strcmp(key, a->want_entity) == 0;
+	}
+	if (d != NULL)
+		trueup__v1__drift_event__free_unpacked(d, NULL);
+	return ok;
+}
+
+static tu_status scan_stream(struct tu_cli *cli, tu_bus *bus, struct audit *a, const char *stream,
+			     const char *filter, bool is_drift)
+{
+	char err[1024];
+	tu_reader *r = NULL;
+	struct tu_reader_opts ro = { .filter = filter };
+	tu_status st = tu_reader_open(bus, stream, &ro, &r, err, sizeof(err));
+	if (st != TU_OK) {
+		tu_cli_fail(cli, "%s", err);
+		return st;
+	}
+	for (;;) {
+		natsMsgList list = { 0 };
+		st = tu_reader_next(r, 512, tu_bus_request_timeout(bus), &list);
+		if (st == TU_ENOTFOUND) {
+			st = TU_OK;
+			break;
+		}
+		if (st != TU_OK)
+			break;
+		for (int i = 0; i < list.Count; i++) {
+			const char *corr = tu_bus_header(list.Msgs[i], TU_HDR_CORRELATION);
+			if (corr == NULL)
+				continue;
+			long g = corr_index(a, corr);
+			if (g < 0 && is_drift && drift_matches(a, list.Msgs[i], corr)) {
+				a->corrs = tu_xrealloc(a->corrs, (a->n_corrs + 1) * sizeof(char *));
+				a->corrs[a->n_corrs] = tu_xstrdup(corr);
+				g = (long)a->n_corrs++;
+			}
+			if (g < 0 && !is_drift && a->want_corr != NULL && strcmp(a->want_corr, corr) == 0) {
+				a->corrs = tu_xrealloc(a->corrs, (a->n_corrs + 1) * sizeof(char *));
+				a->corrs[a->n_corrs] = tu_xstrdup(corr);
+				g = (long)a->n_corrs++;
+			}
+			if (g >= 0)
+				add(a, stream, list.Msgs[i], (size_t)g);
+		}
+		natsMsgList_Destroy(&list);
+	}
+	tu_reader_close(r);
+	return st;
+}
+
+static int cmp_rec(const void *x, const void *y)
+{
+	const struct rec *a = x, *b = y;
+	if (a->group != b->group)
+		return a->group < b->group ? -1 : 1;
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return strcmp(a->stream, b->stream);
+}
+
+int tu_cli_audit(struct tu_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { TU_CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+		int h = tu_cli_common(cli, c, optarg);
+		if (h < 0)
+			return TU_EXIT_USAGE;
+		if (h > 0)
+			continue;
+		if (c == 'h') {
+			usage(stdout);
+			return TU_EXIT_OK;
+		}
+		usage(stderr);
+		return TU_EXIT_USAGE;
+	}
+	struct audit a = { 0 };
+	if (optind + 1 == argc) {
+		if (strchr(argv[optind], '/') != NULL)
+			a.want_entity = argv[optind];
+		else
+			a.want_corr = argv[optind];
+	} else if (optind != argc) {
+		usage(stderr);
+		return TU_EXIT_USAGE;
+	}
+	if (!tu_cli_load_config(cli))
+		return TU_EXIT_USAGE;
+	tu_bus *bus = tu_cli_connect(cli, "trueup-cli");
+	if (bus == NULL)
+		return TU_EXIT_FAIL;
+	int rc = TU_EXIT_OK;
+	if (scan_stream(cli, bus, &a, TU_STREAM_DRIFT, NULL, true) != TU_OK ||
+	    scan_stream(cli, bus, &a, TU_STREAM_CMD, NULL, false) != TU_OK ||
+	    scan_stream(cli, bus, &a, TU_STREAM_EVENTS, TU_SUBJ_OUT ".>", false) != TU_OK) {
+		rc = TU_EXIT_FAIL;
+		goto out;
+	}
+	if (a.n == 0) {
+		tu_cli_fail(cli, "no drift, command or outcome matches");
+		rc = TU_EXIT_CONFLICT;
+		goto out;
+	}
+	qsort(a.recs, a.n, sizeof(*a.recs), cmp_rec);
+	size_t last_group = (size_t)-1;
+	for (size_t i = 0; i < a.n; i++) {
+		const struct rec *r = &a.recs[i];
+		if (!cli->json && r->group != last_group)
+			printf("%scorrelation %s\n", i ? "\n" : "", a.corrs[r->group]);
+		last_group = r->group;
+		tu_cli_print_msg(cli, stdout, r->stream, r->seq, r->ts, r->subject, r->msg_id, r->type,
+				 r->corr, r->payload, r->len);
+	}
+out:
+	for (size_t i = 0; i < a.n; i++) {
+		free(a.recs[i].stream);
+		free(a.recs[i].subject);
+		free(a.recs[i].msg_id);
+		free(a.recs[i].type);
+		free(a.recs[i].corr);
+		free(a.recs[i].payload);
+	}
+	free(a.recs);
+	for (size_t i = 0; i < a.n_corrs; i++)
+		free(a.corrs[i]);
+	free(a.corrs);
+	tu_bus_destroy(bus, 0);
+	return rc;
+}

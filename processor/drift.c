@@ -1,0 +1,557 @@
+/*
+ * drift.c - the drift state machine and the commands it derives.
+ *
+ *   (none) --violated--> PENDING --for: elapsed--> OPEN --holds--> (none, RESOLVED)
+ *                           |                        |  \--fix did not hold, attempts left--> OPEN (attempt+1)
+ *                           +--holds--> (none)       \--fix did not hold, no attempts left--> ESCALATED
+ *
+ * A fix attempt issues one command per action the verdict chose (mode
+ * enforce/dry-run: into the outbox; propose: held until an Approval). The
+ * attempt is finished when every command has a final outcome (or was
+ * rejected); only a complete scan of a source the fix touched that *began*
+ * after that moment can show that the fix did not hold, so stale
+ * observations never trigger a second attempt.
+ *
+ * Ids: correlation id = f(rule, entity, sequence that first showed the
+ * violation); command id = f(correlation id, action ordinal, verb, attempt);
+ * drift event id = f(correlation id, revision). All published bytes are a
+ * function of the folded events and the policy.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bounds.h"
+#include "contract.h"
+#include "fold_internal.h"
+#include "ids.h"
+#include "log.h"
+#include "tmpl.h"
+
+static Trueup__V1__Mode pb_mode(enum tu_rule_mode m)
+{
+	switch (m) {
+	case TU_MODE_DETECT: return TRUEUP__V1__MODE__MODE_DETECT;
+	case TU_MODE_DRY_RUN: return TRUEUP__V1__MODE__MODE_DRY_RUN;
+	case TU_MODE_PROPOSE: return TRUEUP__V1__MODE__MODE_PROPOSE;
+	case TU_MODE_ENFORCE: return TRUEUP__V1__MODE__MODE_ENFORCE;
+	}
+	return TRUEUP__V1__MODE__MODE_UNSPECIFIED;
+}
+
+static tu_status put_drift(tu_fold *f, const Trueup__View__Drift *d)
+{
+	struct tu__key k;
+	tu__key_drift(&k, d->rule, d->entity);
+	return tu__put_pb(f, f->db->drift, &k, &d->base);
+}
+
+static tu_status del_drift(tu_fold *f, const Trueup__View__Drift *d, const struct tu__rule *r)
+{
+	struct tu__key k;
+	tu__key_drift(&k, d->rule, d->entity);
+	tu_status st = tu__del(f, f->db->drift, &k);
+	if (st == TU_OK && d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_PENDING && r != NULL &&
+	    r->cfg->for_ms > 0)
+		st = tu__timer_del(f, d->since_ns + r->cfg->for_ms * 1000000, TU__TIMER_FOR, &k);
+	return st;
+}
+
+/* Publishes a DriftEvent for d's current revision. */
+static tu_status emit(tu_fold *f, const struct tu__rule *r, const Trueup__View__Drift *d,
+		      Trueup__V1__DriftEvent__State state, const char *reason)
+{
+	char id[TU_ID_SIZE];
+	tu_id_drift_event(id, d->correlation_id, d->revision);
+	Trueup__V1__DriftEvent ev = TRUEUP__V1__DRIFT_EVENT__INIT;
+	ev.event_id = id;
+	ev.correlation_id = d->correlation_id;
+	ev.rule = d->rule;
+	ev.rule_type = (char *)tu_rule_type_str(r->cfg->type);
+	ev.entity = d->entity;
+	ev.state = state;
+	ev.revision = d->revision;
+	ev.reason = (char *)reason;
+	ev.details = d->details;
+	ev.n_details = d->n_details;
+	ev.opened_seq = d->since_seq;
+	ev.opened_at_ns = d->since_ns;
+	ev.seq = f->seq;
+	ev.at_ns = f->now;
+	ev.mode = pb_mode(r->cfg->mode);
+	ev.attempt = d->attempt;
+	ev.command_ids = d->command_ids;
+	ev.n_command_ids = d->n_command_ids;
+	ev.last_outcome = d->last_outcome;
+	ev.group = d->group;
+	char subject[TU_MAX_SUBJECT];
+	snprintf(subject, sizeof(subject), "%s.%s.%s", TU_SUBJ_DRIFT, d->rule, d->entity->kind);
+	tu_log(TU_LOG_INFO, d->correlation_id, "drift %s %s: %s", tu_pb_drift_state_str(state),
+	       d->rule, reason);
+	return tu__outbox_put(f, subject, id, TU_TYPE_DRIFT, d->correlation_id, &ev.base);
+}
+
+static const char *fingerprint(tu_fold *f, const struct tu__verdict *v)
+{
+	struct tu_buf b;
+	tu_buf_init(&b, 1 << 20);
+	tu_buf_puts(&b, v->reason ? v->reason : "");
+	for (size_t i = 0; i < v->n_details; i++)
+		tu_buf_printf(&b, "\n%s=%s", v->details[i]->key, v->details[i]->value);
+	char hex[TU_ID_SIZE];
+	tu_digest_hex(hex, b.data ? b.data : "", b.len);
+	tu_buf_release(&b);
+	return tu_arena_strdup(&f->arena, hex);
+}
+
+/* Copies the verdict's description into d. */
+static void describe(tu_fold *f, Trueup__View__Drift *d, struct tu__verdict *v, const char *fp)
+{
+	d->reason = (char *)v->reason;
+	d->details = tu_arena_memdup(&f->arena, v->details, v->n_details * sizeof(*v->details));
+	d->n_details = v->n_details;
+	d->fingerprint = (char *)fp;
+}
+
+/* Renders one action of the verdict into a FixCommand; NULL and *why on failure. */
+static Trueup__V1__FixCommand *build_command(tu_fold *f, const struct tu__rule *r,
+					     const Trueup__View__Drift *d,
+					     const struct tu__verdict *v,
+					     const struct tu__action_ref *a, uint32_t attempt,
+					     const char **why)
+{
+	const struct tu_action_config *ac = a->cfg;
+	char err[256];
+	struct tu_buf b;
+	tu_buf_init(&b, 65536);
+	Trueup__V1__FixCommand *c = tu_arena_alloc(&f->arena, sizeof(*c));
+	trueup__v1__fix_command__init(c);
+	c->params = tu_arena_alloc(&f->arena, (ac->params.n + 1) * sizeof(*c->params));
+	for (size_t i = 0; i < ac->params.n; i++) {
+		tu_buf_reset(&b);
+		if (tu_tmpl_render(ac->params.items[i].value, tu__tctx_lookup, (void *)&v->tctx, &b, err,
+				   sizeof(err)) != TU_OK) {
+			*why = tu_arena_printf(&f->arena, "action %s.%s param %s: %s", ac->target,
+					       ac->action, ac->params.items[i].key, err);
+			tu_buf_release(&b);
+			return NULL;
+		}
+		c->params[c->n_params++] = tu_pb_attr(&f->arena, ac->params.items[i].key,
+						      tu_buf_cstr(&b));
+	}
+	tu_pb_attrs_sort(c->params, c->n_params);
+	c->preconditions = tu_arena_alloc(&f->arena, (ac->n_pre + 1) * sizeof(*c->preconditions));
+	for (size_t i = 0; i < ac->n_pre; i++) {
+		const struct tu_precond_config *pc = &ac->pre[i];
+		Trueup__V1__Precondition *p = tu_arena_alloc(&f->arena, sizeof(*p));
+		trueup__v1__precondition__init(p);
+		p->op = (Trueup__V1__Precondition__Op)pc->op;
+		p->field = pc->field ? pc->field : "";
+		const char *tmpls[2] = { pc->key, pc->value };
+		char *outs[2] = { "", "" };
+		for (int j = 0; j < 2; j++) {
+			if (tmpls[j] == NULL)
+				continue;
+			tu_buf_reset(&b);
+			if (tu_tmpl_render(tmpls[j], tu__tctx_lookup, (void *)&v->tctx, &b, err,
+					   sizeof(err)) != TU_OK) {
+				*why = tu_arena_printf(&f->arena, "action %s.%s precondition %zu: %s",
+						       ac->target, ac->action, i, err);
+				tu_buf_release(&b);
+				return NULL;
+			}
+			outs[j] = tu_arena_strdup(&f->arena, tu_buf_cstr(&b));
+		}
+		p->key = outs[0];
+		p->value = outs[1];
+		c->preconditions[c->n_preconditions++] = p;
+	}
+	tu_buf_release(&b);
+
+	char *id = tu_arena_alloc(&f->arena, TU_ID_SIZE);
+	tu_id_command(id, d->correlation_id, a->ordinal, ac->action, attempt);
+	c->command_id = id;
+	c->correlation_id = d->correlation_id;
+	c->rule = d->rule;
+	c->target = ac->target;
+	c->action = ac->action;
+	c->entity = d->entity;
+	c->mode = r->cfg->mode == TU_MODE_DRY_RUN ? TRUEUP__V1__MODE__MODE_DRY_RUN
+						  : TRUEUP__V1__MODE__MODE_ENFORCE;
+	c->attempt = attempt;
+	c->issued_seq = f->seq;
+	c->issued_at_ns = f->now;
+	c->deadline_ns = f->now + f->cfg->processor.command_ttl * 1000000;
+	c->reason = d->reason;
+	return c;
+}
+
+static tu_status send_command(tu_fold *f, const Trueup__V1__FixCommand *c)
+{
+	char subject[TU_MAX_SUBJECT];
+	snprintf(subject, sizeof(subject), "%s.%s.%s", TU_SUBJ_CMD, c->target, c->action);
+	tu_log(TU_LOG_INFO, c->correlation_id, "command %s %s.%s attempt %u%s", c->command_id,
+	       c->target, c->action, c->attempt,
+	       c->mode == TRUEUP__V1__MODE__MODE_DRY_RUN ? " (dry-run)" : "");
+	return tu__outbox_put(f, subject, c->command_id, TU_TYPE_COMMAND, c->correlation_id,
+			      &c->base);
+}
+
+/*
+ * Starts fix attempt `attempt`: commands for every action of the verdict,
+ * recorded, and sent (or held for approval). Updates d; the caller emits the
+ * drift event and stores d.
+ */
+static tu_status issue(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift *d,
+		       const struct tu__verdict *v, uint32_t attempt)
+{
+	bool propose = r->cfg->mode == TU_MODE_PROPOSE;
+	struct tu__key dk;
+	tu__key_drift(&dk, d->rule, d->entity);
+	d->attempt = attempt;
+	d->command_ids = tu_arena_alloc(&f->arena, (v->n_actions + 1) * sizeof(char *));
+	d->n_command_ids = 0;
+	d->outcomes_pending = 0;
+	d->confirm_after_seq = 0;
+	d->last_outcome = "";
+	d->confirm_sources = tu_arena_memdup(&f->arena, v->confirm_sources,
+					     v->n_confirm * sizeof(char *));
+	d->n_confirm_sources = v->n_confirm;
+	tu_status st = TU_OK;
+	for (size_t i = 0; i < v->n_actions && st == TU_OK; i++) {
+		const char *why = NULL;
+		Trueup__V1__FixCommand *c = build_command(f, r, d, v, &v->actions[i], attempt, &why);
+		if (c == NULL) {
+			tu_log(TU_LOG_WARN, d->correlation_id, "cannot build command: %s", why);
+			/* Part of the record, so that it is as deterministic as the rest. */
+			Trueup__V1__Attr **nd = tu_arena_alloc(&f->arena,
+							       (d->n_details + 1) * sizeof(*nd));
+			memcpy(nd, d->details, d->n_details * sizeof(*nd));
+			nd[d->n_details] = tu_pb_attr(
+				&f->arena,
+				tu_arena_printf(&f->arena, "error.action%u", v->actions[i].ordinal), why);
+			d->details = nd;
+			d->n_details++;
+			tu_pb_attrs_sort(d->details, d->n_details);
+			continue;
+		}
+		Trueup__View__Command rec = TRUEUP__VIEW__COMMAND__INIT;
+		rec.cmd = c;
+		rec.state = propose ? TRUEUP__VIEW__COMMAND__STATE__STATE_PROPOSED
+				    : TRUEUP__VIEW__COMMAND__STATE__STATE_ISSUED;
+		rec.drift_key.data = dk.b;
+		rec.drift_key.len = dk.n;
+		struct tu__key ck;
+		tu__key_init(&ck);
+		tu__key_str(&ck, c->command_id);
+		st = tu__put_pb(f, f->db->cmd, &ck, &rec.base);
+		if (st == TU_OK && !propose)
+			st = send_command(f, c);
+		d->command_ids[d->n_command_ids++] = c->command_id;
+		d->outcomes_pending++;
+		TU__COUNT(f, commands);
+	}
+	if (d->n_command_ids == 0)
+		d->confirm_after_seq = f->seq; /* nothing to wait for: the next scan re-checks */
+	return st;
+}
+
+static bool has_source(char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+static tu_status open_drift(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift *d,
+			    const struct tu__verdict *v)
+{
+	d->state = TRUEUP__VIEW__DRIFT__STATE__STATE_OPEN;
+	d->opened_seq = f->seq;
+	d->revision = 1;
+	tu_status st = TU_OK;
+	bool acts = r->cfg->mode != TU_MODE_DETECT && v->n_actions > 0;
+	if (acts)
+		st = issue(f, r, d, v, 1);
+	TU__COUNT(f, drift_opened);
+	if (st == TU_OK)
+		st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_OPENED, d->reason);
+	return st;
+}
+
+tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
+			  struct tu__verdict *v, enum tu__trigger trig)
+{
+	struct tu__key k;
+	tu__key_drift(&k, r->cfg->name, ref);
+	Trueup__View__Drift *d = NULL;
+	tu_status st = tu__get_pb(f, f->db->drift, &k, &trueup__view__drift__descriptor,
+				  (ProtobufCMessage **)&d);
+	if (st == TU_ENOTFOUND) {
+		d = NULL;
+		st = TU_OK;
+	}
+	if (st != TU_OK || v->state == TU__UNKNOWN)
+		return st;
+
+	if (v->state == TU__HOLDS) {
+		if (d == NULL)
+			return TU_OK;
+		if (d->state != TRUEUP__VIEW__DRIFT__STATE__STATE_PENDING) {
+			d->revision++;
+			TU__COUNT(f, drift_resolved);
+			st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED, v->reason);
+		}
+		if (st == TU_OK)
+			st = del_drift(f, d, r);
+		return st;
+	}
+
+	/* violated */
+	tu_pb_attrs_sort(v->details, v->n_details);
+	const char *fp = fingerprint(f, v);
+	if (d == NULL) {
+		d = tu_arena_alloc(&f->arena, sizeof(*d));
+		trueup__view__drift__init(d);
+		d->rule = r->cfg->name;
+		d->entity = tu_pb_entity(&f->arena, ref->kind, ref->namespace_, ref->name);
+		d->state = TRUEUP__VIEW__DRIFT__STATE__STATE_PENDING;
+		char *corr = tu_arena_alloc(&f->arena, TU_ID_SIZE);
+		tu_id_correlation(corr, r->cfg->name, ref->kind, ref->namespace_, ref->name, f->seq);
+		d->correlation_id = corr;
+		d->since_seq = f->seq;
+		d->since_ns = f->now;
+		d->group = d->entity->namespace_;
+		describe(f, d, v, fp);
+		if (r->cfg->for_ms > 0) {
+			st = tu__timer_put(f, d->since_ns + r->cfg->for_ms * 1000000, TU__TIMER_FOR, &k);
+			if (st == TU_OK)
+				st = put_drift(f, d);
+			return st;
+		}
+		st = open_drift(f, r, d, v);
+		if (st == TU_OK)
+			st = put_drift(f, d);
+		return st;
+	}
+
+	if (d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_PENDING) {
+		describe(f, d, v, fp);
+		if (f->now - d->since_ns >= r->cfg->for_ms * 1000000) {
+			if (trig != TU__TRIG_TIMER)
+				st = tu__timer_del(f, d->since_ns + r->cfg->for_ms * 1000000,
+						   TU__TIMER_FOR, &k);
+			if (st == TU_OK)
+				st = open_drift(f, r, d, v);
+		}
+		if (st == TU_OK)
+			st = put_drift(f, d);
+		return st;
+	}
+
+	bool changed = strcmp(d->fingerprint, fp) != 0;
+	if (changed)
+		describe(f, d, v, fp);
+	if (d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_ESCALATED)
+		return changed ? put_drift(f, d) : TU_OK;
+
+	/* OPEN */
+	bool retry_mode = r->cfg->mode == TU_MODE_ENFORCE || r->cfg->mode == TU_MODE_PROPOSE;
+	bool finished = d->attempt > 0 && d->outcomes_pending == 0 && d->confirm_after_seq > 0;
+	if (trig == TU__TRIG_CONFIRM && finished && retry_mode) {
+		d->revision++;
+		if (d->attempt < (uint32_t)r->cfg->max_attempts) {
+			st = issue(f, r, d, v, d->attempt + 1);
+			if (st == TU_OK)
+				st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_UPDATED,
+					  tu_arena_printf(&f->arena,
+							  "fix did not hold; attempt %u of %d: %s",
+							  d->attempt, r->cfg->max_attempts, d->reason));
+		} else {
+			d->state = TRUEUP__VIEW__DRIFT__STATE__STATE_ESCALATED;
+			TU__COUNT(f, drift_escalated);
+			st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_ESCALATED,
+				  tu_arena_printf(&f->arena,
+						  "fix did not hold after %u attempts; needs a human: %s",
+						  d->attempt, d->reason));
+		}
+	} else if (changed) {
+		d->revision++;
+		st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_UPDATED, d->reason);
+	} else {
+		return TU_OK;
+	}
+	if (st == TU_OK)
+		st = put_drift(f, d);
+	return st;
+}
+
+static tu_status load_command(tu_fold *f, const char *id, Trueup__View__Command **out,
+			      struct tu__key *ck)
+{
+	tu__key_init(ck);
+	tu__key_str(ck, id);
+	return tu__get_pb(f, f->db->cmd, ck, &trueup__view__command__descriptor,
+			  (ProtobufCMessage **)out);
+}
+
+static tu_status load_drift_of(tu_fold *f, const Trueup__View__Command *c,
+			       Trueup__View__Drift **out)
+{
+	struct tu__key dk;
+	tu__key_init(&dk);
+	tu__key_raw(&dk, c->drift_key.data, c->drift_key.len);
+	return tu__get_pb(f, f->db->drift, &dk, &trueup__view__drift__descriptor,
+			  (ProtobufCMessage **)out);
+}
+
+/* Marks one command of d's current attempt as finished. */
+static void finish_one(tu_fold *f, Trueup__View__Drift *d, const char *command_id)
+{
+	if (!has_source(d->command_ids, d->n_command_ids, command_id) || d->outcomes_pending == 0)
+		return;
+	d->outcomes_pending--;
+	if (d->outcomes_pending == 0)
+		d->confirm_after_seq = f->seq;
+}
+
+tu_status tu__drift_on_outcome(tu_fold *f, const Trueup__V1__Outcome *o)
+{
+	struct tu__key ck;
+	Trueup__View__Command *c = NULL;
+	tu_status st = load_command(f, o->command_id, &c, &ck);
+	if (st == TU_ENOTFOUND) {
+		tu_log(TU_LOG_INFO, o->correlation_id, "outcome for unknown command %s (%s)",
+		       o->command_id, tu_pb_result_str(o->result));
+		return TU_OK;
+	}
+	if (st != TU_OK)
+		return st;
+	if (c->state == TRUEUP__VIEW__COMMAND__STATE__STATE_DONE)
+		return TU_OK; /* a later copy of a final outcome changes nothing */
+	bool final = tu_pb_result_final(o->result);
+	c->result = o->result;
+	c->outcome_seq = f->seq;
+	if (final)
+		c->state = TRUEUP__VIEW__COMMAND__STATE__STATE_DONE;
+	st = tu__put_pb(f, f->db->cmd, &ck, &c->base);
+	if (st != TU_OK)
+		return st;
+
+	Trueup__View__Drift *d = NULL;
+	st = load_drift_of(f, c, &d);
+	if (st == TU_ENOTFOUND)
+		return TU_OK; /* resolved meanwhile */
+	if (st != TU_OK)
+		return st;
+	const struct tu__rule *r = tu__rule_by_name(f, d->rule);
+	if (r == NULL || !has_source(d->command_ids, d->n_command_ids, o->command_id))
+		return TU_OK;
+	d->last_outcome = (char *)tu_pb_result_str(o->result);
+	if (final)
+		finish_one(f, d, o->command_id);
+	d->revision++;
+	const char *why = tu_arena_printf(&f->arena, "%s.%s %s: %s%s%s", o->target, o->action,
+					  o->command_id, tu_pb_result_str(o->result),
+					  (o->error && *o->error) ? ": " : "",
+					  (o->error && *o->error) ? o->error
+								  : (o->detail ? o->detail : ""));
+	st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_UPDATED, why);
+	if (st == TU_OK)
+		st = put_drift(f, d);
+	return st;
+}
+
+tu_status tu__drift_on_approval(tu_fold *f, const Trueup__V1__Approval *a)
+{
+	struct tu__key ck;
+	Trueup__View__Command *c = NULL;
+	tu_status st = load_command(f, a->command_id, &c, &ck);
+	if (st == TU_ENOTFOUND) {
+		tu_info("approval for unknown command %s ignored", a->command_id);
+		return TU_OK;
+	}
+	if (st != TU_OK)
+		return st;
+	if (c->state != TRUEUP__VIEW__COMMAND__STATE__STATE_PROPOSED) {
+		tu_log(TU_LOG_INFO, c->cmd->correlation_id,
+		       "approval for command %s ignored: it is not waiting for one", a->command_id);
+		return TU_OK;
+	}
+	Trueup__View__Drift *d = NULL;
+	st = load_drift_of(f, c, &d);
+	if (st != TU_OK && st != TU_ENOTFOUND)
+		return st;
+	const char *who = (a->approver && *a->approver) ? a->approver : "an operator";
+	if (a->approved) {
+		c->state = TRUEUP__VIEW__COMMAND__STATE__STATE_ISSUED;
+		c->cmd->issued_seq = f->seq;
+		c->cmd->issued_at_ns = f->now;
+		c->cmd->deadline_ns = f->now + f->cfg->processor.command_ttl * 1000000;
+		st = send_command(f, c->cmd);
+	} else {
+		c->state = TRUEUP__VIEW__COMMAND__STATE__STATE_REJECTED;
+		if (d != NULL) {
+			finish_one(f, d, a->command_id);
+			/* A rejection is a decision: do not propose again on the next scan. */
+			d->confirm_after_seq = 0;
+		}
+	}
+	if (st == TU_OK)
+		st = tu__put_pb(f, f->db->cmd, &ck, &c->base);
+	if (st != TU_OK || d == NULL)
+		return st;
+	const struct tu__rule *r = tu__rule_by_name(f, d->rule);
+	if (r == NULL)
+		return TU_OK;
+	d->revision++;
+	st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_UPDATED,
+		  tu_arena_printf(&f->arena, "command %s %s by %s%s%s", a->command_id,
+				  a->approved ? "approved" : "rejected", who,
+				  (a->reason && *a->reason) ? ": " : "",
+				  (a->reason && *a->reason) ? a->reason : ""));
+	if (st == TU_OK)
+		st = put_drift(f, d);
+	return st;
+}
+
+tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
+{
+	MDB_cursor *cur = NULL;
+	int rc = mdb_cursor_open(f->txn, f->db->drift, &cur);
+	if (rc != 0)
+		return tu_view_status(rc);
+	size_t cap = 16, n = 0;
+	Trueup__View__Drift **due = tu_arena_alloc(&f->arena, cap * sizeof(*due));
+	MDB_val k, val;
+	rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST);
+	while (rc == 0) {
+		Trueup__View__Drift *d = (Trueup__View__Drift *)protobuf_c_message_unpack(
+			&trueup__view__drift__descriptor, tu_arena_pb(&f->arena), val.mv_size,
+			val.mv_data);
+		if (d != NULL && d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_OPEN &&
+		    d->attempt > 0 && d->outcomes_pending == 0 && d->confirm_after_seq > 0 &&
+		    begin_seq > d->confirm_after_seq &&
+		    has_source(d->confirm_sources, d->n_confirm_sources, source)) {
+			if (n == cap) {
+				Trueup__View__Drift **d2 = tu_arena_alloc(&f->arena, 2 * cap * sizeof(*d2));
+				memcpy(d2, due, n * sizeof(*d2));
+				due = d2;
+				cap *= 2;
+			}
+			due[n++] = d;
+		}
+		rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return tu_view_status(rc);
+	tu_status st = TU_OK;
+	for (size_t i = 0; i < n && st == TU_OK; i++) {
+		const struct tu__rule *r = tu__rule_by_name(f, due[i]->rule);
+		if (r != NULL)
+			st = tu__rule_reeval(f, r, due[i]->entity, TU__TRIG_CONFIRM);
+	}
+	return st;
+}

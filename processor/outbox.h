@@ -1,0 +1,44 @@
+/*
+ * outbox.h - drains the view's outbox to JetStream.
+ *
+ * The fold writes derived messages (drift events, commands, dead letters) to
+ * the outbox in the same LMDB transaction as the fold; this publisher sends
+ * them in outbox order with Nats-Msg-Id set, asynchronously, and deletes each
+ * entry once JetStream has acked it. An entry not acked within
+ * processor.outbox_retry, or whose publish failed, is sent again: the
+ * stream's duplicate window turns resends into no-ops. After a crash every
+ * remaining entry is sent again for the same reason.
+ *
+ * Threads: one publisher thread; tu_outbox_on_ack() runs on nats.c's thread;
+ * tu_outbox_kick() from the fold thread after each commit.
+ */
+#ifndef TU_OUTBOX_H
+#define TU_OUTBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "config.h"
+#include "status.h"
+#include "view.h"
+
+typedef struct tu_outbox tu_outbox;
+
+/* The view and bus must outlive the outbox. */
+tu_outbox *tu_outbox_create(tu_view *view, tu_bus *bus, const struct tu_processor_config *cfg);
+/* Stops the thread (if started) and frees. NULL is a no-op. */
+void tu_outbox_destroy(tu_outbox *o);
+tu_status tu_outbox_start(tu_outbox *o);
+/* New entries were committed. */
+void tu_outbox_kick(tu_outbox *o);
+/* The bus's ack callback (ctx = the outbox). */
+void tu_outbox_on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bool dup);
+/* Waits until the outbox is empty or timeout_ms passes; TU_ETIMEOUT if not empty. */
+tu_status tu_outbox_drain(tu_outbox *o, int64_t timeout_ms);
+/* Entries in the outbox (committed, not yet acked). */
+uint64_t tu_outbox_depth(tu_outbox *o);
+/* Messages acked by JetStream since start. */
+uint64_t tu_outbox_published(tu_outbox *o);
+
+#endif

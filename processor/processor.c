@@ -1,0 +1,301 @@
+/*
+ * processor.c - the processor's main loop (see processor.h).
+ *
+ * Threads: the fold thread (this loop: fetch, fold, commit, ack), the outbox
+ * publisher (outbox.c) and the ticker, which publishes one Tick per
+ * processor.tick interval (Nats-Msg-Id tick.<interval>.<bucket>, so several
+ * ticking processors produce one tick per bucket).
+ */
+#include "processor.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "bus.h"
+#include "clock.h"
+#include "contract.h"
+#include "fold.h"
+#include "log.h"
+#include "outbox.h"
+#include "pb.h"
+#include "streams.h"
+#include "view.h"
+#include "xalloc.h"
+
+struct tu_processor {
+	const struct tu_config *cfg;
+	char *instance;               /* this instance's name (Tick.processor) */
+	tu_view *view;                /* owned */
+	tu_fold *fold;                /* owned */
+	tu_bus *bus;                  /* owned */
+	tu_outbox *outbox;            /* owned; NULL until created */
+	natsSubscription *sub;        /* bound pull subscription, owned */
+	bool accept_gap;              /* next message comes from a freshly created consumer */
+	pthread_t ticker;
+	bool ticker_started;
+	volatile sig_atomic_t *stop;  /* set by the caller's signal handler */
+	int64_t last_sync_ns;         /* monotonic time of the last env sync */
+};
+
+static void on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bool dup)
+{
+	tu_processor *p = ctx;
+	if (p->outbox != NULL)
+		tu_outbox_on_ack(p->outbox, msg_id, st, seq, dup);
+}
+
+tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
+			      tu_processor **out, char *err, size_t errlen)
+{
+	tu_processor *p = tu_xcalloc(1, sizeof(*p));
+	p->cfg = cfg;
+	p->instance = tu_xstrdup(instance);
+	tu_status st = tu_view_open(cfg->processor.view, cfg->processor.map_size,
+				    cfg->processor.sync, true, &p->view, err, errlen);
+	if (st == TU_OK)
+		st = tu_fold_create(cfg, p->view, &p->fold, err, errlen);
+	if (st == TU_OK) {
+		struct tu_bus_opts bo = { .name = "trueup-processor",
+					  .max_pending = cfg->processor.outbox_inflight + 64,
+					  .on_ack = on_ack,
+					  .ack_ctx = p };
+		st = tu_bus_connect(&cfg->nats, &bo, &p->bus, err, errlen);
+	}
+	if (st != TU_OK) {
+		tu_processor_destroy(p);
+		return st;
+	}
+	p->outbox = tu_outbox_create(p->view, p->bus, &cfg->processor);
+	*out = p;
+	return TU_OK;
+}
+
+void tu_processor_destroy(tu_processor *p)
+{
+	if (p == NULL)
+		return;
+	tu_outbox_destroy(p->outbox);
+	p->outbox = NULL;
+	if (p->sub != NULL)
+		natsSubscription_Destroy(p->sub);
+	tu_bus_destroy(p->bus, 1000);
+	tu_fold_destroy(p->fold);
+	tu_view_close(p->view);
+	free(p->instance);
+	free(p);
+}
+
+static tu_status read_applied(tu_processor *p, uint64_t *applied)
+{
+	MDB_txn *txn = NULL;
+	tu_status st = tu_view_begin(p->view, false, &txn);
+	if (st != TU_OK)
+		return st;
+	st = tu_view_meta_get(txn, p->view, TU_META_APPLIED_SEQ, applied);
+	tu_view_abort(p->view, txn);
+	return st;
+}
+
+/*
+ * Makes the durable consumer deliver from applied_seq + 1 and binds to it.
+ * The consumer is kept when its position already agrees with the view.
+ */
+static tu_status bind_consumer(tu_processor *p, bool force)
+{
+	const char *durable = p->cfg->processor.consumer;
+	char err[512];
+	uint64_t applied = 0;
+	tu_status st = read_applied(p, &applied);
+	if (st != TU_OK)
+		return st;
+	if (p->sub != NULL) {
+		natsSubscription_Destroy(p->sub);
+		p->sub = NULL;
+	}
+	jsConsumerInfo *ci = NULL;
+	jsErrCode ec = 0;
+	natsStatus s = js_GetConsumerInfo(&ci, tu_bus_js(p->bus), TU_STREAM_EVENTS, durable, NULL,
+					  &ec);
+	bool recreate = force || s != NATS_OK;
+	if (s == NATS_OK) {
+		bool agrees = ci->Delivered.Stream == applied && ci->AckFloor.Stream == applied &&
+			      ci->NumAckPending == 0;
+		recreate = recreate || !agrees;
+		if (!agrees)
+			tu_info("consumer %s is at delivered %" PRIu64 " / ack floor %" PRIu64
+				", the view at %" PRIu64 "; re-creating it at %" PRIu64,
+				durable, ci->Delivered.Stream, ci->AckFloor.Stream, applied,
+				applied + 1);
+	} else if (s != NATS_NOT_FOUND && ec != JSConsumerNotFoundErr) {
+		tu_error("cannot read consumer %s: %s", durable, natsStatus_GetText(s));
+		jsConsumerInfo_Destroy(ci);
+		return tu_bus_status(s);
+	}
+	jsConsumerInfo_Destroy(ci);
+	if (recreate) {
+		js_DeleteConsumer(tu_bus_js(p->bus), TU_STREAM_EVENTS, durable, NULL, NULL);
+		jsConsumerConfig cc;
+		tu_streams_processor_consumer(p->cfg, applied + 1, &cc);
+		ci = NULL;
+		s = js_AddConsumer(&ci, tu_bus_js(p->bus), TU_STREAM_EVENTS, &cc, NULL, &ec);
+		jsConsumerInfo_Destroy(ci);
+		if (s != NATS_OK) {
+			tu_error("cannot create consumer %s on %s: %s (jetstream error %d); run "
+				 "`trueup streams apply`?",
+				 durable, TU_STREAM_EVENTS, natsStatus_GetText(s), (int)ec);
+			return tu_bus_status(s);
+		}
+		p->accept_gap = true;
+	}
+	st = tu_bus_pull_bind(p->bus, TU_STREAM_EVENTS, durable, &p->sub, err, sizeof(err));
+	if (st != TU_OK)
+		tu_error("%s", err);
+	return st;
+}
+
+/* True if some message in [from, to] still exists in TRUEUP_EVENTS. */
+static bool gap_has_messages(tu_processor *p, uint64_t from, uint64_t to)
+{
+	if (to - from > 64)
+		return true; /* a long gap: let a fresh consumer find the next message */
+	for (uint64_t s = from; s <= to; s++) {
+		natsMsg *m = NULL;
+		tu_status st = tu_bus_get_msg(p->bus, TU_STREAM_EVENTS, s, &m);
+		natsMsg_Destroy(m);
+		if (st != TU_ENOTFOUND)
+			return true;
+	}
+	return false;
+}
+
+static void *ticker_main(void *arg)
+{
+	tu_processor *p = arg;
+	int64_t interval = p->cfg->processor.tick;
+	int64_t last = -1;
+	while (!*p->stop) {
+		int64_t now_ms = tu_clock_wall_ns() / TU_NS_PER_MS;
+		int64_t bucket = now_ms / interval;
+		if (bucket != last) {
+			last = bucket;
+			Trueup__V1__Tick t = TRUEUP__V1__TICK__INIT;
+			t.bucket = bucket;
+			t.interval_ms = interval;
+			t.processor = p->instance;
+			uint8_t buf[256];
+			size_t n = trueup__v1__tick__pack(&t, buf);
+			char id[64];
+			snprintf(id, sizeof(id), "tick.%" PRId64 ".%" PRId64, interval, bucket);
+			struct tu_bus_msg m = { TU_SUBJ_TICK, TU_TYPE_TICK, id, NULL, buf, n };
+			tu_status st = tu_bus_publish_async(p->bus, &m);
+			if (st != TU_OK)
+				tu_debug("tick %s not published: %s", id, tu_status_str(st));
+		}
+		int64_t next = (bucket + 1) * interval;
+		int64_t wait = next - tu_clock_wall_ns() / TU_NS_PER_MS;
+		tu_clock_sleep_ms(wait < 1 ? 1 : (wait > 200 ? 200 : wait));
+	}
+	return NULL;
+}
+
+/* Folds one fetched batch; acks it after the commit. */
+static tu_status handle_batch(tu_processor *p, natsMsgList *list)
+{
+	int off = 0;
+	while (off < list->Count) {
+		struct tu_batch_opts opts = { .accept_gap_first = p->accept_gap };
+		struct tu_batch_result res;
+		tu_status st = tu_batch_fold(p->fold, p->view, list->Msgs + off, list->Count - off,
+					     &opts, &res);
+		if (st != TU_OK) {
+			tu_error("fold of a batch failed: %s; the batch will be delivered again",
+				 tu_status_str(st));
+			return st;
+		}
+		if (res.done > 0) {
+			p->accept_gap = false;
+			/* AckAll: acking the last handled message acks everything before it. */
+			natsMsg_Ack(list->Msgs[off + res.done - 1], NULL);
+			tu_outbox_kick(p->outbox);
+		}
+		off += res.done;
+		if (!res.gap)
+			continue;
+		if (gap_has_messages(p, res.gap_from, res.gap_to)) {
+			tu_warn("delivery skipped sequences %" PRIu64 "..%" PRIu64
+				" that the stream still holds; re-reading from %" PRIu64,
+				res.gap_from, res.gap_to, res.gap_from);
+			return bind_consumer(p, true);
+		}
+		tu_info("sequences %" PRIu64 "..%" PRIu64 " are gone from the stream (deleted or "
+			"expired); continuing after them", res.gap_from, res.gap_to);
+		p->accept_gap = true;
+	}
+	return TU_OK;
+}
+
+static void maybe_sync(tu_processor *p)
+{
+	if (p->cfg->processor.sync == TU_SYNC_FULL)
+		return;
+	int64_t now = tu_clock_mono_ns();
+	if (now - p->last_sync_ns < p->cfg->processor.sync_interval * TU_NS_PER_MS)
+		return;
+	p->last_sync_ns = now;
+	tu_view_sync(p->view);
+	int dead = tu_view_reader_check(p->view);
+	if (dead > 0)
+		tu_info("cleared %d stale LMDB reader slots", dead);
+}
+
+tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
+{
+	p->stop = stop;
+	tu_status st = bind_consumer(p, false);
+	if (st != TU_OK)
+		return st;
+	st = tu_outbox_start(p->outbox);
+	if (st != TU_OK)
+		return st;
+	if (p->cfg->processor.tick > 0) {
+		if (pthread_create(&p->ticker, NULL, ticker_main, p) == 0)
+			p->ticker_started = true;
+	}
+	uint64_t applied = 0;
+	read_applied(p, &applied);
+	tu_info("processor %s folding %s from sequence %" PRIu64 " into %s", p->instance,
+		TU_STREAM_EVENTS, applied + 1, p->cfg->processor.view);
+	p->last_sync_ns = tu_clock_mono_ns();
+	while (!*stop) {
+		natsMsgList list = { 0 };
+		st = tu_bus_fetch(p->sub, p->cfg->processor.batch, p->cfg->processor.fetch_wait,
+				  &list);
+		if (list.Count > 0) {
+			tu_status hs = handle_batch(p, &list);
+			if (hs != TU_OK && !*stop) {
+				natsMsgList_Destroy(&list);
+				tu_clock_sleep_ms(200);
+				bind_consumer(p, true);
+				continue;
+			}
+		} else if (st != TU_OK && st != TU_ETIMEOUT && !*stop) {
+			tu_warn("fetch from %s: %s", TU_STREAM_EVENTS, tu_status_str(st));
+			tu_clock_sleep_ms(200);
+		}
+		natsMsgList_Destroy(&list);
+		maybe_sync(p);
+	}
+	tu_info("stopping: draining the outbox");
+	if (p->ticker_started)
+		pthread_join(p->ticker, NULL);
+	int64_t grace = p->cfg->processor.outbox_retry * 2;
+	if (tu_outbox_drain(p->outbox, grace) != TU_OK)
+		tu_warn("outbox not empty after %" PRId64 " ms; the rest is sent on the next start",
+			grace);
+	tu_view_sync(p->view);
+	return TU_OK;
+}

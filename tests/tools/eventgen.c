@@ -1,0 +1,197 @@
+/*
+ * eventgen - publishes a deterministic stream of observations into
+ * TRUEUP_EVENTS for the crash test and the benchmarks.
+ *
+ * Two sources ("a", authority, and "b") each scan `entities` workers named
+ * w-<i> in rounds. Round 1 of both is a full scan; later rounds alternate
+ * full and delta scans. Source b differs from a by `drift_pct` percent of the
+ * entities (some extra, some missing), and a few of those flip between rounds,
+ * so presence rules open, update and resolve drift. The same arguments always
+ * produce the same messages (content and Nats-Msg-Id), so re-running is a
+ * no-op within the stream's duplicate window.
+ *
+ * usage: eventgen --url URL --events N [--entities N] [--drift-pct P] [--seed S]
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "clock.h"
+#include "config.h"
+#include "contract.h"
+#include "log.h"
+#include "pb.h"
+
+struct gen {
+	tu_bus *bus;
+	uint64_t sent, max;
+	uint64_t rng;
+};
+
+static uint64_t next_rand(struct gen *g)
+{
+	g->rng ^= g->rng << 13;
+	g->rng ^= g->rng >> 7;
+	g->rng ^= g->rng << 17;
+	return g->rng;
+}
+
+static int publish(struct gen *g, const char *subject, const char *type, const char *id,
+		   const ProtobufCMessage *m)
+{
+	uint8_t buf[4096];
+	size_t n = protobuf_c_message_get_packed_size(m);
+	protobuf_c_message_pack(m, buf);
+	struct tu_bus_msg msg = { subject, type, id, NULL, buf, n };
+	for (int tries = 0; tries < 100; tries++) {
+		tu_status st = tu_bus_publish_async(g->bus, &msg);
+		if (st == TU_OK) {
+			g->sent++;
+			return 0;
+		}
+		tu_clock_sleep_ms(10);
+	}
+	fprintf(stderr, "eventgen: cannot publish %s\n", id);
+	return -1;
+}
+
+static int marker(struct gen *g, const char *src, const char *scan_id, bool begin, bool full)
+{
+	Trueup__V1__ScanMarker m = TRUEUP__V1__SCAN_MARKER__INIT;
+	m.source = (char *)src;
+	m.scan_id = (char *)scan_id;
+	m.phase = begin ? TRUEUP__V1__SCAN_MARKER__PHASE__PHASE_BEGIN
+			: TRUEUP__V1__SCAN_MARKER__PHASE__PHASE_END;
+	m.full = full;
+	m.complete = !begin;
+	char subject[128], id[128];
+	snprintf(subject, sizeof(subject), "trueup.obs.%s._scan", src);
+	snprintf(id, sizeof(id), "%s.%s", scan_id, begin ? "b" : "e");
+	return publish(g, subject, TU_TYPE_SCAN, id, &m.base);
+}
+
+static int observe(struct gen *g, const char *src, const char *scan_id, uint64_t i, bool deleted,
+		   uint64_t round)
+{
+	char name[64], status[32], id[160];
+	snprintf(name, sizeof(name), "w-%" PRIu64, i);
+	snprintf(status, sizeof(status), "r%" PRIu64, (i + round) % 3);
+	Trueup__V1__EntityRef e = TRUEUP__V1__ENTITY_REF__INIT;
+	e.kind = "worker";
+	e.namespace_ = "default";
+	e.name = name;
+	Trueup__V1__Attr a = TRUEUP__V1__ATTR__INIT;
+	a.key = "status";
+	a.value = status;
+	Trueup__V1__Attr *attrs[1] = { &a };
+	Trueup__V1__ObservedState o = TRUEUP__V1__OBSERVED_STATE__INIT;
+	o.source = (char *)src;
+	o.scan_id = (char *)scan_id;
+	o.entity = &e;
+	o.deleted = deleted;
+	if (!deleted) {
+		o.attrs = attrs;
+		o.n_attrs = 1;
+	}
+	char subject[128];
+	snprintf(subject, sizeof(subject), "trueup.obs.%s.worker", src);
+	snprintf(id, sizeof(id), "%s.%" PRIu64, scan_id, i);
+	return publish(g, subject, TU_TYPE_OBSERVED, id, &o.base);
+}
+
+/* Is entity i in source b during round r? a holds everything. */
+static bool in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_pct)
+{
+	uint64_t span = entities * drift_pct / 100;
+	if (span == 0)
+		return true;
+	uint64_t slot = i % 100;
+	if (slot >= drift_pct)
+		return true;
+	/* drifted entities: half missing from b always, half flapping per round */
+	return (slot % 2 == 0) ? false : (round % 2 == 0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *url = NULL;
+	uint64_t events = 0, entities = 10000;
+	unsigned drift_pct = 2, seed = 1;
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "events", required_argument, NULL, 'n' },
+		{ "entities", required_argument, NULL, 'e' },
+		{ "drift-pct", required_argument, NULL, 'd' },
+		{ "seed", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': url = optarg; break;
+		case 'n': events = strtoull(optarg, NULL, 10); break;
+		case 'e': entities = strtoull(optarg, NULL, 10); break;
+		case 'd': drift_pct = (unsigned)atoi(optarg); break;
+		case 's': seed = (unsigned)atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: eventgen --url URL --events N [--entities N] "
+					"[--drift-pct P] [--seed S]\n");
+			return 2;
+		}
+	}
+	if (url == NULL || events == 0 || drift_pct > 100) {
+		fprintf(stderr, "eventgen: --url and --events are required\n");
+		return 2;
+	}
+	tu_log_init("eventgen", TU_LOG_WARN, TU_LOG_TEXT);
+	struct tu_nats_config nc = { .url = (char *)url, .connect_timeout = 2000,
+				     .request_timeout = 10000, .max_reconnect = 60,
+				     .reconnect_wait = 500 };
+	struct gen g = { .max = events, .rng = 0x9e3779b97f4a7c15ULL ^ seed };
+	char err[512];
+	struct tu_bus_opts bo = { .name = "eventgen", .max_pending = 8192, .keep_failed = true };
+	if (tu_bus_connect(&nc, &bo, &g.bus, err, sizeof(err)) != TU_OK) {
+		fprintf(stderr, "eventgen: %s\n", err);
+		return 1;
+	}
+	int64_t t0 = tu_clock_mono_ns();
+	int rc = 0;
+	for (uint64_t round = 1; g.sent < g.max && rc == 0; round++) {
+		for (int s = 0; s < 2 && g.sent < g.max && rc == 0; s++) {
+			const char *src = s == 0 ? "a" : "b";
+			bool full = round <= 2 || round % 2 == 1;
+			char scan_id[64];
+			snprintf(scan_id, sizeof(scan_id), "%s-%u-%" PRIu64, src, seed, round);
+			rc = marker(&g, src, scan_id, true, full);
+			for (uint64_t i = 0; i < entities && g.sent + 1 < g.max && rc == 0; i++) {
+				bool here = s == 0 || in_b(i, round, entities, drift_pct);
+				bool before = s == 0 || round == 1 ||
+					      in_b(i, round - 1, entities, drift_pct);
+				if (full) {
+					if (here)
+						rc = observe(&g, src, scan_id, i, false, round);
+				} else if (here != before) {
+					rc = observe(&g, src, scan_id, i, !here, round);
+				} else if (here && next_rand(&g) % 8 == 0) {
+					rc = observe(&g, src, scan_id, i, false, round);
+				}
+			}
+			if (rc == 0)
+				rc = marker(&g, src, scan_id, false, full);
+		}
+	}
+	size_t unsent = 0;
+	tu_status st = tu_bus_async_complete(g.bus, 60000, 5, &unsent);
+	double secs = (double)(tu_clock_mono_ns() - t0) / 1e9;
+	if (st != TU_OK) {
+		fprintf(stderr, "eventgen: %zu messages not acked: %s\n", unsent, tu_status_str(st));
+		rc = 1;
+	}
+	fprintf(stderr, "eventgen: published %" PRIu64 " events in %.2fs (%.0f/s)\n", g.sent, secs,
+		secs > 0 ? (double)g.sent / secs : 0.0);
+	tu_bus_destroy(g.bus, 1000);
+	return rc;
+}

@@ -1,0 +1,149 @@
+/* ids_test.c - derived ids, tokens, durations, sizes and base64 (lib/ids.h, clock.h, pbjson.h). */
+#include <string.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "ids.h"
+#include "pbjson.h"
+#include "testmain.h"
+
+static void ids_are_derived(void **state)
+{
+	(void)state;
+	char a[TU_ID_SIZE], b[TU_ID_SIZE], c[TU_ID_SIZE];
+	tu_id_correlation(a, "ghost-worker", "worker", "default", "k3s-worker-3", 42);
+	tu_id_correlation(b, "ghost-worker", "worker", "default", "k3s-worker-3", 42);
+	assert_string_equal(a, b);
+	assert_int_equal(strlen(a), TU_ID_LEN);
+	assert_true(tu_token_valid(a));
+	/* every input matters */
+	tu_id_correlation(c, "ghost-worker", "worker", "default", "k3s-worker-3", 43);
+	assert_string_not_equal(a, c);
+	tu_id_correlation(c, "ghost-worker", "worker", "defaul", "tk3s-worker-3", 42);
+	assert_string_not_equal(a, c); /* parts are delimited, not concatenated */
+	tu_id_command(b, a, 0, "del", 1);
+	tu_id_command(c, a, 0, "del", 2);
+	assert_string_not_equal(b, c);
+	tu_id_command(c, a, 1, "del", 1);
+	assert_string_not_equal(b, c);
+	tu_id_drift_event(b, a, 1);
+	tu_id_drift_event(c, a, 2);
+	assert_string_not_equal(b, c);
+}
+
+static void ids_are_stable_across_builds(void **state)
+{
+	(void)state;
+	/* Pinned: a change here changes every id in existing streams. */
+	char a[TU_ID_SIZE];
+	tu_id_correlation(a, "r", "k", "ns", "n", 1);
+	char again[TU_ID_SIZE];
+	tu_digest_hex(again, "corr\0r\0k\0ns\0n\0001", 16); /* last NUL: the literal's own */
+	assert_string_equal(a, again);
+}
+
+static void tokens(void **state)
+{
+	(void)state;
+	assert_true(tu_token_valid("redis"));
+	assert_false(tu_token_valid("a.b"));
+	assert_false(tu_token_valid("a*"));
+	assert_false(tu_token_valid("a>"));
+	assert_false(tu_token_valid("a b"));
+	assert_false(tu_token_valid(""));
+	assert_true(tu_name_valid("ghost-worker"));
+	assert_false(tu_name_valid("Ghost"));
+	assert_false(tu_name_valid("-x"));
+	char out[64];
+	assert_true(tu_token_escape("api.v1 *>", out, sizeof(out)));
+	assert_string_equal(out, "api%2Ev1%20%2A%3E");
+	assert_true(tu_token_valid(out));
+	assert_false(tu_token_escape("abc", out, 3));
+}
+
+static void durations(void **state)
+{
+	(void)state;
+	int64_t ms = 0;
+	assert_int_equal(tu_duration_parse("30s", &ms), TU_OK);
+	assert_int_equal(ms, 30000);
+	assert_int_equal(tu_duration_parse("1h30m", &ms), TU_OK);
+	assert_int_equal(ms, 5400000);
+	assert_int_equal(tu_duration_parse("500ms", &ms), TU_OK);
+	assert_int_equal(ms, 500);
+	assert_int_equal(tu_duration_parse("2d", &ms), TU_OK);
+	assert_int_equal(ms, 172800000);
+	assert_int_equal(tu_duration_parse("0", &ms), TU_OK);
+	assert_int_equal(ms, 0);
+	assert_int_equal(tu_duration_parse("soon", &ms), TU_EINVAL);
+	assert_int_equal(tu_duration_parse("10", &ms), TU_EINVAL);
+	assert_int_equal(tu_duration_parse("-1s", &ms), TU_EINVAL);
+	assert_int_equal(tu_duration_parse("", &ms), TU_EINVAL);
+	char buf[32];
+	tu_duration_format(5400000, buf, sizeof(buf));
+	assert_string_equal(buf, "1h30m");
+	tu_duration_format(250, buf, sizeof(buf));
+	assert_string_equal(buf, "250ms");
+}
+
+static void sizes(void **state)
+{
+	(void)state;
+	int64_t b = 0;
+	assert_int_equal(tu_size_parse("1GiB", &b), TU_OK);
+	assert_int_equal(b, 1LL << 30);
+	assert_int_equal(tu_size_parse("10MB", &b), TU_OK);
+	assert_int_equal(b, 10000000);
+	assert_int_equal(tu_size_parse("-1", &b), TU_OK);
+	assert_int_equal(b, -1);
+	assert_int_equal(tu_size_parse("12", &b), TU_OK);
+	assert_int_equal(b, 12);
+	assert_int_equal(tu_size_parse("1 GiB", &b), TU_EINVAL);
+	assert_int_equal(tu_size_parse("1XB", &b), TU_EINVAL);
+}
+
+static void times(void **state)
+{
+	(void)state;
+	int64_t ns = 0;
+	assert_int_equal(tu_time_parse("2026-11-22T03:00:00.5Z", &ns), TU_OK);
+	char out[40];
+	tu_time_format(ns, out, sizeof(out));
+	assert_string_equal(out, "2026-11-22T03:00:00.500Z");
+	assert_int_equal(tu_time_parse("yesterday", &ns), TU_EINVAL);
+}
+
+static void base64(void **state)
+{
+	(void)state;
+	const char *in[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	const char *want[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	for (int i = 0; i < 7; i++) {
+		struct tu_buf b, back;
+		tu_buf_init(&b, 1024);
+		tu_buf_init(&back, 1024);
+		assert_int_equal(tu_base64_write(in[i], strlen(in[i]), &b), TU_OK);
+		assert_string_equal(tu_buf_cstr(&b), want[i]);
+		assert_int_equal(tu_base64_read(b.data ? b.data : "", b.len, &back), TU_OK);
+		assert_string_equal(tu_buf_cstr(&back), in[i]);
+		tu_buf_release(&b);
+		tu_buf_release(&back);
+	}
+	struct tu_buf x;
+	tu_buf_init(&x, 64);
+	assert_int_equal(tu_base64_read("Zm9", 3, &x), TU_EINVAL);
+	assert_int_equal(tu_base64_read("Z!9v", 4, &x), TU_EINVAL);
+	tu_buf_release(&x);
+}
+
+int main(int argc, char **argv);
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(ids_are_derived),
+	cmocka_unit_test(ids_are_stable_across_builds),
+	cmocka_unit_test(tokens),
+	cmocka_unit_test(durations),
+	cmocka_unit_test(sizes),
+	cmocka_unit_test(times),
+	cmocka_unit_test(base64),
+};
+TU_TEST_MAIN(tests)
