@@ -22,7 +22,7 @@ struct tu_arena_block {
 
 static void *pb_alloc(void *ctx, size_t n)
 {
-	return tu_arena_alloc(ctx, n);
+	return tu_arena_alloc_raw(ctx, n);
 }
 
 static void pb_free(void *ctx, void *p)
@@ -76,6 +76,13 @@ void tu_arena_reset(struct tu_arena *a)
 
 void *tu_arena_alloc(struct tu_arena *a, size_t n)
 {
+	void *p = tu_arena_alloc_raw(a, n);
+	memset(p, 0, n);
+	return p;
+}
+
+void *tu_arena_alloc_raw(struct tu_arena *a, size_t n)
+{
 	const size_t align = _Alignof(max_align_t);
 	n = (n + align - 1) & ~(align - 1);
 	if (n == 0)
@@ -91,7 +98,6 @@ void *tu_arena_alloc(struct tu_arena *a, size_t n)
 	void *p = b->mem + b->off;
 	b->off += n;
 	a->used += n;
-	memset(p, 0, n);
 	return p;
 }
 

@@ -29,6 +29,8 @@ void tu_arena_release(struct tu_arena *a);
 void tu_arena_reset(struct tu_arena *a);
 /* Memory aligned for any type; zeroed. */
 void *tu_arena_alloc(struct tu_arena *a, size_t n);
+/* The same, not zeroed (protobuf-c initializes what it unpacks). */
+void *tu_arena_alloc_raw(struct tu_arena *a, size_t n);
 char *tu_arena_strdup(struct tu_arena *a, const char *s);
 char *tu_arena_strndup(struct tu_arena *a, const char *s, size_t n);
 char *tu_arena_printf(struct tu_arena *a, const char *fmt, ...)

@@ -387,6 +387,14 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 	return st;
 }
 
+bool tu__drift_exists(tu_fold *f, const char *rule, const Trueup__V1__EntityRef *ref)
+{
+	struct tu__key k;
+	tu__key_drift(&k, rule, ref);
+	MDB_val key = { k.n, k.b }, val;
+	return mdb_get(f->txn, f->db->drift, &key, &val) == 0;
+}
+
 static tu_status load_command(tu_fold *f, const char *id, Trueup__View__Command **out,
 			      struct tu__key *ck)
 {

@@ -158,6 +158,8 @@ tu_status tu__timer_put(tu_fold *f, int64_t due, char tag, const struct tu__key 
 {
 	struct tu__key k;
 	timer_key(&k, due, tag, payload);
+	if (f->next_timer >= 0 && due < f->next_timer)
+		f->next_timer = due;
 	return tu__put_raw(f, f->db->timer, &k, "", 0);
 }
 
@@ -292,6 +294,7 @@ tu_status tu_fold_begin(tu_fold *f, MDB_txn *txn)
 		f->outbox_next = 1;
 	f->now = (int64_t)ns;
 	f->batch_start_seq = f->applied_seq;
+	f->next_timer = -1;
 	return st;
 }
 
@@ -562,20 +565,20 @@ static tu_status entity_update(tu_fold *f, const Trueup__V1__EntityRef *ref, con
 		s->changed_ns = f->now;
 	}
 
-	struct tu__key bk;
-	tu__key_init(&bk);
-	tu__key_str(&bk, source);
-	tu__key_str(&bk, ref->kind);
-	tu__key_str(&bk, ref->namespace_);
-	tu__key_str(&bk, ref->name);
-	if (present)
-		st = tu__put_raw(f, f->db->bysrc, &bk, scan_id ? scan_id : "", scan_id ? strlen(scan_id) : 0);
-	else if (was_present)
-		st = tu__del(f, f->db->bysrc, &bk);
+	/* bysrc: membership only, so it changes only with presence. */
+	if (present != was_present) {
+		struct tu__key bk;
+		tu__key_init(&bk);
+		tu__key_str(&bk, source);
+		tu__key_str(&bk, ref->kind);
+		tu__key_str(&bk, ref->namespace_);
+		tu__key_str(&bk, ref->name);
+		st = present ? tu__put_raw(f, f->db->bysrc, &bk, "", 0) : tu__del(f, f->db->bysrc, &bk);
+	}
 	if (st == TU_OK && was_present != present)
 		st = tu__counter_index(f, ref, source, present);
 	if (st == TU_OK && changed)
-		st = tu__rules_on_change(f, ref, source, e, TU__TRIG_CHANGE);
+		st = tu__rules_on_change(f, ref, source, e, was_present != present, TU__TRIG_CHANGE);
 	if (st != TU_OK)
 		return st;
 	/* Gone from every source: the record has nothing left to say. */
@@ -608,7 +611,10 @@ static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
 			     o->scan_id, 0, true);
 }
 
-/* Marks absent every entity the source has present that this full scan did not see. */
+/*
+ * Marks absent every entity the source has present that this full scan did
+ * not see: those whose state in the source still names another scan.
+ */
 static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint64_t *swept)
 {
 	struct tu__key prefix;
@@ -623,16 +629,19 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 	size_t cap = 64, n = 0;
 	Trueup__V1__EntityRef **gone = tu_arena_alloc(&f->arena, cap * sizeof(*gone));
 	MDB_val k = { prefix.n, prefix.b }, d;
-	size_t sid_len = strlen(scan_id);
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size >= prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
-		if (d.mv_size != sid_len || memcmp(d.mv_data, scan_id, sid_len) != 0) {
-			const char *p = (const char *)k.mv_data + prefix.n;
-			const char *end = (const char *)k.mv_data + k.mv_size;
-			const char *kind = p;
-			const char *ns = kind + strnlen(kind, (size_t)(end - kind)) + 1;
-			const char *name = ns + strnlen(ns, (size_t)(end - ns)) + 1;
-			if (name < end) {
+		struct tu__key ek;
+		tu__key_init(&ek);
+		tu__key_raw(&ek, (const char *)k.mv_data + prefix.n, k.mv_size - prefix.n);
+		MDB_val key = { ek.n, ek.b }, val;
+		bool seen = false;
+		if (mdb_get(f->txn, f->db->entity, &key, &val) == 0) {
+			Trueup__View__Entity *e = trueup__view__entity__unpack(
+				tu_arena_pb(&f->arena), val.mv_size, val.mv_data);
+			const Trueup__View__SourceState *s = e ? tu__entity_source(e, source) : NULL;
+			seen = s != NULL && s->present && strcmp(s->scan_id, scan_id) == 0;
+			if (!seen && e != NULL) {
 				if (n == cap) {
 					Trueup__V1__EntityRef **g2 =
 						tu_arena_alloc(&f->arena, 2 * cap * sizeof(*g2));
@@ -640,8 +649,7 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 					gone = g2;
 					cap *= 2;
 				}
-				char *nm = tu_arena_strndup(&f->arena, name, (size_t)(end - name));
-				gone[n++] = tu_pb_entity(&f->arena, kind, ns, nm);
+				gone[n++] = e->ref;
 			}
 		}
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
@@ -857,9 +865,15 @@ static tu_status fire_for(tu_fold *f, const unsigned char *p, size_t n)
 	return tu__rule_reeval(f, r, d->entity, TU__TRIG_TIMER);
 }
 
-/* Fires, in key order, every timer due at or before now. */
+/*
+ * Fires, in key order, every timer due at or before now. The earliest due
+ * time is cached for the batch (timers only get added through
+ * tu__timer_put, which keeps the cache), so most events cost no cursor.
+ */
 static tu_status fire_timers(tu_fold *f)
 {
+	if (f->next_timer >= 0 && f->next_timer > f->now)
+		return TU_OK;
 	for (;;) {
 		MDB_cursor *cur = NULL;
 		int rc = mdb_cursor_open(f->txn, f->db->timer, &cur);
@@ -869,6 +883,7 @@ static tu_status fire_timers(tu_fold *f)
 		rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
 		if (rc == MDB_NOTFOUND || (rc == 0 && k.mv_size < 9)) {
 			mdb_cursor_close(cur);
+			f->next_timer = INT64_MAX;
 			return TU_OK;
 		}
 		if (rc != 0) {
@@ -878,6 +893,7 @@ static tu_status fire_timers(tu_fold *f)
 		int64_t due = (int64_t)tu_view_get_be64(k.mv_data);
 		if (due > f->now) {
 			mdb_cursor_close(cur);
+			f->next_timer = due;
 			return TU_OK;
 		}
 		/* Copy the key out: deleting invalidates it. */

@@ -109,6 +109,7 @@ struct tu_fold {
 	struct tu_fold_stats batch;     /* counter deltas of the batch, written by tu_fold_end */
 	struct tu_fold_stats saved;     /* stats at tu_fold_begin, restored by tu_fold_abort */
 	int8_t *src_complete;           /* per cfg source: -1 unknown, 0 never complete, 1 complete */
+	int64_t next_timer;             /* earliest timer due, INT64_MAX if none; -1 unknown */
 };
 
 /* LMDB helpers on the current transaction; records decode into the arena. */
@@ -133,17 +134,29 @@ int tu__source_index(const tu_fold *f, const char *source);
 /* A source's state in an entity record, or NULL. */
 Trueup__View__SourceState *tu__entity_source(const Trueup__View__Entity *e, const char *source);
 
-/* rules.c: evaluations. ent may be NULL (no record). */
+/*
+ * rules.c: evaluations. ent may be NULL (no record). With describe=false only
+ * the state, actions and confirm sources are computed (no reason, no
+ * details): the common case of an entity that agrees with its rule costs no
+ * string formatting.
+ */
 void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
-		       const Trueup__View__Entity *ent, struct tu__verdict *v);
+		       const Trueup__View__Entity *ent, struct tu__verdict *v, bool describe);
 tu_status tu__counter_eval(tu_fold *f, const struct tu__rule *r, const char *ns,
 			   struct tu__verdict *v, Trueup__V1__EntityRef **ref_out);
 /* Keeps counter rules' suffix index up to date after an entity's presence in source changed. */
 tu_status tu__counter_index(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
 			    bool present);
-/* Runs every rule that depends on (ref, source) and feeds the drift machine. */
+/*
+ * Runs every rule that depends on (ref, source) and feeds the drift machine.
+ * presence_changed: the entity appeared or disappeared in source (not only
+ * its attributes changed), which is all counter rules care about.
+ */
 tu_status tu__rules_on_change(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
-			      const Trueup__View__Entity *ent, enum tu__trigger trig);
+			      const Trueup__View__Entity *ent, bool presence_changed,
+			      enum tu__trigger trig);
+/* Is there a drift record for (rule, ref)? */
+bool tu__drift_exists(tu_fold *f, const char *rule, const Trueup__V1__EntityRef *ref);
 /* Evaluates one rule for one entity (loading what it needs) and feeds the drift machine. */
 tu_status tu__rule_reeval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
 			  enum tu__trigger trig);

@@ -1,10 +1,17 @@
 /*
  * processor.c - the processor's main loop (see processor.h).
  *
- * Threads: the fold thread (this loop: fetch, fold, commit, ack), the outbox
- * publisher (outbox.c) and the ticker, which publishes one Tick per
- * processor.tick interval (Nats-Msg-Id tick.<interval>.<bucket>, so several
- * ticking processors produce one tick per bucket).
+ * Threads: the fetcher (pulls batches from the durable consumer into a short
+ * queue, so the next batch is on its way while one is folded: nats.c allows
+ * one Fetch per subscription at a time), the fold thread (this loop: fold,
+ * commit, ack), the outbox publisher (outbox.c) and the ticker, which
+ * publishes one Tick per processor.tick interval (Nats-Msg-Id
+ * tick.<interval>.<bucket>, so several ticking processors produce one tick
+ * per bucket).
+ *
+ * Re-binding the consumer (start, sequence gap, fold failure) happens with
+ * the fetcher paused and the queue emptied: batches fetched from the old
+ * consumer are dropped unacked and arrive again from the new one.
  */
 #include "processor.h"
 
@@ -26,6 +33,8 @@
 #include "view.h"
 #include "xalloc.h"
 
+#define QUEUE_DEPTH 2 /* fetched batches waiting to be folded */
+
 struct tu_processor {
 	const struct tu_config *cfg;
 	char *instance;               /* this instance's name (Tick.processor) */
@@ -39,6 +48,16 @@ struct tu_processor {
 	bool ticker_started;
 	volatile sig_atomic_t *stop;  /* set by the caller's signal handler */
 	int64_t last_sync_ns;         /* monotonic time of the last env sync */
+
+	pthread_t fetcher;
+	bool fetcher_started;
+	pthread_mutex_t mu;           /* guards the queue and the fetcher's state */
+	pthread_cond_t cond;          /* queue changed, pause requested or granted */
+	natsMsgList queue[QUEUE_DEPTH]; /* ring of fetched, non-empty batches */
+	int q_head, q_len;
+	bool pause;                   /* fold thread wants the fetcher idle */
+	bool paused;                  /* the fetcher is idle and will not fetch */
+	bool quit;                    /* the fetcher must exit */
 };
 
 static void on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bool dup)
@@ -70,6 +89,8 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 		return st;
 	}
 	p->outbox = tu_outbox_create(p->view, p->bus, &cfg->processor);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cond, NULL);
 	*out = p;
 	return TU_OK;
 }
@@ -80,8 +101,12 @@ void tu_processor_destroy(tu_processor *p)
 		return;
 	tu_outbox_destroy(p->outbox);
 	p->outbox = NULL;
+	for (int i = 0; i < p->q_len; i++)
+		natsMsgList_Destroy(&p->queue[(p->q_head + i) % QUEUE_DEPTH]);
 	if (p->sub != NULL)
 		natsSubscription_Destroy(p->sub);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->mu);
 	tu_bus_destroy(p->bus, 1000);
 	tu_fold_destroy(p->fold);
 	tu_view_close(p->view);
@@ -202,6 +227,102 @@ static void *ticker_main(void *arg)
 	return NULL;
 }
 
+static void *fetcher_main(void *arg)
+{
+	tu_processor *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->quit && (p->pause || p->q_len == QUEUE_DEPTH)) {
+			if (p->pause && !p->paused) {
+				p->paused = true;
+				pthread_cond_broadcast(&p->cond);
+			}
+			pthread_cond_wait(&p->cond, &p->mu);
+		}
+		if (p->quit)
+			break;
+		p->paused = false;
+		natsSubscription *sub = p->sub;
+		pthread_mutex_unlock(&p->mu);
+		natsMsgList list = { 0 };
+		tu_status st = tu_bus_fetch(sub, p->cfg->processor.batch, p->cfg->processor.fetch_wait,
+					    &list);
+		pthread_mutex_lock(&p->mu);
+		if (list.Count > 0) {
+			p->queue[(p->q_head + p->q_len) % QUEUE_DEPTH] = list;
+			p->q_len++;
+			pthread_cond_broadcast(&p->cond);
+		} else {
+			natsMsgList_Destroy(&list);
+			if (st != TU_OK && st != TU_ETIMEOUT && !p->quit) {
+				pthread_mutex_unlock(&p->mu);
+				tu_warn("fetch from %s: %s", TU_STREAM_EVENTS, tu_status_str(st));
+				tu_clock_sleep_ms(200);
+				pthread_mutex_lock(&p->mu);
+			}
+		}
+	}
+	p->paused = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Stops the fetcher between fetches and drops what it queued (unacked: it comes again). */
+static void fetcher_pause(tu_processor *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->pause = true;
+	pthread_cond_broadcast(&p->cond);
+	while (p->fetcher_started && !p->paused)
+		pthread_cond_wait(&p->cond, &p->mu);
+	for (int i = 0; i < p->q_len; i++)
+		natsMsgList_Destroy(&p->queue[(p->q_head + i) % QUEUE_DEPTH]);
+	p->q_head = 0;
+	p->q_len = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void fetcher_resume(tu_processor *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->pause = false;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Takes the next fetched batch; false if none arrived within wait_ms. */
+static bool next_batch(tu_processor *p, int64_t wait_ms, natsMsgList *out)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->q_len == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t ns = ts.tv_nsec + wait_ms * TU_NS_PER_MS;
+		ts.tv_sec += (time_t)(ns / TU_NS_PER_S);
+		ts.tv_nsec = (long)(ns % TU_NS_PER_S);
+		pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+	}
+	bool got = p->q_len > 0;
+	if (got) {
+		*out = p->queue[p->q_head];
+		p->q_head = (p->q_head + 1) % QUEUE_DEPTH;
+		p->q_len--;
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return got;
+}
+
+/* Re-binds the consumer with the fetcher paused. */
+static tu_status rebind(tu_processor *p)
+{
+	fetcher_pause(p);
+	tu_status st = bind_consumer(p, true);
+	fetcher_resume(p);
+	return st;
+}
+
 /* Folds one fetched batch; acks it after the commit. */
 static tu_status handle_batch(tu_processor *p, natsMsgList *list)
 {
@@ -229,7 +350,7 @@ static tu_status handle_batch(tu_processor *p, natsMsgList *list)
 			tu_warn("delivery skipped sequences %" PRIu64 "..%" PRIu64
 				" that the stream still holds; re-reading from %" PRIu64,
 				res.gap_from, res.gap_to, res.gap_from);
-			return bind_consumer(p, true);
+			return rebind(p);
 		}
 		tu_info("sequences %" PRIu64 "..%" PRIu64 " are gone from the stream (deleted or "
 			"expired); continuing after them", res.gap_from, res.gap_to);
@@ -270,25 +391,28 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 	tu_info("processor %s folding %s from sequence %" PRIu64 " into %s", p->instance,
 		TU_STREAM_EVENTS, applied + 1, p->cfg->processor.view);
 	p->last_sync_ns = tu_clock_mono_ns();
+	if (pthread_create(&p->fetcher, NULL, fetcher_main, p) != 0)
+		return TU_EINTERNAL;
+	p->fetcher_started = true;
 	while (!*stop) {
 		natsMsgList list = { 0 };
-		st = tu_bus_fetch(p->sub, p->cfg->processor.batch, p->cfg->processor.fetch_wait,
-				  &list);
-		if (list.Count > 0) {
+		if (next_batch(p, 100, &list)) {
 			tu_status hs = handle_batch(p, &list);
+			natsMsgList_Destroy(&list);
 			if (hs != TU_OK && !*stop) {
-				natsMsgList_Destroy(&list);
 				tu_clock_sleep_ms(200);
-				bind_consumer(p, true);
+				rebind(p);
 				continue;
 			}
-		} else if (st != TU_OK && st != TU_ETIMEOUT && !*stop) {
-			tu_warn("fetch from %s: %s", TU_STREAM_EVENTS, tu_status_str(st));
-			tu_clock_sleep_ms(200);
 		}
-		natsMsgList_Destroy(&list);
 		maybe_sync(p);
 	}
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->fetcher, NULL);
+	p->fetcher_started = false;
 	tu_info("stopping: draining the outbox");
 	if (p->ticker_started)
 		pthread_join(p->ticker, NULL);

@@ -101,7 +101,7 @@ static const char *pstate_str(enum presence_state s)
 }
 
 void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
-		       const Trueup__View__Entity *ent, struct tu__verdict *v)
+		       const Trueup__View__Entity *ent, struct tu__verdict *v, bool describe)
 {
 	const struct tu_presence_rule *p = &r->cfg->presence;
 	memset(v, 0, sizeof(*v));
@@ -119,8 +119,9 @@ void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 			st[i] = P_ABSENT;
 		else
 			st[i] = P_UNKNOWN;
-		add_detail(f, v, tu_arena_printf(&f->arena, "source.%s", p->sources[i]),
-			   pstate_str(st[i]));
+		if (describe)
+			add_detail(f, v, tu_arena_printf(&f->arena, "source.%s", p->sources[i]),
+				   pstate_str(st[i]));
 	}
 	int decider = -1;
 	for (size_t a = 0; a < p->n_authority && decider < 0; a++)
@@ -132,8 +133,10 @@ void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 		return;
 	}
 	bool should = st[decider] == P_PRESENT;
-	add_detail(f, v, "authority", p->sources[decider]);
-	add_detail(f, v, "should_exist", should ? "true" : "false");
+	if (describe) {
+		add_detail(f, v, "authority", p->sources[decider]);
+		add_detail(f, v, "should_exist", should ? "true" : "false");
+	}
 
 	uint32_t extra_total = 0;
 	for (size_t j = 0; j < p->n_extra; j++)
@@ -141,34 +144,40 @@ void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 	struct tu_buf extra, missing;
 	tu_buf_init(&extra, 4096);
 	tu_buf_init(&missing, 4096);
+	bool any = false;
 	for (size_t i = 0; i < n; i++) {
 		if ((int)i == decider || st[i] == P_UNKNOWN)
 			continue;
 		const struct tu_actions *acts = NULL;
 		uint32_t ord = 0;
 		if (should && st[i] == P_ABSENT) {
-			tu_buf_printf(&missing, "%s%s", missing.len ? ", " : "", p->sources[i]);
+			if (describe)
+				tu_buf_printf(&missing, "%s%s", missing.len ? ", " : "", p->sources[i]);
 			acts = source_actions(p->when_missing, p->n_missing, p->sources[i],
 					      extra_total, &ord);
 		} else if (!should && st[i] == P_PRESENT) {
-			tu_buf_printf(&extra, "%s%s", extra.len ? ", " : "", p->sources[i]);
+			if (describe)
+				tu_buf_printf(&extra, "%s%s", extra.len ? ", " : "", p->sources[i]);
 			acts = source_actions(p->when_extra, p->n_extra, p->sources[i], 0, &ord);
 		} else {
 			continue;
 		}
+		any = true;
 		if (acts != NULL)
 			add_actions(v, acts, ord);
 		if (v->n_confirm < sizeof(v->confirm_sources) / sizeof(v->confirm_sources[0]))
 			v->confirm_sources[v->n_confirm++] = p->sources[i];
 	}
-	if (extra.len == 0 && missing.len == 0) {
+	if (!any) {
 		v->state = TU__HOLDS;
-		v->reason = tu_arena_printf(&f->arena, "%s %s/%s agrees with authority %s",
-					    ref->kind, ref->namespace_, ref->name,
-					    p->sources[decider]);
+		if (describe)
+			v->reason = tu_arena_printf(&f->arena, "%s %s/%s agrees with authority %s",
+						    ref->kind, ref->namespace_, ref->name,
+						    p->sources[decider]);
 	} else {
 		v->state = TU__VIOLATED;
-		v->reason = tu_arena_printf(
+		if (describe)
+			v->reason = tu_arena_printf(
 			&f->arena, "%s %s/%s %s%s%s%s%s (authority %s says it should %sexist)",
 			ref->kind, ref->namespace_, ref->name, extra.len ? "is extra in " : "",
 			tu_buf_cstr(&extra), extra.len && missing.len ? "; " : "",
@@ -379,8 +388,24 @@ static tu_status eval_counter(tu_fold *f, const struct tu__rule *r, const char *
 	return st;
 }
 
+/* Presence verdict for one entity; describes it only when the drift machine will use it. */
+static tu_status presence_apply(tu_fold *f, const struct tu__rule *r,
+				const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent,
+				enum tu__trigger trig)
+{
+	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
+	tu__presence_eval(f, r, ref, ent, v, false);
+	if (v->state == TU__UNKNOWN)
+		return TU_OK;
+	if (v->state == TU__HOLDS && !tu__drift_exists(f, r->cfg->name, ref))
+		return TU_OK;
+	tu__presence_eval(f, r, ref, ent, v, true);
+	return tu__drift_apply(f, r, ref, v, trig);
+}
+
 tu_status tu__rules_on_change(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
-			      const Trueup__View__Entity *ent, enum tu__trigger trig)
+			      const Trueup__View__Entity *ent, bool presence_changed,
+			      enum tu__trigger trig)
 {
 	tu_status st = TU_OK;
 	for (size_t i = 0; i < f->n_rules && st == TU_OK; i++) {
@@ -391,12 +416,10 @@ tu_status tu__rules_on_change(tu_fold *f, const Trueup__V1__EntityRef *ref, cons
 			if (strcmp(p->kind, ref->kind) != 0 ||
 			    !in_list(p->sources, p->n_sources, source))
 				continue;
-			struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-			tu__presence_eval(f, r, ref, ent, v);
-			st = tu__drift_apply(f, r, ref, v, trig);
+			st = presence_apply(f, r, ref, ent, trig);
 		} else if (rc->type == TU_RULE_COUNTER) {
 			const struct tu_counter_rule *c = &rc->counter;
-			bool of = strcmp(c->of_kind, ref->kind) == 0 &&
+			bool of = presence_changed && strcmp(c->of_kind, ref->kind) == 0 &&
 				  strcmp(c->of_source, source) == 0 &&
 				  strcmp(c->ns, ref->namespace_) == 0;
 			bool self = strcmp(c->kind, ref->kind) == 0 &&
@@ -435,9 +458,7 @@ tu_status tu__rule_reeval(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 	}
 	if (st != TU_OK)
 		return st;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__presence_eval(f, r, ref, ent, v);
-	return tu__drift_apply(f, r, ref, v, trig);
+	return presence_apply(f, r, ref, ent, trig);
 }
 
 /* Every entity of kind in the view, as refs in the arena. */

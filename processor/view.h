@@ -5,7 +5,7 @@
  * processor/view.proto):
  *   meta    string key -> u64 (big-endian)   applied_seq, outbox_next, counters
  *   entity  kind\0ns\0name -> Entity           per-source observations
- *   bysrc   source\0kind\0ns\0name -> scan_id  entities a source has present (sweeps)
+ *   bysrc   source\0kind\0ns\0name -> ""       entities a source has present (sweeps)
  *   scan    source -> Scan                     latest scan of each source
  *   drift   rule\0kind\0ns\0name -> Drift      pending/open/escalated drift
  *   cmd     command_id -> Command              commands and their fate
