@@ -25,7 +25,7 @@ struct tu_entity {
 	const char *ns;           /* namespace */
 	const char *name;         /* name within kind and namespace */
 	Trueup__V1__Attr **attrs; /* sorted by key, unique */
-	size_t n_attrs;
+	size_t n_attrs;           /* entries of attrs */
 };
 
 /* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates) without NUL bytes. */

@@ -48,8 +48,8 @@ struct declared {
 
 /* One scan's state. */
 struct files_scan {
-	struct files_source *fs;
-	const struct tu_scan_sink *sink;
+	struct files_source *fs;         /* the source being scanned */
+	const struct tu_scan_sink *sink; /* where entities and skips go */
 	tu_keymap *declared; /* entity key -> struct declared */
 	const char *file;    /* file being read (in `names`) */
 };

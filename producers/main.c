@@ -37,7 +37,7 @@ struct app {
 	struct tu_config *cfg;  /* owned */
 	tu_bus *bus;            /* owned */
 	tu_scanner **scanners;  /* owned, n entries */
-	size_t n;
+	size_t n;               /* scanners created */
 };
 
 static void usage(FILE *f)
@@ -117,6 +117,7 @@ int main(int argc, char **argv)
 	size_t n_names = 0;
 	const char *config = NULL;
 	bool once = false;
+	bool signalled = false;
 	char err[1024];
 	int rc = 0;
 	int c;
@@ -210,6 +211,7 @@ int main(int argc, char **argv)
 		int sig = sigtimedwait(&sigs, NULL, &poll);
 		if (sig == SIGINT || sig == SIGTERM) {
 			tu_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+			signalled = true;
 			break;
 		}
 	}
@@ -218,7 +220,7 @@ out:
 		tu_scanner_stop(app.scanners[i]);
 	for (size_t i = 0; i < app.n; i++)
 		tu_scanner_join(app.scanners[i]);
-	if (once && rc == 0) {
+	if (once && rc == 0 && !signalled) {
 		for (size_t i = 0; i < app.n; i++) {
 			struct tu_scan_result r;
 			tu_scanner_last(app.scanners[i], &r);

@@ -63,14 +63,14 @@ struct tu_scanner {
 	struct tu_scan_result last;         /* result of the loop's last scan */
 
 	_Atomic bool stop;                  /* stop asked; read without mu by the scan */
-	pthread_t thread;
+	pthread_t thread;                   /* the loop thread, if started */
 	bool started;                       /* thread was created (join it) */
 	natsSubscription *ctl;              /* owned: scan requests; NULL if none */
 };
 
 /* State of one scan, on the scan thread's stack. */
 struct scan {
-	tu_scanner *s;
+	tu_scanner *s;                  /* the scanner running the scan */
 	struct tu_scan_result *r;       /* the result being built */
 	const struct tu_scan_sink *sink; /* what the source reports to */
 	char skip_first[512];           /* reason of the first skipped entry */
@@ -365,7 +365,16 @@ static tu_status publish_marker(struct scan *sc, bool end, int64_t started, char
 		.data = data,
 		.len = len,
 	};
-	tu_status st = s->pub.publish(s->pub.ctx, &m, err, errlen);
+	/* Same Nats-Msg-Id on every attempt: the stream keeps one copy. */
+	tu_status st = TU_OK;
+	int retries = s->cfg->publish_retries > 0 ? s->cfg->publish_retries : 0;
+	for (int i = 0; i <= retries; i++) {
+		st = s->pub.publish(s->pub.ctx, &m, err, errlen);
+		if (st == TU_OK || atomic_load(&s->stop))
+			break;
+		tu_warn("source %s: %s (attempt %d of %d)", s->cfg->name, err, i + 1, retries + 1);
+		tu_clock_sleep_ms(RETRY_BACKOFF_MS << (i < 6 ? i : 6));
+	}
 	tu_arena_reset(a);
 	return st;
 }
