@@ -566,7 +566,8 @@ static tu_status files_scan(struct tu_source *src, const struct tu_scan_sink *si
 		st = TU_EIO;
 		goto out;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	s.declared = tu_keymap_create(sizeof(struct declared));
 	for (size_t i = 0; i < n && st == TU_OK; i++) {
 		if (sink->stopping(sink->ctx)) {

@@ -35,7 +35,9 @@
 #include "pb.h"
 #include "xalloc.h"
 
-#define RETRY_BACKOFF_MS 50 /* first pause before re-trying a refused async publish */
+#define RETRY_BACKOFF_MS 50 /* first pause before re-trying a refused publish */
+#define HEADER_ROOM 1024    /* bytes of TU_MAX_MSG left for the NATS headers */
+#define MAX_OBS (TU_MAX_MSG - HEADER_ROOM) /* largest observation body published */
 
 struct tu_scanner {
 	const struct tu_source_config *cfg; /* not owned */
@@ -217,6 +219,12 @@ static void make_scan_id(tu_scanner *s, char out[TU_SCAN_ID_SIZE])
 	snprintf(out, TU_SCAN_ID_SIZE, "%s-%016" PRIx64, s->cfg->name, (uint64_t)ns);
 }
 
+/* A publish failure that a later attempt may not have (no reply yet, reconnecting). */
+static bool transient(tu_status st)
+{
+	return st == TU_ETIMEOUT || st == TU_EUNAVAIL;
+}
+
 /* Publishes an async message, re-trying a refused publish (a full pending queue). */
 static tu_status publish_async(struct scan *sc, const struct tu_bus_msg *m)
 {
@@ -225,7 +233,7 @@ static tu_status publish_async(struct scan *sc, const struct tu_bus_msg *m)
 	int retries = s->cfg->publish_retries > 0 ? s->cfg->publish_retries : 0;
 	for (int i = 0; i <= retries; i++) {
 		st = s->pub.publish_async(s->pub.ctx, m);
-		if (st == TU_OK || atomic_load(&s->stop))
+		if (!transient(st) || atomic_load(&s->stop))
 			break;
 		tu_clock_sleep_ms(RETRY_BACKOFF_MS << (i < 6 ? i : 6));
 	}
@@ -238,36 +246,41 @@ static tu_status publish_async(struct scan *sc, const struct tu_bus_msg *m)
 	return st;
 }
 
-/* Publishes one observation (deleted: the entity disappeared). */
-static tu_status publish_obs(struct scan *sc, const char *kind, const char *ns, const char *name,
-			     Trueup__V1__Attr **attrs, size_t n_attrs, const char *digest,
-			     bool deleted)
+/* Fills o for an entity (deleted: it disappeared); strings are borrowed or in the arena. */
+static void obs_init(struct scan *sc, Trueup__V1__ObservedState *o, const char *kind,
+		     const char *ns, const char *name, Trueup__V1__Attr **attrs, size_t n_attrs,
+		     const char *digest, bool deleted)
+{
+	trueup__v1__observed_state__init(o);
+	o->source = (char *)sc->s->cfg->name;
+	o->scan_id = sc->r->scan_id;
+	o->entity = tu_pb_entity(&sc->s->arena, kind, ns, name);
+	o->deleted = deleted;
+	o->attrs = attrs;
+	o->n_attrs = n_attrs;
+	o->observed_at_ns = tu_clock_wall_ns();
+	o->digest = (char *)digest;
+}
+
+/* Publishes o as the scan's next observation. */
+static tu_status obs_publish(struct scan *sc, Trueup__V1__ObservedState *o)
 {
 	tu_scanner *s = sc->s;
 	struct tu_arena *a = &s->arena;
-	Trueup__V1__ObservedState o;
-	trueup__v1__observed_state__init(&o);
-	o.source = (char *)s->cfg->name;
-	o.scan_id = sc->r->scan_id;
-	o.entity = tu_pb_entity(a, kind, ns, name);
-	o.deleted = deleted;
-	o.attrs = attrs;
-	o.n_attrs = n_attrs;
-	o.observed_at_ns = tu_clock_wall_ns();
-	o.digest = (char *)digest;
 	size_t len = 0;
-	void *data = tu_pb_pack(a, &o.base, &len);
+	void *data = tu_pb_pack(a, &o->base, &len);
 	uint64_t n = track_next(s);
-	char *msg_id = tu_arena_printf(a, "%s.%" PRIu64, sc->r->scan_id, n);
-	char *subject = tu_arena_printf(a, "%s%s", s->obs_prefix, kind);
 	struct tu_bus_msg m = {
-		.subject = subject, .type = TU_TYPE_OBSERVED, .msg_id = msg_id,
-		.data = data, .len = len,
+		.subject = tu_arena_printf(a, "%s%s", s->obs_prefix, o->entity->kind),
+		.type = TU_TYPE_OBSERVED,
+		.msg_id = tu_arena_printf(a, "%s.%" PRIu64, sc->r->scan_id, n),
+		.data = data,
+		.len = len,
 	};
 	tu_status st = publish_async(sc, &m);
 	if (st == TU_OK) {
 		sc->r->published++;
-		if (deleted)
+		if (o->deleted)
 			sc->r->deleted++;
 	}
 	return st;
@@ -278,11 +291,12 @@ static tu_status on_entity(void *ctx, const struct tu_entity *e)
 	struct scan *sc = ctx;
 	tu_scanner *s = sc->s;
 	struct tu_arena *a = &s->arena;
+	Trueup__V1__ObservedState o;
 	char why[512];
 	char digest[TU_ID_SIZE];
 	tu_status st = TU_OK;
 	bool repeat = false;
-	size_t klen;
+	size_t klen, size;
 
 	if (atomic_load(&s->stop))
 		return TU_ESTOP;
@@ -290,16 +304,25 @@ static tu_status on_entity(void *ctx, const struct tu_entity *e)
 		/* Sources check before emitting; this is the backstop for the subject. */
 		tu_source_skip(s->src, sc->sink, "entity '%.*s': %s", TU_MAX_NAME,
 			       e->name ? e->name : "", why);
-		return TU_OK;
+		goto out;
 	}
 	tu_entity_digest(a, e->attrs, e->n_attrs, digest);
+	obs_init(sc, &o, e->kind, e->ns, e->name, e->attrs, e->n_attrs, digest, false);
+	size = protobuf_c_message_get_packed_size(&o.base);
+	if (size > MAX_OBS) {
+		/* Checked before the digest is kept, so it is never taken for published. */
+		tu_source_skip(s->src, sc->sink, "entity %s/%s/%.*s: observation is %zu bytes, over "
+			       "TU_MAX_MSG (%d) less %d for headers", e->kind, e->ns, TU_MAX_NAME,
+			       e->name, size, TU_MAX_MSG, HEADER_ROOM);
+		goto out;
+	}
 	char *key = tu_entity_key(a, e->kind, e->ns, e->name, &klen);
 	enum tu_change c = tu_digests_observe(s->digests, key, klen, digest, &repeat);
 	if (!repeat)
 		sc->r->seen++;
-	bool publish = c != TU_CHANGE_SAME || (sc->r->full && !repeat);
-	if (publish)
-		st = publish_obs(sc, e->kind, e->ns, e->name, e->attrs, e->n_attrs, digest, false);
+	if (c != TU_CHANGE_SAME || (sc->r->full && !repeat))
+		st = obs_publish(sc, &o);
+out:
 	tu_arena_reset(a);
 	return st;
 }
@@ -323,9 +346,11 @@ static void on_gone(void *ctx, const void *key, size_t len)
 	const char *kind, *ns, *name;
 	if (sc->r->full || sc->pub_status != TU_OK)
 		return;
+	Trueup__V1__ObservedState o;
 	if (!tu_entity_key_split(&sc->s->arena, key, len, &kind, &ns, &name))
 		return;
-	publish_obs(sc, kind, ns, name, NULL, 0, "", true);
+	obs_init(sc, &o, kind, ns, name, NULL, 0, "", true);
+	obs_publish(sc, &o);
 	tu_arena_reset(&sc->s->arena);
 }
 
@@ -370,7 +395,7 @@ static tu_status publish_marker(struct scan *sc, bool end, int64_t started, char
 	int retries = s->cfg->publish_retries > 0 ? s->cfg->publish_retries : 0;
 	for (int i = 0; i <= retries; i++) {
 		st = s->pub.publish(s->pub.ctx, &m, err, errlen);
-		if (st == TU_OK || atomic_load(&s->stop))
+		if (!transient(st) || atomic_load(&s->stop))
 			break;
 		tu_warn("source %s: %s (attempt %d of %d)", s->cfg->name, err, i + 1, retries + 1);
 		tu_clock_sleep_ms(RETRY_BACKOFF_MS << (i < 6 ? i : 6));

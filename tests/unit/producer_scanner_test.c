@@ -23,7 +23,7 @@
 struct script_ent {
 	const char *kind;
 	const char *name;
-	const char *attrs[4];
+	const char *attrs[20];
 };
 
 /* A source that returns what the test scripted. */
@@ -63,8 +63,8 @@ static tu_status fake_scan(struct tu_source *src, const struct tu_scan_sink *sin
 	tu_arena_init(&a, 4096);
 	for (int i = 0; i < f->n && st == TU_OK; i++) {
 		struct tu_entity e = { f->ents[i].kind, "default", f->ents[i].name, NULL, 0 };
-		e.attrs = tu_arena_alloc(&a, 4 * sizeof(*e.attrs));
-		for (int j = 0; j < 4 && f->ents[i].attrs[j] != NULL; j++) {
+		e.attrs = tu_arena_alloc(&a, 20 * sizeof(*e.attrs));
+		for (int j = 0; j < 20 && f->ents[i].attrs[j] != NULL; j++) {
 			const char *kv = f->ents[i].attrs[j];
 			const char *eq = strchr(kv, '=');
 			e.attrs[e.n_attrs++] = tu_pb_attr(&a, tu_arena_strndup(&a, kv, (size_t)(eq - kv)),
@@ -555,6 +555,30 @@ static void scan_over_bound_entity_skipped(void **state)
 	fixture_free(fx);
 }
 
+static void scan_oversized_observation_skipped(void **state)
+{
+	(void)state;
+	struct fixture *fx = fixture_new(10);
+	struct tu_scan_result r;
+	struct script_ent big[2] = { { "worker", "w1", { "a=1" } }, { "worker", "w2", { NULL } } };
+	static char vals[17][64010];
+	for (int i = 0; i < 17; i++) {
+		int n = snprintf(vals[i], sizeof(vals[i]), "k%02d=", i);
+		memset(vals[i] + n, 'x', 64000);
+		vals[i][n + 64000] = '\0';
+		big[1].attrs[i] = vals[i];
+	}
+	set_ents(fx, big, 2);
+	Trueup__V1__ScanMarker *e = scan(fx, &r);
+	assert_int_equal(e->seen, 1);
+	assert_int_equal(e->published, 1);
+	assert_int_equal(e->skipped, 1);
+	assert_false(e->complete);
+	assert_non_null(strstr(e->error, "over TU_MAX_MSG"));
+	trueup__v1__scan_marker__free_unpacked(e, NULL);
+	fixture_free(fx);
+}
+
 static void scan_interrupted_ends_incomplete(void **state)
 {
 	(void)state;
@@ -680,6 +704,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(scan_ack_of_other_scan_ignored),
 	cmocka_unit_test(scan_repeated_entity_counted_once),
 	cmocka_unit_test(scan_over_bound_entity_skipped),
+	cmocka_unit_test(scan_oversized_observation_skipped),
 	cmocka_unit_test(scan_interrupted_ends_incomplete),
 	cmocka_unit_test(scanner_request_during_scan_queues_one),
 	cmocka_unit_test(scanner_once_runs_one_scan),
