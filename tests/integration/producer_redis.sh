@@ -154,4 +154,41 @@ rc=$?
 [ "$rc" -eq 0 ] || tu_fail "producer exited $rc after SIGTERM"
 grep -q "SIGTERM: stopping" "$TU_TMP/producer.log" || tu_fail "no shutdown log line"
 
+# --- 5. ACL user and password file; a wrong password is an error, never logged -
+tu_start_redis --user trueup on '>s3cret-pw' '~*' '+@all' --user default off
+redis-cli -p "$REDIS_PORT" --user trueup --pass s3cret-pw --no-auth-warning \
+	hset autoscaler:workers:k3s-worker-9 status running >/dev/null
+printf 's3cret-pw\n' >"$TU_TMP/redis.pass"
+printf 'wrong-pw\n' >"$TU_TMP/wrong.pass"
+for pass in redis.pass wrong.pass; do
+	cat >"$TU_TMP/acl.yaml" <<EOF
+nats: { url: "$NATS_URL" }
+log: { format: text }
+sources:
+  - name: acl
+    type: redis
+    url: "$REDIS_URL"
+    username: trueup
+    password_file: $pass
+    observe:
+      - { kind: worker, scan: "autoscaler:workers:*", name: "{key|afterlast::}" }
+EOF
+	# With nothing published, the producer leaves its bus to the exit (see main.c).
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		"$PRODUCER" --config "$TU_TMP/acl.yaml" --once 2>"$TU_TMP/acl.log"
+	echo "rc=$?" >>"$TU_TMP/acl.log"
+	pl_scan acl
+	if [ "$pass" = redis.pass ]; then
+		pl_expect "AUTH with username and password file" '
+			.[-1].msg.complete and .[-1].msg.seen == 1
+			and .[1].msg.entity.name == "k3s-worker-9"'
+		grep -qx "rc=0" "$TU_TMP/acl.log" || tu_fail "--once did not exit 0"
+	else
+		pl_expect "a wrong password ends the scan incomplete, naming the refusal" '
+			(.[-1].msg.complete | not) and (.[-1].msg.error | test("AUTH refused: WRONGPASS"))'
+		grep -qx "rc=1" "$TU_TMP/acl.log" || tu_fail "--once with a refused AUTH did not exit 1"
+	fi
+	! grep -q "s3cret-pw\|wrong-pw" "$TU_TMP/acl.log" || tu_fail "a password was logged"
+done
+
 tu_log "producer_redis: all checks passed"
