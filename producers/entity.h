@@ -30,6 +30,12 @@ struct tu_entity {
 
 /* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates) without NUL bytes. */
 bool tu_text_valid(const char *s, size_t len);
+/*
+ * Makes the C string s valid UTF-8 in place: each byte that does not start a
+ * valid sequence becomes '?' (messages built from file names or truncated
+ * mid-character still encode as protobuf strings).
+ */
+void tu_text_repair(char *s);
 
 /*
  * Sorts attrs by key and checks that no key repeats. On a repeat returns

@@ -32,6 +32,11 @@
 #define MAX_PATH 4096     /* bytes of a manifest file's path */
 #define MAX_FIELD_PATH 96 /* bytes of a field path in a warning, e.g. items[12].attrs */
 #define READ_CHUNK 65536  /* bytes read from a manifest file at a time */
+/*
+ * Manifests in one list. With YAML aliases a 4 MiB file could list the same
+ * large manifest millions of times; this keeps the work per file bounded.
+ */
+#define MAX_LIST 100000
 
 struct files_source {
 	struct tu_source base;          /* first: the generic handle */
@@ -415,6 +420,11 @@ static tu_status document(struct files_scan *s, const struct node *root)
 		return TU_OK;
 	}
 	size_t n = node_len(&list);
+	if (n > MAX_LIST) {
+		skip_at(s, node_line(&list), prefix, "%zu manifests in one list, over %d", n,
+			MAX_LIST);
+		return TU_OK;
+	}
 	for (size_t i = 0; i < n && st == TU_OK; i++) {
 		struct node m = seq_at(&list, i);
 		snprintf(path, sizeof(path), "%s[%zu]", prefix, i);

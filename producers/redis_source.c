@@ -458,7 +458,7 @@ static tu_status read_secret(const char *path, char *buf, size_t buflen, char *e
 	return TU_OK;
 }
 
-/* Sends one command whose reply must be a status or OK; reply text to why. */
+/* Checks the reply of a connection command (AUTH, SELECT); an error reply goes to err. */
 static tu_status simple_command(struct redis_source *rs, const char *what, redisReply *r,
 				char *err, size_t errlen)
 {

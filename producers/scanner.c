@@ -504,6 +504,7 @@ tu_status tu_scanner_scan(tu_scanner *s, const char *trigger, struct tu_scan_res
 	if (st != TU_OK && r.status == TU_OK)
 		r.status = st;
 	r.complete = r.error[0] == '\0';
+	tu_text_repair(r.error);
 
 	st = publish_marker(&sc, true, started, err, sizeof(err));
 	if (st != TU_OK) {

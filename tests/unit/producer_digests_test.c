@@ -182,6 +182,9 @@ static void entity_text_valid(void **state)
 	assert_false(tu_text_valid("\xc0\xaf", 2));         /* overlong */
 	assert_false(tu_text_valid("\xed\xa0\x80", 3));     /* surrogate */
 	assert_false(tu_text_valid("\xe2\x82", 2));         /* truncated */
+	char bad[] = "file-\xff\xfe.yaml: caf\xc3\xa9 \xe2\x82";
+	tu_text_repair(bad);
+	assert_string_equal(bad, "file-??.yaml: caf\xc3\xa9 ??");
 }
 
 static void entity_key_roundtrip(void **state)
