@@ -1,2 +1,254 @@
-/* placeholder until the component lands */
-int main(void) { return 0; }
+/*
+ * main.c - trueup-producer: observes the configured sources and publishes
+ * what they hold into TRUEUP_EVENTS (DESIGN.md, Producers).
+ *
+ *   trueup-producer --config FILE [--source NAME]... [--once]
+ *
+ * One thread per source (tu_scanner), one NATS connection for all of them.
+ * SIGINT/SIGTERM are blocked in every thread and taken by the main thread
+ * with sigtimedwait(), which then stops the scanners: a running scan ends
+ * after its current entity with an END marker "interrupted".
+ * Exit: 0 ok (also after a signal), 1 runtime failure (NATS unreachable;
+ * with --once: a scan that could not read its source or publish its END),
+ * 2 usage or config error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdatomic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus.h"
+#include "config.h"
+#include "log.h"
+#include "scanner.h"
+#include "source.h"
+#include "xalloc.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define SIGNAL_POLL_MS 200   /* how often the main thread looks at the scanners */
+#define DRAIN_MS 5000        /* wait for async publishes when closing */
+
+/* Everything the process runs; the ack callback reads `scanners`. */
+struct app {
+	struct tu_config *cfg;  /* owned */
+	tu_bus *bus;            /* owned */
+	tu_scanner **scanners;  /* owned, n entries */
+	size_t n;               /* scanners created */
+	_Atomic bool acked;     /* an async publish was acknowledged (see closing) */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: trueup-producer --config FILE [--source NAME]... [--once]\n"
+		"\n"
+		"Observes the sources configured in FILE and publishes what they hold into\n"
+		"the TRUEUP_EVENTS stream: scans at start, every `interval`, and on request\n"
+		"(trueup.ctl.scan.<source>).\n"
+		"\n"
+		"  -c, --config FILE   the trueup config file (required)\n"
+		"  -s, --source NAME   run only this source (repeatable; default: all)\n"
+		"      --once          one full scan per source, then exit\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"Exit status: 0 ok, 1 runtime failure, 2 usage or config error.\n");
+}
+
+/* The bus's ack callback: every scanner looks at its own ids. */
+static void on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bool duplicate)
+{
+	struct app *app = ctx;
+	(void)seq;
+	(void)duplicate;
+	atomic_store(&app->acked, true);
+	for (size_t i = 0; i < app->n; i++)
+		tu_scanner_ack(app->scanners[i], msg_id, st);
+}
+
+static bool all_done(struct app *app)
+{
+	for (size_t i = 0; i < app->n; i++)
+		if (tu_scanner_running(app->scanners[i]))
+			return false;
+	return true;
+}
+
+/* Adds the sources to run to app (all, or those named); false on an unknown name. */
+static bool select_sources(const struct tu_config *cfg, char **names, size_t n_names,
+			   const struct tu_source_config ***out, size_t *n_out)
+{
+	const struct tu_source_config **sel = tu_xcalloc(cfg->n_sources + 1, sizeof(*sel));
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		bool wanted = n_names == 0;
+		for (size_t j = 0; j < n_names && !wanted; j++)
+			wanted = strcmp(names[j], cfg->sources[i].name) == 0;
+		if (wanted)
+			sel[n++] = &cfg->sources[i];
+	}
+	for (size_t j = 0; j < n_names; j++) {
+		if (tu_config_source(cfg, names[j]) == NULL) {
+			fprintf(stderr, "trueup-producer: %s: no source named '%s'\n", cfg->path,
+				names[j]);
+			free(sel);
+			return false;
+		}
+	}
+	*out = sel;
+	*n_out = n;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "source", required_argument, NULL, 's' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct app app = { 0 };
+	const struct tu_source_config **sel = NULL;
+	size_t n_sel = 0;
+	char **names = tu_xcalloc((size_t)argc + 1, sizeof(*names));
+	size_t n_names = 0;
+	const char *config = NULL;
+	bool once = false;
+	bool signalled = false;
+	char err[1024];
+	int rc = 0;
+	int c;
+
+	tu_log_init("producer", TU_LOG_INFO, TU_LOG_JSON);
+	while ((c = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 's': names[n_names++] = optarg; break;
+		case 'o': once = true; break;
+		case 'h':
+			usage(stdout);
+			goto out;
+		default:
+			usage(stderr);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (config == NULL || optind != argc) {
+		fprintf(stderr, "trueup-producer: %s\n",
+			config == NULL ? "--config FILE is required" : "unexpected argument");
+		usage(stderr);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (tu_config_load(config, &app.cfg, err, sizeof(err)) != TU_OK) {
+		fprintf(stderr, "trueup-producer: %s\n", err);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	tu_log_init("producer", app.cfg->log.level, app.cfg->log.format);
+	if (!select_sources(app.cfg, names, n_names, &sel, &n_sel)) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (n_sel == 0) {
+		fprintf(stderr, "trueup-producer: %s: no sources configured\n", app.cfg->path);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+
+	/* Signals: taken by this thread only; every thread created later inherits the mask. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct tu_bus_opts bo = {
+		.name = "trueup-producer", .on_ack = on_ack, .ack_ctx = &app, .keep_failed = true,
+	};
+	if (tu_bus_connect(&app.cfg->nats, &bo, &app.bus, err, sizeof(err)) != TU_OK) {
+		tu_error("%s", err);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	struct tu_scan_publisher pub;
+	tu_scan_publisher_bus(&pub, app.bus);
+	app.scanners = tu_xcalloc(n_sel, sizeof(*app.scanners));
+	for (size_t i = 0; i < n_sel; i++) {
+		struct tu_source *src = NULL;
+		tu_status st = tu_source_create(sel[i], &src, err, sizeof(err));
+		if (st == TU_OK) {
+			st = tu_scanner_create(sel[i], src, &pub, &app.scanners[app.n], err,
+					       sizeof(err));
+			if (st != TU_OK)
+				tu_source_destroy(src);
+		}
+		if (st != TU_OK) {
+			fprintf(stderr, "trueup-producer: %s: %s\n", app.cfg->path, err);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		app.n++;
+	}
+	for (size_t i = 0; i < app.n; i++) {
+		if (tu_scanner_start(app.scanners[i], tu_bus_nc(app.bus), once, err, sizeof(err)) !=
+		    TU_OK) {
+			tu_error("%s", err);
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	tu_info("producing from %zu source%s%s", app.n, app.n == 1 ? "" : "s",
+		once ? " (once)" : "");
+
+	struct timespec poll = { 0, SIGNAL_POLL_MS * 1000000L };
+	while (!(once && all_done(&app))) {
+		int sig = sigtimedwait(&sigs, NULL, &poll);
+		if (sig == SIGINT || sig == SIGTERM) {
+			tu_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+			signalled = true;
+			break;
+		}
+	}
+out:
+	for (size_t i = 0; i < app.n; i++)
+		tu_scanner_stop(app.scanners[i]);
+	for (size_t i = 0; i < app.n; i++)
+		tu_scanner_join(app.scanners[i]);
+	if (once && rc == 0 && !signalled) {
+		for (size_t i = 0; i < app.n; i++) {
+			struct tu_scan_result r;
+			tu_scanner_last(app.scanners[i], &r);
+			if (r.status != TU_OK || !r.ended)
+				rc = EXIT_RUNTIME;
+		}
+	}
+	/*
+	 * The bus first: its ack callback reads the scanners. tu_bus_destroy()
+	 * crashes with nats.c 3.4.1 when nothing was ever published
+	 * asynchronously (js_PublishAsyncGetPendingList reads a table created by
+	 * the first async publish); until lib/bus.c guards that, a producer
+	 * without a single acknowledged observation only closes its connection,
+	 * and the process ends.
+	 */
+	if (atomic_load(&app.acked))
+		tu_bus_destroy(app.bus, DRAIN_MS);
+	else if (app.bus != NULL)
+		natsConnection_Close(tu_bus_nc(app.bus));
+	for (size_t i = 0; i < app.n; i++)
+		tu_scanner_destroy(app.scanners[i]);
+	free(app.scanners);
+	free(sel);
+	free(names);
+	if (app.cfg != NULL)
+		tu_config_destroy(app.cfg);
+	return rc;
+}
