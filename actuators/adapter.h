@@ -49,8 +49,14 @@ struct tu_adapter {
 	void *impl;                       /* the target object; owned by whoever created it */
 };
 
-/* Fills e with a verdict; fmt formats the detail, error may be NULL. */
+/*
+ * Fills e with a verdict; fmt formats the detail, error may be NULL. Both are
+ * cut to their buffers and made valid UTF-8 (tu_exec_sanitize).
+ */
 void tu_exec_set(struct tu_exec *e, Trueup__V1__Outcome__Result result, const char *error,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Replaces, in place, every byte of s that is not part of valid UTF-8 with '?'. */
+void tu_exec_sanitize(char *s);
 
 #endif

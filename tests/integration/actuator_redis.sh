@@ -160,6 +160,10 @@ expect_redis 1 sismember s k3s-worker-3
 cmd --action srem --param key=s --param member=k3s-worker-3
 wait_result "$ID" succeeded
 expect_redis 0 sismember s k3s-worker-3
+printf '\xff\xfe' | tu_redis -x set bin >/dev/null # not UTF-8: the detail must still be
+cmd --action set --param key=bin --param value=text
+wait_result "$ID" succeeded
+expect detail '^SET bin "text" \(was "\?\?"\)$' "$O"
 tu_log "ok: every verb"
 
 # --- noop: already as desired ----------------------------------------------------
