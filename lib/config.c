@@ -1,0 +1,2375 @@
+/*
+ * config.c - load and validate the YAML config (see config.h and
+ * docs/configuration.md).
+ *
+ * libyaml's document API parses the whole file into a node tree first; every
+ * node keeps its start mark, so each error names file:line:column and the
+ * field path (sources[1].observe[0].scan). Fixed-shape mappings are described
+ * by tables of struct field (key, type, offset of the member it fills) and
+ * one walker, parse_fields(), checks them for unknown and duplicate keys,
+ * missing required keys and wrong node types, so every section reports its
+ * errors the same way. Mappings keyed by operator-chosen names (attrs,
+ * when_extra, fields) and actions, whose other keys are params, have their
+ * own small walkers.
+ *
+ * Invariants:
+ *  - whatever is parsed is stored in the tu_config being built as soon as it
+ *    is allocated (arrays zeroed, with their full length), so that
+ *    tu_config_destroy() cleans up after a failure at any point; the parse_*
+ *    helpers therefore fill their destination before they know they succeed;
+ *  - sources and targets are parsed before rules, whatever their order in the
+ *    file, so that rules can be checked against them;
+ *  - aliases can make the tree much larger than the file: the nodes visited
+ *    and the bytes copied out of scalars are bounded (MAX_VISITS, MAX_COPIED).
+ *
+ * Workload: once per process start and per config check; files of at most
+ * TU_MAX_CONFIG bytes.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "bounds.h"
+#include "buf.h"
+#include "clock.h"
+#include "contract.h"
+#include "ids.h"
+#include "tmpl.h"
+#include "xalloc.h"
+
+#define PATH_LEN 512            /* field path in messages; longer ones are cut */
+#define LIST_LEN 256            /* "known: a, b, c" lists in messages; longer ones are cut */
+#define MAX_VISITS (1 << 20)    /* nodes visited, counting each alias use again */
+#define MAX_COPIED ((size_t)4 * TU_MAX_CONFIG) /* bytes copied out of scalars */
+#define READ_CHUNK 65536
+
+#define MS_S INT64_C(1000)
+#define MS_M (60 * MS_S)
+#define MS_H (60 * MS_M)
+#define MS_D (24 * MS_H)
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* State of one load. */
+struct ctx {
+	const char *file;      /* file name in messages */
+	const char *base_dir;  /* relative paths resolve against it */
+	yaml_document_t *doc;  /* the parsed document */
+	struct tu_config *cfg; /* being filled; owns everything parsed so far */
+	yaml_node_t *rules;    /* the rules list, parsed after sources and targets */
+	size_t visits;         /* nodes visited so far (bounded by MAX_VISITS) */
+	size_t copied;         /* bytes copied so far (bounded by MAX_COPIED) */
+	char *err;             /* the caller's message buffer (may be NULL) */
+	size_t errlen;
+};
+
+/* One accepted spelling of an enum value. */
+struct enum_name {
+	const char *name; /* as written in the file */
+	int value;        /* the enum value */
+};
+
+/* F_ENUM writes through an int: every enum it fills must be int-sized. */
+_Static_assert(sizeof(enum tu_sync_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tu_redis_read) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tu_log_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tu_log_format) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tu_rule_mode) == sizeof(int), "enum size");
+
+static const struct enum_name sync_names[] = {
+	{ "none", TU_SYNC_NONE },
+	{ "meta", TU_SYNC_META },
+	{ "full", TU_SYNC_FULL },
+};
+static const struct enum_name read_names[] = {
+	{ "auto", TU_REDIS_READ_AUTO },
+	{ "string", TU_REDIS_READ_STRING },
+	{ "hash", TU_REDIS_READ_HASH },
+	{ "set", TU_REDIS_READ_SET },
+};
+static const struct enum_name level_names[] = {
+	{ "debug", TU_LOG_DEBUG },
+	{ "info", TU_LOG_INFO },
+	{ "warn", TU_LOG_WARN },
+	{ "error", TU_LOG_ERROR },
+};
+static const struct enum_name format_names[] = {
+	{ "json", TU_LOG_JSON },
+	{ "text", TU_LOG_TEXT },
+};
+static const struct enum_name source_types[] = {
+	{ "redis", TU_SOURCE_REDIS },
+	{ "files", TU_SOURCE_FILES },
+};
+static const struct enum_name target_types[] = {
+	{ "redis", TU_TARGET_REDIS },
+};
+static const struct enum_name rule_types[] = {
+	{ "presence", TU_RULE_PRESENCE },
+	{ "counter", TU_RULE_COUNTER },
+};
+static const struct enum_name mode_names[] = {
+	{ "detect", TU_MODE_DETECT },
+	{ "dry-run", TU_MODE_DRY_RUN },
+	{ "propose", TU_MODE_PROPOSE },
+	{ "enforce", TU_MODE_ENFORCE },
+};
+
+/* A verb of a target type and the params it takes. */
+struct verb {
+	const char *name;      /* the action verb */
+	const char *params[2]; /* required params (unused slots NULL) */
+	bool fields;           /* also takes field.<f> params, at least one */
+};
+
+static const struct verb redis_verbs[] = {
+	{ .name = "del", .params = { "key" } },
+	{ .name = "set", .params = { "key", "value" } },
+	{ .name = "hset", .params = { "key" }, .fields = true },
+	{ .name = "hdel", .params = { "key", "field" } },
+	{ .name = "sadd", .params = { "key", "member" } },
+	{ .name = "srem", .params = { "key", "member" } },
+};
+
+/* ------------------------------------------------------------------------ */
+/* Messages and paths                                                        */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static tu_status fail(struct ctx *c, const yaml_node_t *node, const char *path, const char *fmt,
+		      ...) __attribute__((format(printf, 4, 5)));
+
+/* Writes "file:line:col: path: why" and returns TU_EINVAL. */
+static tu_status fail(struct ctx *c, const yaml_node_t *node, const char *path, const char *fmt,
+		      ...)
+{
+	va_list ap;
+	int n;
+
+	if (c->err == NULL || c->errlen == 0)
+		return TU_EINVAL;
+	n = snprintf(c->err, c->errlen, "%s:%zu:%zu: %s%s", c->file, node->start_mark.line + 1,
+		     node->start_mark.column + 1, path, *path != '\0' ? ": " : "");
+	if (n < 0 || (size_t)n >= c->errlen)
+		return TU_EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return TU_EINVAL;
+}
+
+/* Ends a cut path with "..." so that it is not mistaken for a whole one. */
+static void path_fit(char *out, int n)
+{
+	if (n < 0)
+		out[0] = '\0';
+	else if (n >= PATH_LEN)
+		memcpy(out + PATH_LEN - 4, "...", 4);
+}
+
+static void path_key(char *out, const char *parent, const char *key)
+{
+	path_fit(out, snprintf(out, PATH_LEN, "%s%s%s", parent, *parent != '\0' ? "." : "", key));
+}
+
+static void path_index(char *out, const char *parent, size_t i)
+{
+	path_fit(out, snprintf(out, PATH_LEN, "%s[%zu]", parent, i));
+}
+
+/* Appends ", item" to a list in out; a list that does not fit ends in "...". */
+static void list_add(char *out, size_t outlen, const char *item)
+{
+	size_t len = strlen(out);
+	int n;
+
+	if (len + 4 >= outlen)
+		return;
+	n = snprintf(out + len, outlen - len, "%s%s", len > 0 ? ", " : "", item);
+	if (n < 0 || (size_t)n >= outlen - len)
+		memcpy(out + outlen - 4, "...", 4);
+}
+
+static const char *enum_str(const struct enum_name *names, size_t n, int value)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (names[i].value == value)
+			return names[i].name;
+	}
+	return "unknown";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Nodes                                                                     */
+
+static const char *text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static size_t line_of(const yaml_node_t *n)
+{
+	return n->start_mark.line + 1;
+}
+
+/* `~`, `null`, an empty plain value or an explicit !!null. */
+static bool is_null(const yaml_node_t *n)
+{
+	static const char *const spellings[] = { "", "~", "null", "Null", "NULL" };
+
+	if (n->type != YAML_SCALAR_NODE)
+		return false;
+	if (n->tag != NULL && strcmp((const char *)n->tag, YAML_NULL_TAG) == 0)
+		return true;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	for (size_t i = 0; i < ARRAY_LEN(spellings); i++) {
+		if (strcmp(text(n), spellings[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+static const char *node_what(const yaml_node_t *n)
+{
+	if (is_null(n))
+		return "no value";
+	if (n->type == YAML_MAPPING_NODE)
+		return "a mapping";
+	if (n->type == YAML_SEQUENCE_NODE)
+		return "a list";
+	return "a scalar";
+}
+
+static size_t map_n(const yaml_node_t *m)
+{
+	if (m == NULL || m->type != YAML_MAPPING_NODE)
+		return 0;
+	return (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
+}
+
+static size_t seq_n(const yaml_node_t *s)
+{
+	if (s == NULL || s->type != YAML_SEQUENCE_NODE)
+		return 0;
+	return (size_t)(s->data.sequence.items.top - s->data.sequence.items.start);
+}
+
+static yaml_node_t *map_key(struct ctx *c, const yaml_node_t *m, size_t i)
+{
+	return yaml_document_get_node(c->doc, m->data.mapping.pairs.start[i].key);
+}
+
+static yaml_node_t *map_value(struct ctx *c, const yaml_node_t *m, size_t i)
+{
+	return yaml_document_get_node(c->doc, m->data.mapping.pairs.start[i].value);
+}
+
+static yaml_node_t *seq_item(struct ctx *c, const yaml_node_t *s, size_t i)
+{
+	return yaml_document_get_node(c->doc, s->data.sequence.items.start[i]);
+}
+
+/* The value of key in mapping m (keys already checked by open_map), or NULL. */
+static yaml_node_t *map_get(struct ctx *c, const yaml_node_t *m, const char *key)
+{
+	for (size_t i = 0; i < map_n(m); i++) {
+		yaml_node_t *k = map_key(c, m, i);
+		if (k->type == YAML_SCALAR_NODE && strcmp(text(k), key) == 0)
+			return map_value(c, m, i);
+	}
+	return NULL;
+}
+
+/* Counts one node visit against MAX_VISITS. */
+static tu_status visit(struct ctx *c, const yaml_node_t *n, const char *path)
+{
+	c->visits++;
+	if (c->visits > MAX_VISITS)
+		return fail(c, n, path, "the document expands to more than %d nodes (aliases?)",
+			    MAX_VISITS);
+	return TU_OK;
+}
+
+/* Counts bytes about to be copied out of the document against MAX_COPIED. */
+static tu_status budget(struct ctx *c, const yaml_node_t *n, const char *path, size_t bytes)
+{
+	c->copied += bytes;
+	if (c->copied > MAX_COPIED)
+		return fail(c, n, path, "the document expands to more than %zu bytes (aliases?)",
+			    MAX_COPIED);
+	return TU_OK;
+}
+
+struct name_ref {
+	const char *s; /* the name */
+	size_t i;      /* its position in the list */
+};
+
+static int name_ref_cmp(const void *a, const void *b)
+{
+	const struct name_ref *x = a, *y = b;
+	int r = strcmp(x->s, y->s);
+
+	if (r != 0)
+		return r;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * Returns the position of the first name (in list order) that equals an
+ * earlier one and sets *first to that earlier one; returns n if all differ.
+ * Sorting keeps this O(n log n) for long lists.
+ */
+static size_t find_duplicate(const char *const *names, size_t n, size_t *first)
+{
+	struct name_ref *refs = tu_xcalloc(n, sizeof(*refs));
+	size_t dup = n;
+
+	for (size_t i = 0; i < n; i++) {
+		refs[i].s = names[i];
+		refs[i].i = i;
+	}
+	qsort(refs, n, sizeof(*refs), name_ref_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(refs[i - 1].s, refs[i].s) == 0 && refs[i].i < dup) {
+			dup = refs[i].i;
+			*first = refs[i - 1].i;
+		}
+	}
+	free(refs);
+	return dup;
+}
+
+/*
+ * Reports a name given twice in the list seq (names[i] belongs to item i;
+ * key: the item's field holding the name, or NULL if the item is the name).
+ */
+static tu_status check_unique(struct ctx *c, const yaml_node_t *seq, const char *path,
+			      const char *const *names, const char *key, const char *what)
+{
+	size_t n = seq_n(seq), first = 0, dup;
+	char sub[PATH_LEN], name_path[PATH_LEN];
+	yaml_node_t *at, *first_at;
+
+	dup = find_duplicate(names, n, &first);
+	if (dup == n)
+		return TU_OK;
+	path_index(sub, path, dup);
+	at = seq_item(c, seq, dup);
+	first_at = seq_item(c, seq, first);
+	if (key != NULL) {
+		path_key(name_path, sub, key);
+		at = map_get(c, at, key);
+		return fail(c, at, name_path, "duplicate %s \"%s\" (first at line %zu)", what,
+			    names[dup], line_of(first_at));
+	}
+	return fail(c, at, sub, "duplicate %s \"%s\" (first at line %zu)", what, names[dup],
+		    line_of(first_at));
+}
+
+/*
+ * Checks that node is a mapping (no value counts as an empty one) whose keys
+ * are non-empty strings, each given once.
+ */
+static tu_status open_map(struct ctx *c, yaml_node_t *node, const char *path)
+{
+	const char **keys = NULL;
+	size_t n = map_n(node), first = 0, dup;
+	tu_status st = visit(c, node, path);
+
+	if (st != TU_OK || is_null(node))
+		return st;
+	if (node->type != YAML_MAPPING_NODE)
+		return fail(c, node, path, "expected a mapping, got %s", node_what(node));
+	keys = tu_xcalloc(n, sizeof(*keys));
+	for (size_t i = 0; i < n && st == TU_OK; i++) {
+		yaml_node_t *k = map_key(c, node, i);
+		st = visit(c, k, path);
+		if (st != TU_OK)
+			break;
+		if (k->type != YAML_SCALAR_NODE || is_null(k) || k->data.scalar.length == 0)
+			st = fail(c, k, path, "keys must be non-empty strings, got %s",
+				  node_what(k));
+		else if (strlen(text(k)) != k->data.scalar.length)
+			st = fail(c, k, path, "key contains a NUL byte");
+		else
+			keys[i] = text(k);
+	}
+	if (st != TU_OK)
+		goto out;
+	dup = find_duplicate(keys, n, &first);
+	if (dup < n)
+		st = fail(c, map_key(c, node, dup), path,
+			  "duplicate key \"%s\" (first at line %zu)", keys[dup],
+			  line_of(map_key(c, node, first)));
+out:
+	free(keys);
+	return st;
+}
+
+/* Checks that node is a list (no value counts as an empty one). */
+static tu_status open_seq(struct ctx *c, yaml_node_t *node, const char *path)
+{
+	tu_status st = visit(c, node, path);
+
+	if (st == TU_OK && !is_null(node) && node->type != YAML_SEQUENCE_NODE)
+		st = fail(c, node, path, "expected a list, got %s", node_what(node));
+	return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scalars                                                                   */
+
+/* The text of a scalar that has a value; `what` names what was expected. */
+static tu_status scalar(struct ctx *c, yaml_node_t *n, const char *path, const char *what,
+			const char **out)
+{
+	tu_status st = visit(c, n, path);
+
+	if (st != TU_OK)
+		return st;
+	if (n->type != YAML_SCALAR_NODE || is_null(n))
+		return fail(c, n, path, "expected %s, got %s", what, node_what(n));
+	if (strlen(text(n)) != n->data.scalar.length)
+		return fail(c, n, path, "contains a NUL byte");
+	*out = text(n);
+	return TU_OK;
+}
+
+static tu_status copy(struct ctx *c, yaml_node_t *n, const char *path, const char *s, char **out)
+{
+	tu_status st = budget(c, n, path, strlen(s) + 1);
+
+	if (st == TU_OK)
+		*out = tu_xstrdup(s);
+	return st;
+}
+
+/* A non-empty string of at most max bytes. */
+static tu_status get_str(struct ctx *c, yaml_node_t *n, const char *path, size_t max, char **out)
+{
+	const char *s = NULL;
+	tu_status st = scalar(c, n, path, "a string", &s);
+
+	if (st != TU_OK)
+		return st;
+	if (*s == '\0')
+		return fail(c, n, path, "must not be empty");
+	if (strlen(s) > max)
+		return fail(c, n, path, "longer than %zu bytes", max);
+	return copy(c, n, path, s, out);
+}
+
+/* A name that valid() accepts; `rules` says what such a name looks like. */
+static tu_status get_valid(struct ctx *c, yaml_node_t *n, const char *path,
+			   bool (*valid)(const char *), const char *rules, int max, char **out)
+{
+	const char *s = NULL;
+	tu_status st = scalar(c, n, path, "a name", &s);
+
+	if (st != TU_OK)
+		return st;
+	if (!valid(s))
+		return fail(c, n, path, "invalid name \"%s\" (%s, at most %d bytes)", s, rules,
+			    max);
+	return copy(c, n, path, s, out);
+}
+
+/* A trueup name (source, target, rule, kind, action). */
+static tu_status get_name(struct ctx *c, yaml_node_t *n, const char *path, char **out)
+{
+	return get_valid(c, n, path, tu_name_valid,
+			 "lowercase letters, digits, '-' and '_', starting with a letter or digit",
+			 TU_MAX_KIND, out);
+}
+
+/* A subject token (durable consumer names). */
+static tu_status get_token(struct ctx *c, yaml_node_t *n, const char *path, char **out)
+{
+	return get_valid(c, n, path, tu_token_valid,
+			 "no '.', '*', '>', whitespace or control characters", TU_MAX_KIND * 4,
+			 out);
+}
+
+static tu_status get_tmpl(struct ctx *c, yaml_node_t *n, const char *path, char **out)
+{
+	const char *s = NULL;
+	char terr[256];
+	tu_status st = scalar(c, n, path, "a template", &s);
+
+	if (st != TU_OK)
+		return st;
+	if (strlen(s) > TU_MAX_TEMPLATE_OUT)
+		return fail(c, n, path, "longer than %d bytes", TU_MAX_TEMPLATE_OUT);
+	if (tu_tmpl_check(s, terr, sizeof(terr)) != TU_OK)
+		return fail(c, n, path, "invalid template: %s", terr);
+	return copy(c, n, path, s, out);
+}
+
+/* A file path; a relative one is resolved against the config file's directory. */
+static tu_status get_path(struct ctx *c, yaml_node_t *n, const char *path, char **out)
+{
+	const char *s = NULL;
+	size_t base_len = strlen(c->base_dir);
+	tu_status st = scalar(c, n, path, "a file path", &s);
+
+	if (st != TU_OK)
+		return st;
+	if (*s == '\0')
+		return fail(c, n, path, "must not be empty");
+	if (strlen(s) >= PATH_MAX)
+		return fail(c, n, path, "longer than %d bytes", PATH_MAX - 1);
+	st = budget(c, n, path, base_len + strlen(s) + 2);
+	if (st != TU_OK)
+		return st;
+	if (s[0] == '/') {
+		*out = tu_xstrdup(s);
+		return TU_OK;
+	}
+	while (s[0] == '.' && s[1] == '/') {
+		s += 2;
+		while (*s == '/')
+			s++;
+	}
+	if (*s == '\0' || strcmp(s, ".") == 0)
+		*out = tu_xstrdup(c->base_dir);
+	else
+		*out = tu_xasprintf("%s%s%s", c->base_dir,
+				    base_len > 0 && c->base_dir[base_len - 1] == '/' ? "" : "/", s);
+	return TU_OK;
+}
+
+/* Checks min <= v <= max; bounds print as durations if `duration`. */
+static tu_status check_range(struct ctx *c, yaml_node_t *n, const char *path, int64_t v,
+			     int64_t min, int64_t max, bool duration)
+{
+	char b[32];
+
+	if (v >= min && v <= max)
+		return TU_OK;
+	if (v < min && min == 1)
+		return fail(c, n, path, "\"%s\" must be greater than 0", text(n));
+	if (duration)
+		tu_duration_format(v < min ? min : max, b, sizeof(b));
+	else
+		snprintf(b, sizeof(b), "%lld", (long long)(v < min ? min : max));
+	return fail(c, n, path, "\"%s\" is too %s (at %s %s)", text(n), v < min ? "small" : "large",
+		    v < min ? "least" : "most", b);
+}
+
+static tu_status get_i64(struct ctx *c, yaml_node_t *n, const char *path, int64_t min,
+			 int64_t max, int64_t *out)
+{
+	const char *s = NULL;
+	char *end = NULL;
+	long long v;
+	tu_status st = scalar(c, n, path, "an integer", &s);
+
+	if (st != TU_OK)
+		return st;
+	if (!isdigit((unsigned char)(s[0] == '-' ? s[1] : s[0])))
+		return fail(c, n, path, "invalid integer \"%s\"", s);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return fail(c, n, path, "\"%s\" is out of range", s);
+	if (errno != 0 || *end != '\0')
+		return fail(c, n, path, "invalid integer \"%s\"", s);
+	st = check_range(c, n, path, v, min, max, false);
+	if (st == TU_OK)
+		*out = v;
+	return st;
+}
+
+/* A duration (ms) or, if !duration, a byte size; then min <= value <= max. */
+static tu_status get_measure(struct ctx *c, yaml_node_t *n, const char *path, bool duration,
+			     int64_t min, int64_t max, int64_t *out)
+{
+	const char *s = NULL;
+	int64_t v = 0;
+	tu_status st = scalar(c, n, path, duration ? "a duration" : "a size", &s);
+
+	if (st != TU_OK)
+		return st;
+	if (duration && tu_duration_parse(s, &v) != TU_OK)
+		return fail(c, n, path, "invalid duration \"%s\" (e.g. 30s, 500ms, 1h30m)", s);
+	if (!duration && tu_size_parse(s, &v) != TU_OK)
+		return fail(c, n, path, "invalid size \"%s\" (e.g. 512KiB, 1MiB, 1GB%s)", s,
+			    min < 0 ? "; -1 for unlimited" : "");
+	st = check_range(c, n, path, v, min, max, duration);
+	if (st == TU_OK)
+		*out = v;
+	return st;
+}
+
+static tu_status get_bool(struct ctx *c, yaml_node_t *n, const char *path, bool *out)
+{
+	const char *s = NULL;
+	tu_status st = scalar(c, n, path, "true or false", &s);
+
+	if (st != TU_OK)
+		return st;
+	if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0)
+		return fail(c, n, path, "invalid boolean \"%s\" (true or false)", s);
+	*out = strcmp(s, "true") == 0;
+	return TU_OK;
+}
+
+/* A flag that only makes sense as `true` (exists, absent, expect_absent). */
+static tu_status get_true(struct ctx *c, yaml_node_t *n, const char *path)
+{
+	bool v = false;
+	tu_status st = get_bool(c, n, path, &v);
+
+	if (st == TU_OK && !v)
+		st = fail(c, n, path, "only true is meaningful here (remove the line instead)");
+	return st;
+}
+
+static tu_status get_enum(struct ctx *c, yaml_node_t *n, const char *path,
+			  const struct enum_name *names, size_t n_names, int *out)
+{
+	const char *s = NULL;
+	char known[LIST_LEN] = "";
+	tu_status st = scalar(c, n, path, "a string", &s);
+
+	if (st != TU_OK)
+		return st;
+	for (size_t i = 0; i < n_names; i++) {
+		if (strcmp(s, names[i].name) == 0) {
+			*out = names[i].value;
+			return TU_OK;
+		}
+		list_add(known, sizeof(known), names[i].name);
+	}
+	return fail(c, n, path, "invalid value \"%s\" (one of: %s)", s, known);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Field tables                                                              */
+
+typedef tu_status (*field_fn)(struct ctx *c, yaml_node_t *node, const char *path, void *dst);
+
+enum field_type {
+	F_SKIP,   /* read by the caller first (a `type:` that selects the other fields) */
+	F_STR,    /* char *: a non-empty string of at most max bytes (0: TU_MAX_ATTR_VALUE) */
+	F_NAME,   /* char *: tu_name_valid() */
+	F_TOKEN,  /* char *: tu_token_valid() (durable consumer names) */
+	F_TMPL,   /* char *: tu_tmpl_check() */
+	F_PATH,   /* char *: a file path, resolved against the config's directory */
+	F_DUR,    /* int64_t: a duration in ms */
+	F_SIZE,   /* int64_t: a byte size */
+	F_SIZE32, /* int32_t: a byte size */
+	F_INT,    /* int */
+	F_I64,    /* int64_t */
+	F_ENUM,   /* an int-sized enum: one of names */
+	F_MAP,    /* a nested mapping described by sub; then fn, if any, checks it */
+	F_FN,     /* anything else: fn parses the node */
+	F_NODE,   /* yaml_node_t *: kept for the caller to parse later */
+};
+
+struct field {
+	const char *key;               /* the YAML key */
+	enum field_type type;          /* how the value is read and stored */
+	size_t off;                    /* of the member filled, within the set's base */
+	bool required;                 /* missing: an error at the mapping */
+	int64_t min;                   /* numbers: the smallest value allowed */
+	int64_t max;                   /* numbers: the largest (0: the type's); F_STR: bytes */
+	const struct enum_name *names; /* F_ENUM */
+	size_t n_names;
+	const struct field *sub;       /* F_MAP: the nested mapping's fields */
+	size_t n_sub;
+	field_fn fn;                   /* F_FN: the parser; F_MAP: a check after the fields */
+};
+
+/* Fields of one mapping that fill one struct. */
+struct field_set {
+	const struct field *fields; /* n entries */
+	size_t n;
+	void *base;                 /* the struct the fields' offsets refer to */
+};
+
+#define FLD(k, t, o) .key = (k), .type = (t), .off = (o)
+#define NAMES(t) .names = (t), .n_names = ARRAY_LEN(t)
+#define SUB(t) .sub = (t), .n_sub = ARRAY_LEN(t)
+
+static tu_status parse_fields(struct ctx *c, yaml_node_t *node, const char *path,
+			      const struct field_set *sets, size_t n_sets);
+
+static int64_t max_or(int64_t max, int64_t type_max)
+{
+	return max != 0 ? max : type_max;
+}
+
+static tu_status set_field(struct ctx *c, const struct field *f, void *dst, yaml_node_t *n,
+			   const char *path)
+{
+	char *s = NULL;
+	int64_t v = 0;
+	int e = 0;
+	tu_status st = TU_OK;
+
+	switch (f->type) {
+	case F_SKIP:
+		break;
+	case F_STR:
+		st = get_str(c, n, path, (size_t)max_or(f->max, TU_MAX_ATTR_VALUE), &s);
+		break;
+	case F_NAME:
+		st = get_name(c, n, path, &s);
+		break;
+	case F_TOKEN:
+		st = get_token(c, n, path, &s);
+		break;
+	case F_TMPL:
+		st = get_tmpl(c, n, path, &s);
+		break;
+	case F_PATH:
+		st = get_path(c, n, path, &s);
+		break;
+	case F_DUR:
+		st = get_measure(c, n, path, true, f->min, max_or(f->max, INT64_MAX), dst);
+		break;
+	case F_SIZE:
+		st = get_measure(c, n, path, false, f->min, max_or(f->max, INT64_MAX), dst);
+		break;
+	case F_SIZE32:
+		st = get_measure(c, n, path, false, f->min, max_or(f->max, INT32_MAX), &v);
+		if (st == TU_OK)
+			*(int32_t *)dst = (int32_t)v;
+		break;
+	case F_INT:
+		st = get_i64(c, n, path, f->min, max_or(f->max, INT_MAX), &v);
+		if (st == TU_OK)
+			*(int *)dst = (int)v;
+		break;
+	case F_I64:
+		st = get_i64(c, n, path, f->min, max_or(f->max, INT64_MAX), dst);
+		break;
+	case F_ENUM:
+		st = get_enum(c, n, path, f->names, f->n_names, &e);
+		if (st == TU_OK)
+			memcpy(dst, &e, sizeof(e));
+		break;
+	case F_MAP:
+		st = parse_fields(c, n, path, &(struct field_set){ f->sub, f->n_sub, dst }, 1);
+		if (st == TU_OK && f->fn != NULL)
+			st = f->fn(c, n, path, dst);
+		break;
+	case F_FN:
+		st = f->fn(c, n, path, dst);
+		break;
+	case F_NODE:
+		*(yaml_node_t **)dst = n;
+		break;
+	}
+	if (s != NULL) {
+		char **p = dst;
+		free(*p);
+		*p = s;
+	}
+	return st;
+}
+
+static tu_status unknown_field(struct ctx *c, yaml_node_t *key, const char *path,
+			       const struct field_set *sets, size_t n_sets)
+{
+	char known[LIST_LEN] = "";
+
+	for (size_t s = 0; s < n_sets; s++) {
+		for (size_t i = 0; i < sets[s].n; i++)
+			list_add(known, sizeof(known), sets[s].fields[i].key);
+	}
+	return fail(c, key, path, "unknown field \"%s\" (known: %s)", text(key), known);
+}
+
+/*
+ * Fills the sets' structs from mapping node: every key must be a field of one
+ * of the sets, every required field must be there. Fields are read in file
+ * order.
+ */
+static tu_status parse_fields(struct ctx *c, yaml_node_t *node, const char *path,
+			      const struct field_set *sets, size_t n_sets)
+{
+	char sub[PATH_LEN];
+	tu_status st = open_map(c, node, path);
+
+	for (size_t i = 0; st == TU_OK && i < map_n(node); i++) {
+		yaml_node_t *k = map_key(c, node, i);
+		const struct field *f = NULL;
+		void *dst = NULL;
+
+		for (size_t s = 0; s < n_sets && f == NULL; s++) {
+			for (size_t j = 0; j < sets[s].n && f == NULL; j++) {
+				if (strcmp(sets[s].fields[j].key, text(k)) == 0) {
+					f = &sets[s].fields[j];
+					dst = (char *)sets[s].base + f->off;
+				}
+			}
+		}
+		if (f == NULL) {
+			st = unknown_field(c, k, path, sets, n_sets);
+			break;
+		}
+		path_key(sub, path, text(k));
+		st = set_field(c, f, dst, map_value(c, node, i), sub);
+	}
+	for (size_t s = 0; st == TU_OK && s < n_sets; s++) {
+		for (size_t j = 0; st == TU_OK && j < sets[s].n; j++) {
+			const struct field *f = &sets[s].fields[j];
+			if (f->required && map_get(c, node, f->key) == NULL)
+				st = fail(c, node, path, "missing required field \"%s\"", f->key);
+		}
+	}
+	return st;
+}
+
+/*
+ * Reads the `type:` of mapping node (required) before its other fields,
+ * which depend on it.
+ */
+static tu_status get_type(struct ctx *c, yaml_node_t *node, const char *path,
+			  const struct enum_name *names, size_t n_names, int *out)
+{
+	char sub[PATH_LEN];
+	yaml_node_t *t;
+	tu_status st = open_map(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	t = map_get(c, node, "type");
+	if (t == NULL)
+		return fail(c, node, path, "missing required field \"type\"");
+	path_key(sub, path, "type");
+	return get_enum(c, t, sub, names, n_names, out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lists and maps of names and templates                                     */
+
+typedef tu_status (*item_fn)(struct ctx *c, yaml_node_t *node, const char *path, void *item);
+
+/* Parses each item of list seq into items[i] (each `size` bytes). */
+static tu_status parse_items(struct ctx *c, yaml_node_t *seq, const char *path, void *items,
+			     size_t size, item_fn fn)
+{
+	char sub[PATH_LEN];
+	tu_status st = TU_OK;
+
+	for (size_t i = 0; st == TU_OK && i < seq_n(seq); i++) {
+		path_index(sub, path, i);
+		st = fn(c, seq_item(c, seq, i), sub, (char *)items + i * size);
+	}
+	return st;
+}
+
+/*
+ * Parses a list of structs whose member at name_off is a name unique within
+ * the list. The caller has allocated items with seq_n(seq) zeroed entries.
+ */
+static tu_status parse_named(struct ctx *c, yaml_node_t *seq, const char *path, void *items,
+			     size_t size, size_t name_off, item_fn fn, const char *what)
+{
+	size_t n = seq_n(seq);
+	const char **names = NULL;
+	tu_status st = parse_items(c, seq, path, items, size, fn);
+
+	if (st != TU_OK)
+		return st;
+	names = tu_xcalloc(n, sizeof(*names));
+	for (size_t i = 0; i < n; i++)
+		names[i] = *(char *const *)((const char *)items + i * size + name_off);
+	st = check_unique(c, seq, path, names, "name", what);
+	free(names);
+	return st;
+}
+
+/*
+ * A list of unique names into *out (n entries); with one_ok a single name
+ * stands for a list of one. *out and *n are set before the items are parsed.
+ */
+static tu_status parse_names(struct ctx *c, yaml_node_t *node, const char *path, bool one_ok,
+			     const char *what, char ***out, size_t *n)
+{
+	char sub[PATH_LEN];
+	tu_status st = TU_OK;
+
+	if (one_ok && node->type == YAML_SCALAR_NODE && !is_null(node)) {
+		*n = 1;
+		*out = tu_xcalloc(1, sizeof(**out));
+		return get_name(c, node, path, &(*out)[0]);
+	}
+	st = open_seq(c, node, path);
+	if (st != TU_OK)
+		return st;
+	*n = seq_n(node);
+	*out = tu_xcalloc(*n, sizeof(**out));
+	for (size_t i = 0; st == TU_OK && i < *n; i++) {
+		path_index(sub, path, i);
+		st = get_name(c, seq_item(c, node, i), sub, &(*out)[i]);
+	}
+	if (st == TU_OK)
+		st = check_unique(c, node, path, (const char *const *)*out, NULL, what);
+	return st;
+}
+
+/* Appends key -> value (both owned; freed on failure) to l, at most max entries. */
+static tu_status kv_push(struct ctx *c, yaml_node_t *node, const char *path, struct tu_kvlist *l,
+			 size_t max, char *key, char *value)
+{
+	if (l->n >= max) {
+		free(key);
+		free(value);
+		return fail(c, node, path, "more than %zu entries", max);
+	}
+	l->items = tu_xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	l->items[l->n].key = key;
+	l->items[l->n].value = value;
+	l->n++;
+	return TU_OK;
+}
+
+/* A mapping of attribute -> template (observe attrs). */
+static tu_status parse_attrs(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_kvlist *l = dst;
+	char sub[PATH_LEN];
+	tu_status st = open_map(c, node, path);
+
+	for (size_t i = 0; st == TU_OK && i < map_n(node); i++) {
+		yaml_node_t *k = map_key(c, node, i);
+		char *key = NULL, *value = NULL;
+
+		path_key(sub, path, text(k));
+		if (strlen(text(k)) > TU_MAX_ATTR_KEY) {
+			st = fail(c, k, sub, "attribute name longer than %d bytes",
+				  TU_MAX_ATTR_KEY);
+			break;
+		}
+		st = get_tmpl(c, map_value(c, node, i), sub, &value);
+		if (st == TU_OK)
+			st = copy(c, k, sub, text(k), &key);
+		if (st == TU_OK)
+			st = kv_push(c, k, sub, l, TU_MAX_ATTRS, key, value);
+		else
+			free(value);
+	}
+	return st;
+}
+
+static tu_status check_source_ref(struct ctx *c, yaml_node_t *node, const char *path,
+				  const char *name)
+{
+	char known[LIST_LEN] = "";
+
+	if (tu_config_source(c->cfg, name) != NULL)
+		return TU_OK;
+	for (size_t i = 0; i < c->cfg->n_sources; i++)
+		list_add(known, sizeof(known), c->cfg->sources[i].name);
+	return fail(c, node, path, "unknown source \"%s\" (configured: %s)", name,
+		    c->cfg->n_sources > 0 ? known : "none");
+}
+
+/* ------------------------------------------------------------------------ */
+/* nats, streams, processor, log                                             */
+
+static tu_status check_tls(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_nats_config *n = dst;
+
+	if ((n->tls_cert == NULL) != (n->tls_key == NULL))
+		return fail(c, node, path, "cert and key go together (a client certificate "
+					   "needs its key)");
+	return TU_OK;
+}
+
+static tu_status check_nats(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_nats_config *n = dst;
+
+	if (n->password_file != NULL && n->user == NULL)
+		return fail(c, node, path, "password_file needs user");
+	return TU_OK;
+}
+
+#define NATS(m) offsetof(struct tu_nats_config, m)
+static const struct field tls_fields[] = {
+	{ FLD("ca", F_PATH, NATS(tls_ca)) },
+	{ FLD("cert", F_PATH, NATS(tls_cert)) },
+	{ FLD("key", F_PATH, NATS(tls_key)) },
+	{ FLD("hostname", F_STR, NATS(tls_hostname)), .max = TU_MAX_NAME },
+};
+static const struct field nats_fields[] = {
+	{ FLD("url", F_STR, NATS(url)) },
+	{ FLD("user", F_STR, NATS(user)) },
+	{ FLD("password_file", F_PATH, NATS(password_file)) },
+	{ FLD("creds", F_PATH, NATS(creds_file)) },
+	{ FLD("tls", F_MAP, 0), SUB(tls_fields), .fn = check_tls },
+	{ FLD("connect_timeout", F_DUR, NATS(connect_timeout)), .min = 1 },
+	{ FLD("request_timeout", F_DUR, NATS(request_timeout)), .min = 1 },
+	{ FLD("max_reconnect", F_INT, NATS(max_reconnect)), .min = -1 },
+	{ FLD("reconnect_wait", F_DUR, NATS(reconnect_wait)) },
+};
+#undef NATS
+
+static tu_status reject_stream_name(struct ctx *c, yaml_node_t *node, const char *path,
+				    void *dst)
+{
+	const struct tu_stream_config *s = dst;
+
+	return fail(c, node, path,
+		    "not configurable: this stream is always %s (public contract); remove the "
+		    "line",
+		    s->name);
+}
+
+static tu_status check_stream(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_stream_config *s = dst;
+	char d[32], a[32];
+
+	if (s->max_age > 0 && s->duplicates > s->max_age) {
+		tu_duration_format(s->duplicates, d, sizeof(d));
+		tu_duration_format(s->max_age, a, sizeof(a));
+		return fail(c, node, path,
+			    "duplicates (%s) must not be longer than max_age (%s): JetStream "
+			    "refuses such a stream",
+			    d, a);
+	}
+	return TU_OK;
+}
+
+#define STREAM(m) offsetof(struct tu_stream_config, m)
+static const struct field stream_fields[] = {
+	{ FLD("name", F_FN, 0), .fn = reject_stream_name },
+	{ FLD("max_age", F_DUR, STREAM(max_age)) },
+	{ FLD("max_bytes", F_SIZE, STREAM(max_bytes)), .min = -1 },
+	{ FLD("max_msgs", F_I64, STREAM(max_msgs)), .min = -1 },
+	{ FLD("duplicates", F_DUR, STREAM(duplicates)) },
+	{ FLD("replicas", F_INT, STREAM(replicas)), .min = 1, .max = 5 },
+	{ FLD("max_msg_size", F_SIZE32, STREAM(max_msg_size)), .min = -1 },
+};
+#undef STREAM
+
+#define STREAMS(m) offsetof(struct tu_streams_config, m)
+static const struct field streams_fields[] = {
+	{ FLD("events", F_MAP, STREAMS(events)), SUB(stream_fields), .fn = check_stream },
+	{ FLD("drift", F_MAP, STREAMS(drift)), SUB(stream_fields), .fn = check_stream },
+	{ FLD("cmd", F_MAP, STREAMS(cmd)), SUB(stream_fields), .fn = check_stream },
+	{ FLD("dead", F_MAP, STREAMS(dead)), SUB(stream_fields), .fn = check_stream },
+};
+#undef STREAMS
+
+/* PLATFORM-NOTES pitfall 1: a fetch larger than max_ack_pending stalls. */
+static tu_status check_processor(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_processor_config *p = dst;
+	char sub[PATH_LEN];
+	yaml_node_t *at = map_get(c, node, "max_ack_pending");
+
+	if (p->max_ack_pending >= p->batch)
+		return TU_OK;
+	path_key(sub, path, at != NULL ? "max_ack_pending" : "batch");
+	if (at == NULL)
+		at = map_get(c, node, "batch");
+	if (at == NULL)
+		at = node;
+	return fail(c, at, sub,
+		    "max_ack_pending (%d) must be at least batch (%d): JetStream stops delivering "
+		    "at max_ack_pending unacknowledged messages, so every full fetch would wait "
+		    "out fetch_wait",
+		    p->max_ack_pending, p->batch);
+}
+
+#define PROC(m) offsetof(struct tu_processor_config, m)
+static const struct field processor_fields[] = {
+	{ FLD("view", F_PATH, PROC(view)) },
+	{ FLD("map_size", F_SIZE, PROC(map_size)), .min = 1 },
+	{ FLD("consumer", F_TOKEN, PROC(consumer)) },
+	{ FLD("batch", F_INT, PROC(batch)), .min = 1 },
+	{ FLD("fetch_wait", F_DUR, PROC(fetch_wait)), .min = 1 },
+	{ FLD("ack_wait", F_DUR, PROC(ack_wait)), .min = 1 },
+	{ FLD("max_ack_pending", F_INT, PROC(max_ack_pending)), .min = 1 },
+	{ FLD("tick", F_DUR, PROC(tick)) },
+	{ FLD("sync", F_ENUM, PROC(sync)), NAMES(sync_names) },
+	{ FLD("sync_interval", F_DUR, PROC(sync_interval)), .min = 1 },
+	{ FLD("outbox_inflight", F_INT, PROC(outbox_inflight)), .min = 1 },
+	{ FLD("outbox_retry", F_DUR, PROC(outbox_retry)), .min = 1 },
+	{ FLD("command_ttl", F_DUR, PROC(command_ttl)), .min = 1 },
+};
+#undef PROC
+
+#define LOG(m) offsetof(struct tu_log_config, m)
+static const struct field log_fields[] = {
+	{ FLD("level", F_ENUM, LOG(level)), NAMES(level_names) },
+	{ FLD("format", F_ENUM, LOG(format)), NAMES(format_names) },
+};
+#undef LOG
+
+/* ------------------------------------------------------------------------ */
+/* sources                                                                   */
+
+/* A Redis URL: redis://host:port[/db]. */
+static tu_status parse_redis_url(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	char **url = dst;
+	char *s = NULL;
+	tu_status st = get_str(c, node, path, TU_MAX_ATTR_VALUE, &s);
+
+	if (st != TU_OK)
+		return st;
+	if (strncmp(s, "redis://", 8) != 0 || s[8] == '\0') {
+		st = fail(c, node, path, "invalid URL \"%s\" (redis://host:port[/db])", s);
+		free(s);
+		return st;
+	}
+	free(*url);
+	*url = s;
+	return TU_OK;
+}
+
+static tu_status check_observe(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_redis_observe *o = dst;
+
+	if (o->scan == NULL && o->get == NULL)
+		return fail(c, node, path,
+			    "needs one of scan (a SCAN MATCH pattern) or get (one key)");
+	if (o->scan != NULL && o->get != NULL)
+		return fail(c, node, path, "has both scan and get; give one of them");
+	return TU_OK;
+}
+
+#define OBS(m) offsetof(struct tu_redis_observe, m)
+static const struct field observe_fields[] = {
+	{ FLD("kind", F_NAME, OBS(kind)), .required = true },
+	{ FLD("namespace", F_TMPL, OBS(ns)) },
+	{ FLD("scan", F_STR, OBS(scan)) },
+	{ FLD("get", F_STR, OBS(get)) },
+	{ FLD("read", F_ENUM, OBS(read)), NAMES(read_names) },
+	{ FLD("name", F_TMPL, OBS(name)) },
+	{ FLD("attrs", F_FN, OBS(attrs)), .fn = parse_attrs },
+};
+#undef OBS
+
+static tu_status parse_observe_entry(struct ctx *c, yaml_node_t *node, const char *path,
+				     void *item)
+{
+	struct tu_redis_observe *o = item;
+	struct field_set set = { observe_fields, ARRAY_LEN(observe_fields), o };
+	tu_status st;
+
+	o->ns = tu_xstrdup("default");
+	o->name = tu_xstrdup("{key}");
+	o->read = TU_REDIS_READ_AUTO;
+	st = parse_fields(c, node, path, &set, 1);
+	if (st == TU_OK)
+		st = check_observe(c, node, path, o);
+	return st;
+}
+
+static tu_status parse_observe(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_redis_source *r = dst;
+	tu_status st = open_seq(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	if (seq_n(node) == 0)
+		return fail(c, node, path, "needs at least one entry (which keys to observe)");
+	r->n_observe = seq_n(node);
+	r->observe = tu_xcalloc(r->n_observe, sizeof(*r->observe));
+	return parse_items(c, node, path, r->observe, sizeof(*r->observe), parse_observe_entry);
+}
+
+static tu_status parse_kinds(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_files_source *f = dst;
+
+	return parse_names(c, node, path, false, "kind", &f->kinds, &f->n_kinds);
+}
+
+#define SRC(m) offsetof(struct tu_source_config, m)
+static const struct field source_fields[] = {
+	{ FLD("name", F_NAME, SRC(name)), .required = true },
+	{ FLD("type", F_SKIP, 0) },
+	{ FLD("interval", F_DUR, SRC(interval)), .min = 1 },
+	{ FLD("timeout", F_DUR, SRC(timeout)), .min = 1 },
+	{ FLD("full_every", F_INT, SRC(full_every)), .min = 1 },
+	{ FLD("publish_timeout", F_DUR, SRC(publish_timeout)), .min = 1 },
+	{ FLD("publish_retries", F_INT, SRC(publish_retries)) },
+};
+#undef SRC
+
+#define RSRC(m) offsetof(struct tu_redis_source, m)
+static const struct field redis_source_fields[] = {
+	{ FLD("url", F_FN, RSRC(url)), .fn = parse_redis_url },
+	{ FLD("username", F_STR, RSRC(username)) },
+	{ FLD("password_file", F_PATH, RSRC(password_file)) },
+	{ FLD("scan_count", F_INT, RSRC(scan_count)), .min = 1 },
+	{ FLD("pipeline", F_INT, RSRC(pipeline)), .min = 1 },
+	{ FLD("observe", F_FN, 0), .required = true, .fn = parse_observe },
+};
+#undef RSRC
+
+#define FSRC(m) offsetof(struct tu_files_source, m)
+static const struct field files_source_fields[] = {
+	{ FLD("path", F_PATH, FSRC(path)), .required = true },
+	{ FLD("kinds", F_FN, 0), .fn = parse_kinds },
+	{ FLD("namespace", F_STR, FSRC(default_ns)), .max = TU_MAX_NAME },
+};
+#undef FSRC
+
+static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path, void *item)
+{
+	struct tu_source_config *s = item;
+	struct field_set sets[2] = { { source_fields, ARRAY_LEN(source_fields), s } };
+	int type = 0;
+	tu_status st = get_type(c, node, path, source_types, ARRAY_LEN(source_types), &type);
+
+	if (st != TU_OK)
+		return st;
+	s->type = (enum tu_source_type)type;
+	s->line = (int)line_of(node);
+	s->interval = 30 * MS_S;
+	s->timeout = 5 * MS_S;
+	s->full_every = 10;
+	s->publish_timeout = 10 * MS_S;
+	s->publish_retries = 5;
+	if (s->type == TU_SOURCE_REDIS) {
+		s->redis.url = tu_xstrdup("redis://127.0.0.1:6379");
+		s->redis.scan_count = 500;
+		s->redis.pipeline = 256;
+		sets[1] = (struct field_set){ redis_source_fields, ARRAY_LEN(redis_source_fields),
+					      &s->redis };
+	} else {
+		s->files.default_ns = tu_xstrdup("default");
+		sets[1] = (struct field_set){ files_source_fields, ARRAY_LEN(files_source_fields),
+					      &s->files };
+	}
+	return parse_fields(c, node, path, sets, ARRAY_LEN(sets));
+}
+
+static tu_status parse_sources(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_config *cfg = dst;
+	tu_status st = open_seq(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	cfg->n_sources = seq_n(node);
+	cfg->sources = tu_xcalloc(cfg->n_sources, sizeof(*cfg->sources));
+	return parse_named(c, node, path, cfg->sources, sizeof(*cfg->sources),
+			   offsetof(struct tu_source_config, name), parse_source, "source name");
+}
+
+/* ------------------------------------------------------------------------ */
+/* targets                                                                   */
+
+#define TGT(m) offsetof(struct tu_target_config, m)
+static const struct field target_fields[] = {
+	{ FLD("name", F_NAME, TGT(name)), .required = true },
+	{ FLD("type", F_SKIP, 0) },
+	{ FLD("consumer", F_TOKEN, TGT(consumer)) },
+	{ FLD("batch", F_INT, TGT(batch)), .min = 1 },
+	{ FLD("fetch_wait", F_DUR, TGT(fetch_wait)), .min = 1 },
+	{ FLD("ack_wait", F_DUR, TGT(ack_wait)), .min = 1 },
+	{ FLD("max_deliver", F_INT, TGT(max_deliver)), .min = 1 },
+	{ FLD("timeout", F_DUR, TGT(timeout)), .min = 1 },
+};
+#undef TGT
+
+#define RTGT(m) offsetof(struct tu_redis_target, m)
+static const struct field redis_target_fields[] = {
+	{ FLD("url", F_FN, RTGT(url)), .fn = parse_redis_url },
+	{ FLD("username", F_STR, RTGT(username)) },
+	{ FLD("password_file", F_PATH, RTGT(password_file)) },
+	{ FLD("done_prefix", F_STR, RTGT(done_prefix)) },
+	{ FLD("done_ttl", F_DUR, RTGT(done_ttl)), .min = 1 },
+};
+#undef RTGT
+
+static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path, void *item)
+{
+	struct tu_target_config *t = item;
+	struct field_set sets[] = {
+		{ target_fields, ARRAY_LEN(target_fields), t },
+		{ redis_target_fields, ARRAY_LEN(redis_target_fields), &t->redis },
+	};
+	int type = 0;
+	tu_status st = get_type(c, node, path, target_types, ARRAY_LEN(target_types), &type);
+
+	if (st != TU_OK)
+		return st;
+	t->type = (enum tu_target_type)type;
+	t->line = (int)line_of(node);
+	t->batch = 16;
+	t->fetch_wait = 1 * MS_S;
+	t->ack_wait = 30 * MS_S;
+	t->max_deliver = 5;
+	t->timeout = 5 * MS_S;
+	t->redis.url = tu_xstrdup("redis://127.0.0.1:6379");
+	t->redis.done_prefix = tu_xstrdup("trueup:done:");
+	t->redis.done_ttl = 7 * MS_D;
+	st = parse_fields(c, node, path, sets, ARRAY_LEN(sets));
+	if (st == TU_OK && t->consumer == NULL)
+		t->consumer = tu_xasprintf("trueup-actuator-%s", t->name);
+	return st;
+}
+
+static tu_status parse_targets(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_config *cfg = dst;
+	tu_status st = open_seq(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	cfg->n_targets = seq_n(node);
+	cfg->targets = tu_xcalloc(cfg->n_targets, sizeof(*cfg->targets));
+	return parse_named(c, node, path, cfg->targets, sizeof(*cfg->targets),
+			   offsetof(struct tu_target_config, name), parse_target, "target name");
+}
+
+/* ------------------------------------------------------------------------ */
+/* actions                                                                   */
+
+static void precond_release(struct tu_precond_config *p)
+{
+	free(p->key);
+	free(p->field);
+	free(p->value);
+}
+
+/* Appends *p (whose strings it takes, also on failure) to the action's preconditions. */
+static tu_status precond_push(struct ctx *c, yaml_node_t *node, const char *path,
+			      struct tu_action_config *a, struct tu_precond_config *p)
+{
+	if (a->n_pre >= TU_MAX_PARAMS) {
+		precond_release(p);
+		return fail(c, node, path, "more than %d preconditions", TU_MAX_PARAMS);
+	}
+	a->pre = tu_xrealloc(a->pre, (a->n_pre + 1) * sizeof(*a->pre));
+	a->pre[a->n_pre++] = *p;
+	return TU_OK;
+}
+
+/* field_equals: { <field>: <value template> } */
+static tu_status parse_field_equals(struct ctx *c, yaml_node_t *node, const char *path,
+				    struct tu_precond_config *p)
+{
+	char sub[PATH_LEN];
+	yaml_node_t *k;
+	tu_status st = open_map(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	if (map_n(node) != 1)
+		return fail(c, node, path, "needs exactly one entry: { <field>: <value> }");
+	k = map_key(c, node, 0);
+	path_key(sub, path, text(k));
+	if (strlen(text(k)) > TU_MAX_ATTR_KEY)
+		return fail(c, k, sub, "field name longer than %d bytes", TU_MAX_ATTR_KEY);
+	st = get_tmpl(c, map_value(c, node, 0), sub, &p->value);
+	if (st == TU_OK)
+		st = copy(c, k, sub, text(k), &p->field);
+	return st;
+}
+
+/* Nodes of one `if:` item, read before deciding which operation it is. */
+struct precond_nodes {
+	yaml_node_t *equals;       /* value template */
+	yaml_node_t *exists;       /* true */
+	yaml_node_t *absent;       /* true */
+	yaml_node_t *field_equals; /* { field: value template } */
+	yaml_node_t *key;          /* key template; default: the action's key */
+};
+
+#define PRE(m) offsetof(struct precond_nodes, m)
+static const struct field precond_fields[] = {
+	{ FLD("equals", F_NODE, PRE(equals)) },
+	{ FLD("exists", F_NODE, PRE(exists)) },
+	{ FLD("absent", F_NODE, PRE(absent)) },
+	{ FLD("field_equals", F_NODE, PRE(field_equals)) },
+	{ FLD("key", F_NODE, PRE(key)) },
+};
+#undef PRE
+
+static tu_status parse_precond(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_action_config *a = dst;
+	struct precond_nodes pn = { 0 };
+	struct tu_precond_config p = { 0 };
+	struct field_set set = { precond_fields, ARRAY_LEN(precond_fields), &pn };
+	char sub[PATH_LEN];
+	tu_status st = parse_fields(c, node, path, &set, 1);
+
+	if (st != TU_OK)
+		return st;
+	if ((pn.equals != NULL) + (pn.exists != NULL) + (pn.absent != NULL) +
+		    (pn.field_equals != NULL) !=
+	    1) {
+		return fail(c, node, path,
+			    "needs exactly one of equals, exists, absent, field_equals");
+	}
+	if (pn.key != NULL) {
+		path_key(sub, path, "key");
+		st = get_tmpl(c, pn.key, sub, &p.key);
+	}
+	if (st == TU_OK && pn.equals != NULL) {
+		p.op = TU_PRE_EQUALS;
+		path_key(sub, path, "equals");
+		st = get_tmpl(c, pn.equals, sub, &p.value);
+	} else if (st == TU_OK && pn.exists != NULL) {
+		p.op = TU_PRE_EXISTS;
+		path_key(sub, path, "exists");
+		st = get_true(c, pn.exists, sub);
+	} else if (st == TU_OK && pn.absent != NULL) {
+		p.op = TU_PRE_ABSENT;
+		path_key(sub, path, "absent");
+		st = get_true(c, pn.absent, sub);
+	} else if (st == TU_OK) {
+		p.op = TU_PRE_FIELD_EQUALS;
+		path_key(sub, path, "field_equals");
+		st = parse_field_equals(c, pn.field_equals, sub, &p);
+	}
+	if (st != TU_OK) {
+		precond_release(&p);
+		return st;
+	}
+	return precond_push(c, node, path, a, &p);
+}
+
+static tu_status parse_preconds(struct ctx *c, yaml_node_t *node, const char *path,
+				struct tu_action_config *a)
+{
+	char sub[PATH_LEN];
+	tu_status st = open_seq(c, node, path);
+
+	for (size_t i = 0; st == TU_OK && i < seq_n(node); i++) {
+		path_index(sub, path, i);
+		st = parse_precond(c, seq_item(c, node, i), sub, a);
+	}
+	return st;
+}
+
+/* `fields: { a: x }` -> params field.a = x */
+static tu_status parse_param_fields(struct ctx *c, yaml_node_t *node, const char *path,
+				    struct tu_action_config *a)
+{
+	char sub[PATH_LEN];
+	tu_status st = open_map(c, node, path);
+
+	for (size_t i = 0; st == TU_OK && i < map_n(node); i++) {
+		yaml_node_t *k = map_key(c, node, i);
+		char *value = NULL;
+
+		path_key(sub, path, text(k));
+		if (strlen(text(k)) > TU_MAX_ATTR_KEY) {
+			st = fail(c, k, sub, "field name longer than %d bytes", TU_MAX_ATTR_KEY);
+			break;
+		}
+		st = get_tmpl(c, map_value(c, node, i), sub, &value);
+		if (st == TU_OK)
+			st = budget(c, k, sub, strlen(text(k)) + 7);
+		if (st == TU_OK)
+			st = kv_push(c, k, sub, &a->params, TU_MAX_PARAMS,
+				     tu_xasprintf("field.%s", text(k)), value);
+		else
+			free(value);
+	}
+	return st;
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const struct tu_kv *x = a, *y = b;
+
+	return strcmp(x->key, y->key);
+}
+
+/* Points at a param's key in the action mapping if it is there, else at the mapping. */
+static tu_status fail_param(struct ctx *c, yaml_node_t *node, const char *path, const char *param,
+			    const char *why)
+{
+	char sub[PATH_LEN];
+
+	for (size_t i = 0; i < map_n(node); i++) {
+		yaml_node_t *k = map_key(c, node, i);
+		if (strcmp(text(k), param) == 0) {
+			path_key(sub, path, param);
+			return fail(c, k, sub, "%s", why);
+		}
+	}
+	return fail(c, node, path, "%s", why);
+}
+
+/* The verb exists for the target's type and gets exactly the params it takes. */
+static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
+			    const struct tu_action_config *a, const struct tu_target_config *t)
+{
+	const struct verb *v = NULL;
+	char known[LIST_LEN] = "", why[LIST_LEN + 128], sub[PATH_LEN];
+	size_t n_fields = 0;
+
+	for (size_t i = 0; i < ARRAY_LEN(redis_verbs); i++) {
+		if (strcmp(redis_verbs[i].name, a->action) == 0)
+			v = &redis_verbs[i];
+		list_add(known, sizeof(known), redis_verbs[i].name);
+	}
+	if (v == NULL) {
+		path_key(sub, path, "action");
+		return fail(c, map_get(c, node, "action"), sub,
+			    "unknown action \"%s\" for target \"%s\" of type %s (known: %s)",
+			    a->action, t->name,
+			    enum_str(target_types, ARRAY_LEN(target_types), t->type), known);
+	}
+	known[0] = '\0';
+	for (size_t i = 0; i < ARRAY_LEN(v->params) && v->params[i] != NULL; i++) {
+		list_add(known, sizeof(known), v->params[i]);
+		if (tu_kvlist_get(&a->params, v->params[i]) == NULL)
+			return fail(c, node, path, "action %s needs param \"%s\"", v->name,
+				    v->params[i]);
+	}
+	if (v->fields)
+		list_add(known, sizeof(known), "fields");
+	for (size_t i = 0; i < a->params.n; i++) {
+		const char *p = a->params.items[i].key;
+		bool ok = false;
+
+		for (size_t j = 0; j < ARRAY_LEN(v->params) && v->params[j] != NULL && !ok; j++)
+			ok = strcmp(p, v->params[j]) == 0;
+		if (!ok && v->fields && strncmp(p, "field.", 6) == 0) {
+			ok = true;
+			n_fields++;
+		}
+		if (!ok) {
+			snprintf(why, sizeof(why), "action %s takes no param \"%s\" (takes: %s)",
+				 v->name, p, known);
+			return fail_param(c, node, path, p, why);
+		}
+	}
+	if (v->fields && n_fields == 0)
+		return fail(c, node, path,
+			    "action %s needs at least one field (fields: { <field>: <value> })",
+			    v->name);
+	return TU_OK;
+}
+
+/* A key of an action mapping that is not a param. */
+static bool is_action_key(const char *key)
+{
+	static const char *const keys[] = { "target", "action", "if",
+					    "fields", "expect", "expect_absent" };
+
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		if (strcmp(keys[i], key) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* One key of an action mapping: target, action, a precondition or a param. */
+static tu_status parse_action_key(struct ctx *c, yaml_node_t *k, yaml_node_t *v,
+				  const char *path, struct tu_action_config *a)
+{
+	struct tu_precond_config p = { 0 };
+	const char *key = text(k);
+	char *value = NULL;
+	tu_status st;
+
+	if (strcmp(key, "target") == 0)
+		return get_name(c, v, path, &a->target);
+	if (strcmp(key, "action") == 0)
+		return get_name(c, v, path, &a->action);
+	if (strcmp(key, "if") == 0)
+		return parse_preconds(c, v, path, a);
+	if (strcmp(key, "fields") == 0)
+		return parse_param_fields(c, v, path, a);
+	if (strcmp(key, "expect") == 0) {
+		p.op = TU_PRE_EQUALS;
+		st = get_tmpl(c, v, path, &p.value);
+		return st == TU_OK ? precond_push(c, v, path, a, &p) : st;
+	}
+	if (strcmp(key, "expect_absent") == 0) {
+		p.op = TU_PRE_ABSENT;
+		st = get_true(c, v, path);
+		return st == TU_OK ? precond_push(c, v, path, a, &p) : st;
+	}
+	st = get_tmpl(c, v, path, &value);
+	if (st == TU_OK)
+		st = budget(c, k, path, strlen(key) + 1);
+	if (st == TU_OK)
+		st = kv_push(c, k, path, &a->params, TU_MAX_PARAMS, tu_xstrdup(key), value);
+	else
+		free(value);
+	return st;
+}
+
+static tu_status parse_action(struct ctx *c, yaml_node_t *node, const char *path, void *item)
+{
+	struct tu_action_config *a = item;
+	const struct tu_target_config *t = NULL;
+	char sub[PATH_LEN], known[LIST_LEN] = "";
+	tu_status st = open_map(c, node, path);
+
+	a->line = (int)line_of(node);
+	for (size_t i = 0; st == TU_OK && i < map_n(node); i++) {
+		yaml_node_t *k = map_key(c, node, i), *v = map_value(c, node, i);
+
+		if (v->type != YAML_SCALAR_NODE && !is_action_key(text(k))) {
+			st = fail(c, k, path,
+				  "unknown field \"%s\" (known: target, action, if, expect, "
+				  "expect_absent, fields, and the action's params as strings)",
+				  text(k));
+			break;
+		}
+		path_key(sub, path, text(k));
+		st = parse_action_key(c, k, v, sub, a);
+	}
+	if (st == TU_OK && a->target == NULL)
+		st = fail(c, node, path, "missing required field \"target\"");
+	if (st == TU_OK && a->action == NULL)
+		st = fail(c, node, path, "missing required field \"action\"");
+	if (st != TU_OK)
+		return st;
+	qsort(a->params.items, a->params.n, sizeof(*a->params.items), kv_cmp);
+	for (size_t i = 1; i < a->params.n; i++) {
+		if (strcmp(a->params.items[i - 1].key, a->params.items[i].key) == 0)
+			return fail(c, node, path, "param \"%s\" is given twice",
+				    a->params.items[i].key);
+	}
+	t = tu_config_target(c->cfg, a->target);
+	if (t == NULL) {
+		for (size_t i = 0; i < c->cfg->n_targets; i++)
+			list_add(known, sizeof(known), c->cfg->targets[i].name);
+		path_key(sub, path, "target");
+		return fail(c, map_get(c, node, "target"), sub,
+			    "unknown target \"%s\" (configured: %s)", a->target,
+			    c->cfg->n_targets > 0 ? known : "none");
+	}
+	return check_verb(c, node, path, a, t);
+}
+
+static tu_status parse_action_list(struct ctx *c, yaml_node_t *node, const char *path,
+				   void *dst)
+{
+	struct tu_actions *acts = dst;
+	tu_status st = open_seq(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	acts->n = seq_n(node);
+	acts->items = tu_xcalloc(acts->n, sizeof(*acts->items));
+	return parse_items(c, node, path, acts->items, sizeof(*acts->items), parse_action);
+}
+
+/* ------------------------------------------------------------------------ */
+/* rules                                                                     */
+
+static bool in_list(char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static tu_status not_rule_source(struct ctx *c, yaml_node_t *node, const char *path,
+				 const struct tu_presence_rule *p, const char *name)
+{
+	char known[LIST_LEN] = "";
+
+	for (size_t i = 0; i < p->n_sources; i++)
+		list_add(known, sizeof(known), p->sources[i]);
+	return fail(c, node, path, "\"%s\" is not one of this rule's sources (%s)", name, known);
+}
+
+/* when_extra / when_missing: source -> list of actions. */
+static tu_status parse_source_actions(struct ctx *c, yaml_node_t *node, const char *path,
+				      const struct tu_presence_rule *p,
+				      struct tu_source_actions **out, size_t *n)
+{
+	char sub[PATH_LEN];
+	tu_status st = open_map(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	*n = map_n(node);
+	*out = tu_xcalloc(*n, sizeof(**out));
+	for (size_t i = 0; st == TU_OK && i < *n; i++) {
+		yaml_node_t *k = map_key(c, node, i);
+		if (!in_list(p->sources, p->n_sources, text(k)))
+			return not_rule_source(c, k, path, p, text(k));
+		path_key(sub, path, text(k));
+		st = copy(c, k, sub, text(k), &(*out)[i].source);
+		if (st == TU_OK)
+			st = parse_action_list(c, map_value(c, node, i), sub, &(*out)[i].actions);
+	}
+	return st;
+}
+
+/* Nodes of a presence rule that need the rule's sources first. */
+struct presence_nodes {
+	yaml_node_t *sources;      /* list of source names */
+	yaml_node_t *authority;    /* a name or a list; NULL: the first source */
+	yaml_node_t *when_extra;   /* source -> actions */
+	yaml_node_t *when_missing; /* source -> actions */
+};
+
+static tu_status parse_presence(struct ctx *c, yaml_node_t *node, const char *path,
+				const struct presence_nodes *pn, struct tu_presence_rule *p)
+{
+	char sub[PATH_LEN], item[PATH_LEN];
+	tu_status st;
+
+	path_key(sub, path, "sources");
+	st = parse_names(c, pn->sources, sub, false, "source", &p->sources, &p->n_sources);
+	for (size_t i = 0; st == TU_OK && i < p->n_sources; i++) {
+		path_index(item, sub, i);
+		st = check_source_ref(c, seq_item(c, pn->sources, i), item, p->sources[i]);
+	}
+	if (st == TU_OK && p->n_sources < 2)
+		st = fail(c, pn->sources, sub, "a presence rule compares at least two sources");
+	if (st != TU_OK)
+		return st;
+	path_key(sub, path, "authority");
+	if (pn->authority == NULL) {
+		p->n_authority = 1;
+		p->authority = tu_xcalloc(1, sizeof(*p->authority));
+		p->authority[0] = tu_xstrdup(p->sources[0]);
+	} else {
+		st = parse_names(c, pn->authority, sub, true, "source", &p->authority,
+				 &p->n_authority);
+		if (st == TU_OK && p->n_authority == 0)
+			st = fail(c, pn->authority, sub, "must name at least one source");
+	}
+	for (size_t i = 0; st == TU_OK && pn->authority != NULL && i < p->n_authority; i++) {
+		yaml_node_t *at = pn->authority;
+		const char *at_path = sub;
+
+		if (pn->authority->type == YAML_SEQUENCE_NODE) {
+			at = seq_item(c, pn->authority, i);
+			path_index(item, sub, i);
+			at_path = item;
+		}
+		if (!in_list(p->sources, p->n_sources, p->authority[i]))
+			st = not_rule_source(c, at, at_path, p, p->authority[i]);
+	}
+	if (st == TU_OK && pn->when_extra != NULL) {
+		path_key(sub, path, "when_extra");
+		st = parse_source_actions(c, pn->when_extra, sub, p, &p->when_extra, &p->n_extra);
+	}
+	if (st == TU_OK && pn->when_missing != NULL) {
+		path_key(sub, path, "when_missing");
+		st = parse_source_actions(c, pn->when_missing, sub, p, &p->when_missing,
+					  &p->n_missing);
+	}
+	return st;
+}
+
+static tu_status check_counter(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_counter_rule *r = dst;
+	char sub[PATH_LEN];
+
+	path_key(sub, path, "source");
+	return check_source_ref(c, map_get(c, node, "source"), sub, r->source);
+}
+
+/* of: the source must be configured and the suffix must compile with a group. */
+static tu_status check_of(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_counter_rule *r = dst;
+	char sub[PATH_LEN], rerr[256];
+	yaml_node_t *at = map_get(c, node, "suffix");
+	const char *at_path = sub;
+	regex_t re;
+	int rc;
+	tu_status st;
+
+	path_key(sub, path, "source");
+	st = check_source_ref(c, map_get(c, node, "source"), sub, r->of_source);
+	if (st != TU_OK)
+		return st;
+	path_key(sub, path, "suffix");
+	if (at == NULL) {
+		at = node; /* the default suffix */
+		at_path = path;
+	}
+	rc = regcomp(&re, r->suffix, REG_EXTENDED);
+	if (rc != 0) {
+		regerror(rc, &re, rerr, sizeof(rerr));
+		return fail(c, at, at_path, "invalid regular expression \"%s\": %s", r->suffix,
+			    rerr);
+	}
+	if (re.re_nsub < 1) {
+		regfree(&re);
+		return fail(c, at, at_path,
+			    "\"%s\" has no capture group: put the number in ( ), e.g. -([0-9]+)$",
+			    r->suffix);
+	}
+	if (r->suffix_compiled)
+		regfree(&r->suffix_re);
+	r->suffix_re = re;
+	r->suffix_compiled = true;
+	return TU_OK;
+}
+
+#define CTR(m) offsetof(struct tu_counter_rule, m)
+static const struct field counter_fields[] = {
+	{ FLD("kind", F_NAME, CTR(kind)), .required = true },
+	{ FLD("name", F_STR, CTR(name)), .required = true, .max = TU_MAX_NAME },
+	{ FLD("namespace", F_STR, CTR(ns)), .max = TU_MAX_NAME },
+	{ FLD("source", F_NAME, CTR(source)), .required = true },
+	{ FLD("attr", F_STR, CTR(attr)), .max = TU_MAX_ATTR_KEY },
+};
+static const struct field of_fields[] = {
+	{ FLD("kind", F_NAME, CTR(of_kind)), .required = true },
+	{ FLD("source", F_NAME, CTR(of_source)), .required = true },
+	{ FLD("suffix", F_STR, CTR(suffix)) },
+};
+static const struct field counter_rule_fields[] = {
+	{ FLD("counter", F_MAP, 0), .required = true, SUB(counter_fields), .fn = check_counter },
+	{ FLD("of", F_MAP, 0), .required = true, SUB(of_fields), .fn = check_of },
+	{ FLD("offset", F_I64, CTR(offset)), .max = INT32_MAX },
+	{ FLD("fix", F_FN, CTR(fix)), .fn = parse_action_list },
+};
+#undef CTR
+
+#define RULE(m) offsetof(struct tu_rule_config, m)
+static const struct field rule_fields[] = {
+	{ FLD("name", F_NAME, RULE(name)), .required = true },
+	{ FLD("type", F_SKIP, 0) },
+	{ FLD("mode", F_ENUM, RULE(mode)), NAMES(mode_names) },
+	{ FLD("for", F_DUR, RULE(for_ms)) },
+	{ FLD("max_attempts", F_INT, RULE(max_attempts)), .min = 1 },
+};
+#undef RULE
+
+static const struct field presence_fields[] = {
+	{ FLD("kind", F_NAME, offsetof(struct tu_presence_rule, kind)), .required = true },
+};
+
+#define PN(m) offsetof(struct presence_nodes, m)
+static const struct field presence_node_fields[] = {
+	{ FLD("sources", F_NODE, PN(sources)), .required = true },
+	{ FLD("authority", F_NODE, PN(authority)) },
+	{ FLD("when_extra", F_NODE, PN(when_extra)) },
+	{ FLD("when_missing", F_NODE, PN(when_missing)) },
+};
+#undef PN
+
+static tu_status parse_rule(struct ctx *c, yaml_node_t *node, const char *path, void *item)
+{
+	struct tu_rule_config *r = item;
+	struct presence_nodes pn = { 0 };
+	struct field_set sets[3] = { { rule_fields, ARRAY_LEN(rule_fields), r } };
+	size_t n_sets = 3;
+	int type = 0;
+	tu_status st = get_type(c, node, path, rule_types, ARRAY_LEN(rule_types), &type);
+
+	if (st != TU_OK)
+		return st;
+	r->type = (enum tu_rule_type)type;
+	r->line = (int)line_of(node);
+	r->mode = TU_MODE_DETECT;
+	r->for_ms = 0;
+	r->max_attempts = 3;
+	if (r->type == TU_RULE_PRESENCE) {
+		sets[1] = (struct field_set){ presence_fields, ARRAY_LEN(presence_fields),
+					      &r->presence };
+		sets[2] = (struct field_set){ presence_node_fields,
+					      ARRAY_LEN(presence_node_fields), &pn };
+	} else {
+		r->counter.ns = tu_xstrdup("default");
+		r->counter.attr = tu_xstrdup("value");
+		r->counter.suffix = tu_xstrdup("-([0-9]+)$");
+		r->counter.offset = 1;
+		sets[1] = (struct field_set){ counter_rule_fields, ARRAY_LEN(counter_rule_fields),
+					      &r->counter };
+		n_sets = 2;
+	}
+	st = parse_fields(c, node, path, sets, n_sets);
+	if (st == TU_OK && r->type == TU_RULE_PRESENCE)
+		st = parse_presence(c, node, path, &pn, &r->presence);
+	return st;
+}
+
+static tu_status parse_rules(struct ctx *c, yaml_node_t *node, const char *path)
+{
+	struct tu_config *cfg = c->cfg;
+	tu_status st = open_seq(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	cfg->n_rules = seq_n(node);
+	cfg->rules = tu_xcalloc(cfg->n_rules, sizeof(*cfg->rules));
+	return parse_named(c, node, path, cfg->rules, sizeof(*cfg->rules),
+			   offsetof(struct tu_rule_config, name), parse_rule, "rule name");
+}
+
+static tu_status defer_rules(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	c->rules = node;
+	return TU_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The document                                                              */
+
+#define CFG(m) offsetof(struct tu_config, m)
+static const struct field root_fields[] = {
+	{ FLD("nats", F_MAP, CFG(nats)), SUB(nats_fields), .fn = check_nats },
+	{ FLD("streams", F_MAP, CFG(streams)), SUB(streams_fields) },
+	{ FLD("processor", F_MAP, CFG(processor)), SUB(processor_fields), .fn = check_processor },
+	{ FLD("log", F_MAP, CFG(log)), SUB(log_fields) },
+	{ FLD("sources", F_FN, 0), .fn = parse_sources },
+	{ FLD("targets", F_FN, 0), .fn = parse_targets },
+	{ FLD("rules", F_FN, 0), .fn = defer_rules },
+};
+#undef CFG
+
+static void stream_defaults(struct tu_stream_config *s, const char *name, int64_t max_age)
+{
+	s->name = tu_xstrdup(name);
+	s->max_age = max_age;
+	s->max_bytes = -1;
+	s->max_msgs = -1;
+	s->duplicates = 10 * MS_M;
+	s->replicas = 1;
+	s->max_msg_size = 1024 * 1024;
+}
+
+static void set_defaults(struct tu_config *cfg)
+{
+	struct tu_nats_config *n = &cfg->nats;
+	struct tu_processor_config *p = &cfg->processor;
+
+	n->url = tu_xstrdup("nats://127.0.0.1:4222");
+	n->connect_timeout = 2 * MS_S;
+	n->request_timeout = 5 * MS_S;
+	n->max_reconnect = -1;
+	n->reconnect_wait = 1 * MS_S;
+	stream_defaults(&cfg->streams.events, TU_STREAM_EVENTS, 30 * MS_D);
+	stream_defaults(&cfg->streams.drift, TU_STREAM_DRIFT, 30 * MS_D);
+	stream_defaults(&cfg->streams.cmd, TU_STREAM_CMD, 7 * MS_D);
+	stream_defaults(&cfg->streams.dead, TU_STREAM_DEAD, 30 * MS_D);
+	p->view = tu_xstrdup("/var/lib/trueup/view");
+	p->map_size = INT64_C(1) << 30;
+	p->consumer = tu_xstrdup("trueup-processor");
+	p->batch = 1024;
+	p->fetch_wait = 500;
+	p->ack_wait = 30 * MS_S;
+	p->max_ack_pending = 8192;
+	p->tick = 1 * MS_S;
+	p->sync = TU_SYNC_NONE;
+	p->sync_interval = 5 * MS_S;
+	p->outbox_inflight = 4096;
+	p->outbox_retry = 5 * MS_S;
+	p->command_ttl = 10 * MS_M;
+	cfg->log.level = TU_LOG_INFO;
+	cfg->log.format = TU_LOG_JSON;
+}
+
+/* "file:line:col: yaml: problem (context at line:col)" from a libyaml error. */
+static tu_status syntax_error(const char *name, const yaml_parser_t *p, const char *data,
+			      size_t len, char *err, size_t errlen)
+{
+	size_t line = p->problem_mark.line + 1, col = p->problem_mark.column + 1;
+	const char *problem = p->problem != NULL ? p->problem : "cannot parse";
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		set_err(err, errlen, "%s: yaml: out of memory", name);
+		return TU_ENOMEM;
+	}
+	if (p->error == YAML_READER_ERROR) {
+		/* The reader reports a byte offset, not a mark. */
+		line = 1;
+		col = 1;
+		for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+			col++;
+			if (data[i] == '\n') {
+				line++;
+				col = 1;
+			}
+		}
+		if (p->problem_value != -1) {
+			set_err(err, errlen, "%s:%zu:%zu: yaml: %s (byte 0x%02X)", name, line, col,
+				problem, (unsigned)p->problem_value & 0xffu);
+			return TU_EINVAL;
+		}
+	}
+	if (p->context != NULL)
+		set_err(err, errlen, "%s:%zu:%zu: yaml: %s (%s at line %zu, column %zu)", name,
+			line, col, problem, p->context, p->context_mark.line + 1,
+			p->context_mark.column + 1);
+	else
+		set_err(err, errlen, "%s:%zu:%zu: yaml: %s", name, line, col, problem);
+	return TU_EINVAL;
+}
+
+/* Parses and validates one YAML text into *out. */
+static tu_status load(const char *name, const char *base_dir, const char *data, size_t len,
+		      struct tu_config **out, char *err, size_t errlen)
+{
+	struct tu_config *cfg = tu_xcalloc(1, sizeof(*cfg));
+	struct ctx c = { .file = name, .base_dir = base_dir, .cfg = cfg, .err = err,
+			 .errlen = errlen };
+	struct field_set set = { root_fields, ARRAY_LEN(root_fields), cfg };
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	bool have_parser = false, have_doc = false;
+	yaml_node_t *root, *second;
+	tu_status st = TU_OK;
+
+	cfg->path = tu_xstrdup(name);
+	set_defaults(cfg);
+	if (len > TU_MAX_CONFIG) {
+		set_err(err, errlen, "%s: larger than %d bytes (TU_MAX_CONFIG)", name,
+			TU_MAX_CONFIG);
+		st = TU_ETOOBIG;
+		goto out;
+	}
+	if (yaml_parser_initialize(&parser) == 0) {
+		set_err(err, errlen, "%s: yaml: cannot initialize the parser", name);
+		st = TU_EINTERNAL;
+		goto out;
+	}
+	have_parser = true;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	if (yaml_parser_load(&parser, &doc) == 0) {
+		st = syntax_error(name, &parser, data, len, err, errlen);
+		goto out;
+	}
+	have_doc = true;
+	c.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL)
+		goto out; /* an empty file: every default */
+	if (yaml_parser_load(&parser, &extra) == 0) {
+		st = syntax_error(name, &parser, data, len, err, errlen);
+		goto out;
+	}
+	second = yaml_document_get_root_node(&extra);
+	if (second != NULL)
+		st = fail(&c, second, "",
+			  "yaml: a second document; the config is one document (remove \"---\")");
+	yaml_document_delete(&extra);
+	if (st != TU_OK)
+		goto out;
+	st = parse_fields(&c, root, "", &set, 1);
+	if (st == TU_OK && c.rules != NULL)
+		st = parse_rules(&c, c.rules, "rules");
+out:
+	if (have_doc)
+		yaml_document_delete(&doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	if (st != TU_OK) {
+		tu_config_destroy(cfg);
+		return st;
+	}
+	*out = cfg;
+	return TU_OK;
+}
+
+/* The absolute directory that holds path (or the current one). */
+static tu_status dir_of(const char *path, char **out, char *err, size_t errlen)
+{
+	char cwd[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (path[0] == '/') {
+		*out = slash == path ? tu_xstrdup("/") : tu_xstrndup(path, (size_t)(slash - path));
+		return TU_OK;
+	}
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		set_err(err, errlen, "%s: cannot get the current directory: %s", path,
+			strerror(errno));
+		return TU_EIO;
+	}
+	if (slash == NULL)
+		*out = tu_xstrdup(cwd);
+	else
+		*out = tu_xasprintf("%s%s%.*s", cwd, strcmp(cwd, "/") == 0 ? "" : "/",
+				    (int)(slash - path), path);
+	return TU_OK;
+}
+
+/* Reads the whole file (at most TU_MAX_CONFIG bytes) into buf. */
+static tu_status read_file(const char *path, struct tu_buf *buf, char *err, size_t errlen)
+{
+	char chunk[READ_CHUNK];
+	struct stat sb;
+	ssize_t n;
+	tu_status st = TU_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return errno == ENOENT || errno == ENOTDIR ? TU_ENOTFOUND : TU_EIO;
+	}
+	if (fstat(fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
+		set_err(err, errlen, "%s: cannot read: %s", path,
+			S_ISDIR(sb.st_mode) ? "is a directory" : strerror(errno));
+		st = TU_EIO;
+		goto out_close;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			set_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			st = TU_EIO;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (tu_buf_append(buf, chunk, (size_t)n) != TU_OK) {
+			set_err(err, errlen, "%s: larger than %d bytes (TU_MAX_CONFIG)", path,
+				TU_MAX_CONFIG);
+			st = TU_ETOOBIG;
+			break;
+		}
+	}
+out_close:
+	close(fd);
+	return st;
+}
+
+tu_status tu_config_load(const char *path, struct tu_config **out, char *err, size_t errlen)
+{
+	struct tu_buf buf;
+	char *dir = NULL;
+	tu_status st;
+
+	tu_buf_init(&buf, TU_MAX_CONFIG);
+	st = read_file(path, &buf, err, errlen);
+	if (st == TU_OK)
+		st = dir_of(path, &dir, err, errlen);
+	if (st == TU_OK)
+		st = load(path, dir, tu_buf_cstr(&buf), buf.len, out, err, errlen);
+	free(dir);
+	tu_buf_release(&buf);
+	return st;
+}
+
+tu_status tu_config_load_string(const char *name, const char *yaml, size_t len,
+				struct tu_config **out, char *err, size_t errlen)
+{
+	char cwd[PATH_MAX];
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		set_err(err, errlen, "%s: cannot get the current directory: %s", name,
+			strerror(errno));
+		return TU_EIO;
+	}
+	return load(name, cwd, yaml != NULL ? yaml : "", yaml != NULL ? len : 0, out, err,
+		    errlen);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lookups and cleanup                                                       */
+
+const char *tu_kvlist_get(const struct tu_kvlist *l, const char *key)
+{
+	if (l == NULL)
+		return NULL;
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->items[i].key, key) == 0)
+			return l->items[i].value;
+	}
+	return NULL;
+}
+
+const struct tu_source_config *tu_config_source(const struct tu_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		if (cfg->sources[i].name != NULL && strcmp(cfg->sources[i].name, name) == 0)
+			return &cfg->sources[i];
+	}
+	return NULL;
+}
+
+const struct tu_target_config *tu_config_target(const struct tu_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		if (cfg->targets[i].name != NULL && strcmp(cfg->targets[i].name, name) == 0)
+			return &cfg->targets[i];
+	}
+	return NULL;
+}
+
+const struct tu_rule_config *tu_config_rule(const struct tu_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		if (cfg->rules[i].name != NULL && strcmp(cfg->rules[i].name, name) == 0)
+			return &cfg->rules[i];
+	}
+	return NULL;
+}
+
+const char *tu_rule_type_str(enum tu_rule_type t)
+{
+	return enum_str(rule_types, ARRAY_LEN(rule_types), (int)t);
+}
+
+const char *tu_rule_mode_str(enum tu_rule_mode m)
+{
+	return enum_str(mode_names, ARRAY_LEN(mode_names), (int)m);
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void kvlist_release(struct tu_kvlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->items[i].key);
+		free(l->items[i].value);
+	}
+	free(l->items);
+}
+
+static void actions_release(struct tu_actions *acts)
+{
+	for (size_t i = 0; i < acts->n; i++) {
+		struct tu_action_config *a = &acts->items[i];
+		free(a->target);
+		free(a->action);
+		kvlist_release(&a->params);
+		for (size_t j = 0; j < a->n_pre; j++)
+			precond_release(&a->pre[j]);
+		free(a->pre);
+	}
+	free(acts->items);
+}
+
+static void source_actions_free(struct tu_source_actions *sa, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(sa[i].source);
+		actions_release(&sa[i].actions);
+	}
+	free(sa);
+}
+
+static void source_release(struct tu_source_config *s)
+{
+	free(s->name);
+	free(s->redis.url);
+	free(s->redis.username);
+	free(s->redis.password_file);
+	for (size_t i = 0; i < s->redis.n_observe; i++) {
+		struct tu_redis_observe *o = &s->redis.observe[i];
+		free(o->kind);
+		free(o->ns);
+		free(o->scan);
+		free(o->get);
+		free(o->name);
+		kvlist_release(&o->attrs);
+	}
+	free(s->redis.observe);
+	free(s->files.path);
+	strv_free(s->files.kinds, s->files.n_kinds);
+	free(s->files.default_ns);
+}
+
+static void target_release(struct tu_target_config *t)
+{
+	free(t->name);
+	free(t->consumer);
+	free(t->redis.url);
+	free(t->redis.username);
+	free(t->redis.password_file);
+	free(t->redis.done_prefix);
+}
+
+static void rule_release(struct tu_rule_config *r)
+{
+	struct tu_presence_rule *p = &r->presence;
+	struct tu_counter_rule *k = &r->counter;
+
+	free(r->name);
+	free(p->kind);
+	strv_free(p->sources, p->n_sources);
+	strv_free(p->authority, p->n_authority);
+	source_actions_free(p->when_extra, p->n_extra);
+	source_actions_free(p->when_missing, p->n_missing);
+	free(k->kind);
+	free(k->name);
+	free(k->ns);
+	free(k->source);
+	free(k->attr);
+	free(k->of_kind);
+	free(k->of_source);
+	free(k->suffix);
+	if (k->suffix_compiled)
+		regfree(&k->suffix_re);
+	actions_release(&k->fix);
+}
+
+void tu_config_destroy(struct tu_config *cfg)
+{
+	struct tu_stream_config *streams[4];
+
+	if (cfg == NULL)
+		return;
+	streams[0] = &cfg->streams.events;
+	streams[1] = &cfg->streams.drift;
+	streams[2] = &cfg->streams.cmd;
+	streams[3] = &cfg->streams.dead;
+	free(cfg->path);
+	free(cfg->nats.url);
+	free(cfg->nats.user);
+	free(cfg->nats.password_file);
+	free(cfg->nats.creds_file);
+	free(cfg->nats.tls_ca);
+	free(cfg->nats.tls_cert);
+	free(cfg->nats.tls_key);
+	free(cfg->nats.tls_hostname);
+	for (size_t i = 0; i < ARRAY_LEN(streams); i++)
+		free(streams[i]->name);
+	free(cfg->processor.view);
+	free(cfg->processor.consumer);
+	for (size_t i = 0; i < cfg->n_sources; i++)
+		source_release(&cfg->sources[i]);
+	free(cfg->sources);
+	for (size_t i = 0; i < cfg->n_targets; i++)
+		target_release(&cfg->targets[i]);
+	free(cfg->targets);
+	for (size_t i = 0; i < cfg->n_rules; i++)
+		rule_release(&cfg->rules[i]);
+	free(cfg->rules);
+	free(cfg);
+}
