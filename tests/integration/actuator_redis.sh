@@ -13,8 +13,8 @@
 . "$(dirname "$0")/../lib/harness.sh"
 
 : "${TU_BUILD:?TU_BUILD must point at the build directory}"
-ACTUATOR=${TU_ACTUATOR_BIN:-$TU_BUILD/trueup-actuator}
-STREAMS=${TU_STREAMS_BIN:-$TU_BUILD/tests/actuator_streams}
+ACTUATOR=$TU_BUILD/trueup-actuator
+STREAMS=$TU_BUILD/tests/actuator_streams
 CMD=$TU_BUILD/tests/actuator_cmd
 DUMP=$TU_BUILD/tests/actuator_outcomes
 command -v jq >/dev/null || tu_fail "jq not installed"
@@ -23,7 +23,7 @@ tu_setup
 tu_start_nats
 tu_start_redis
 DOWN_PORT=$(tu_free_port) # nothing listens here: the "redisdown" target
-export REDIS_DOWN_URL="redis://127.0.0.1:$DOWN_PORT"
+REDIS_DOWN_URL="redis://127.0.0.1:$DOWN_PORT"
 # A second Redis that needs an ACL user and password: the "redisauth" target (database 2).
 AUTH_PORT=$(tu_free_port)
 mkdir -p "$TU_TMP/redisauth"
@@ -31,8 +31,8 @@ tu_bg redisauth redis-server --port "$AUTH_PORT" --bind 127.0.0.1 --save '' --ap
 	--daemonize no --dir "$TU_TMP/redisauth" --user trueup on '>s3cret' '~*' '&*' '+@all' \
 	--user default off
 tu_wait_port "$AUTH_PORT" 100 || tu_fail "redis with ACL did not start"
-export REDIS_AUTH_URL="redis://trueup@127.0.0.1:$AUTH_PORT/2"
-export REDIS_AUTH_PASSFILE=$TU_TMP/redis.password
+REDIS_AUTH_URL="redis://trueup@127.0.0.1:$AUTH_PORT/2"
+REDIS_AUTH_PASSFILE=$TU_TMP/redis.password
 printf 'wrong\n' >"$REDIS_AUTH_PASSFILE"
 auth_redis() { REDISCLI_AUTH=s3cret redis-cli -p "$AUTH_PORT" --user trueup -n 2 "$@"; }
 
