@@ -164,15 +164,22 @@ printf '\xff\xfe' | tu_redis -x set bin >/dev/null # not UTF-8: the detail must 
 cmd --action set --param key=bin --param value=text
 wait_result "$ID" succeeded
 expect detail '^SET bin "text" \(was "\?\?"\)$' "$O"
+tu_redis script flush >/dev/null # NOSCRIPT on the next EVALSHA: loaded again
+cmd --action set --param key=counter --param value=5
+wait_result "$ID" succeeded
+expect_redis 5 get counter
+ttl=$(tu_redis pttl "trueup:done:$ID")
+[ "$ttl" -gt $((7 * 86400000 - 60000)) ] && [ "$ttl" -le $((7 * 86400000)) ] ||
+	tu_fail "done-marker ttl $ttl ms, want about done_ttl (7d)"
 tu_log "ok: every verb"
 
 # --- noop: already as desired ----------------------------------------------------
 cmd --action del --param key=w:3
 wait_result "$ID" noop
 expect detail 'key absent' "$O"
-cmd --action set --param key=counter --param value=4
+cmd --action set --param key=counter --param value=5
 wait_result "$ID" noop
-expect detail 'already holds "4"' "$O"
+expect detail 'already holds "5"' "$O"
 cmd --action hset --param key=h --param field.status=ready
 wait_result "$ID" noop
 cmd --action hdel --param key=h --param field=nope
