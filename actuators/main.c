@@ -1,2 +1,183 @@
-/* placeholder until the component lands */
-int main(void) { return 0; }
+/*
+ * main.c - trueup-actuator: executes one target's fix commands.
+ *
+ *   trueup-actuator --config FILE --target NAME [--instance ID]
+ *
+ * Exit status: 0 after SIGTERM/SIGINT (the command in hand is finished, the
+ * rest of its batch naked), 2 for usage and config errors, 1 for runtime
+ * failures (NATS unreachable at start, the target's consumer missing).
+ * Streams and consumers are created by `trueup streams apply`, not here.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actuator.h"
+#include "bus.h"
+#include "config.h"
+#include "log.h"
+#include "redis_target.h"
+
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+#define FAULT_ENV "TRUEUP_ACTUATOR_FAULT" /* test hook; see tu_actuator_opts */
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: trueup-actuator --config FILE --target NAME [--instance ID]\n"
+		"\n"
+		"Executes the fix commands of one target (TRUEUP_CMD, trueup.cmd.<target>.>)\n"
+		"and publishes their outcomes into TRUEUP_EVENTS (trueup.out.<target>.<id>).\n"
+		"\n"
+		"  --config FILE   trueup YAML config (nats, targets)\n"
+		"  --target NAME   the target of this actuator (targets.<NAME>)\n"
+		"  --instance ID   name in outcomes and logs (default <hostname>-<pid>)\n"
+		"  --help          this text\n"
+		"\n"
+		"Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or\n"
+		"config error.\n");
+}
+
+/*
+ * Flushes our last acks and naks and closes the connection. nats.c 3.4.1
+ * crashes in js_PublishAsyncGetPendingList(), which tu_bus_destroy() calls,
+ * when the context never published asynchronously -- and this process only
+ * publishes synchronously. Until lib/bus.c guards that call, the process
+ * exit frees the bus object instead (reported to the lib owner).
+ */
+static void bus_close(tu_bus *bus)
+{
+	if (bus == NULL)
+		return;
+	natsConnection_FlushTimeout(tu_bus_nc(bus), 2000);
+	natsConnection_Close(tu_bus_nc(bus));
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "target", required_argument, NULL, 't' },
+		{ "instance", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	const char *target_name = NULL;
+	const char *instance = NULL;
+	char default_instance[300];
+	char err[1024];
+	struct tu_config *cfg = NULL;
+	tu_bus *bus = NULL;
+	tu_redis_adapter *redis = NULL;
+	tu_actuator *act = NULL;
+	int rc = EXIT_RUNTIME;
+	int c;
+
+	tu_log_init("actuator", TU_LOG_INFO, TU_LOG_JSON);
+	while ((c = getopt_long(argc, argv, "c:t:i:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 't': target_name = optarg; break;
+		case 'i': instance = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || config_path == NULL || target_name == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	if (tu_config_load(config_path, &cfg, err, sizeof(err)) != TU_OK) {
+		fprintf(stderr, "trueup-actuator: %s\n", err);
+		return EXIT_USAGE;
+	}
+	const struct tu_target_config *target = tu_config_target(cfg, target_name);
+	if (target == NULL) {
+		fprintf(stderr, "trueup-actuator: %s: no target named \"%s\"\n", config_path,
+			target_name);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	char component[96];
+	snprintf(component, sizeof(component), "actuator-%s", target->name);
+	tu_log_init(component, cfg->log.level, cfg->log.format);
+	if (instance == NULL) {
+		char host[256] = "localhost";
+		gethostname(host, sizeof(host) - 1);
+		snprintf(default_instance, sizeof(default_instance), "%s-%ld", host,
+			 (long)getpid());
+		instance = default_instance;
+	}
+
+	struct tu_adapter adapter;
+	switch (target->type) {
+	case TU_TARGET_REDIS:
+		if (tu_redis_adapter_create(target, &redis, err, sizeof(err)) != TU_OK) {
+			fprintf(stderr, "trueup-actuator: %s: target %s: %s\n", config_path,
+				target->name, err);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		tu_redis_adapter_view(redis, &adapter);
+		break;
+	default:
+		fprintf(stderr, "trueup-actuator: target %s: unsupported type %d\n", target->name,
+			(int)target->type);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+
+	install_signals();
+	struct tu_bus_opts bo = { .name = component };
+	if (tu_bus_connect(&cfg->nats, &bo, &bus, err, sizeof(err)) != TU_OK) {
+		tu_error("%s", err);
+		goto out;
+	}
+	const char *fault = getenv(FAULT_ENV);
+	struct tu_actuator_opts ao = {
+		.target = target,
+		.adapter = adapter,
+		.instance = instance,
+		.crash_after_execute = fault != NULL && strcmp(fault, "crash-after-execute") == 0,
+	};
+	if (ao.crash_after_execute)
+		tu_warn("%s=crash-after-execute: test hook active, the first command kills us",
+			FAULT_ENV);
+	if (tu_actuator_create(bus, &ao, &act, err, sizeof(err)) != TU_OK) {
+		tu_error("%s (run `trueup streams apply` first?)", err);
+		goto out;
+	}
+	if (tu_actuator_run(act, &g_stop) == TU_OK)
+		rc = 0;
+out:
+	tu_actuator_destroy(act);
+	bus_close(bus);
+	tu_redis_adapter_destroy(redis);
+	tu_config_destroy(cfg);
+	return rc;
+}

@@ -1,0 +1,581 @@
+/*
+ * actuator.c - the command loop (see actuator.h).
+ *
+ * Invariants:
+ *  - a command message leaves handle_command() acked, naked or terminated,
+ *    exactly once; it is acked only after its Outcome is stored in
+ *    TRUEUP_EVENTS (synchronous publish), and never after a failed publish;
+ *  - a command id whose last outcome is final is never handed to the adapter;
+ *    the adapter's own guard covers the window between effect and outcome;
+ *  - bytes from NATS are input: anything malformed is dead-lettered with a
+ *    reason, never asserted on, and never stops the loop.
+ *
+ * Workload: fix commands are rare (tens per second at most); each costs one
+ * outcome lookup, one target call and one synchronous publish, so the loop
+ * handles one command at a time and keeps every per-command byte in one arena.
+ */
+#include "actuator.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "buf.h"
+#include "clock.h"
+#include "contract.h"
+#include "ids.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define TU_ACTUATOR_QUOTE_MAX 64         /* bytes of an input value quoted in a reason */
+#define TU_ACTUATOR_DEAD_PAYLOAD (TU_MAX_MSG - 65536) /* payload kept in a dead letter */
+#define TU_ACTUATOR_FETCH_ERROR_PAUSE_MS 1000 /* pause after a failed fetch */
+
+struct tu_actuator {
+	tu_bus *bus;                            /* borrowed */
+	const struct tu_target_config *target;  /* borrowed */
+	struct tu_adapter adapter;              /* impl borrowed */
+	char *instance;                         /* owned */
+	char *origin;                           /* owned; "actuator-<target>" */
+	natsSubscription *sub;                  /* owned; bound to target->consumer */
+	int64_t max_deliver;                    /* the consumer's MaxDeliver; <= 0: unlimited */
+	bool crash_after_execute;               /* test hook, see actuator.h */
+	uint64_t rng;                           /* xorshift state for backoff jitter */
+	struct tu_arena arena;                  /* per-command memory; reset per command */
+	struct tu_actuator_stats stats;         /* counters */
+};
+
+/* ---- pure parts --------------------------------------------------------------------------- */
+
+int64_t tu_actuator_backoff_ms(uint64_t delivery, uint64_t rnd)
+{
+	int64_t window = TU_ACTUATOR_BACKOFF_BASE_MS;
+	for (uint64_t i = 1; i < delivery && window < TU_ACTUATOR_BACKOFF_CAP_MS; i++)
+		window *= 2;
+	if (window > TU_ACTUATOR_BACKOFF_CAP_MS)
+		window = TU_ACTUATOR_BACKOFF_CAP_MS;
+	int64_t half = window / 2;
+	return half + (int64_t)(rnd % (uint64_t)(window - half + 1));
+}
+
+/* Copies s into out for a message: printable ASCII as is, other bytes as \xNN, cut. */
+static const char *quote(const char *s, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		bool plain = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+		size_t need = plain ? 1 : 4;
+		if (o + need + 4 >= outlen || (size_t)(p - (const unsigned char *)s) >=
+						      TU_ACTUATOR_QUOTE_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (plain) {
+			out[o++] = (char)*p;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[*p >> 4];
+		out[o++] = hex[*p & 15];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+tu_status tu_actuator_decode(const char *target, bool (*verb_known)(const char *action),
+			     const char *subject, const char *type, const void *data, size_t len,
+			     struct tu_arena *a, Trueup__V1__FixCommand **out, char *reason,
+			     size_t reasonlen)
+{
+	char q[4 * TU_ACTUATOR_QUOTE_MAX + 8];
+	Trueup__V1__FixCommand *cmd = NULL;
+
+	if (type == NULL) {
+		snprintf(reason, reasonlen, "header %s: missing (want %s)", TU_HDR_TYPE,
+			 TU_TYPE_COMMAND);
+		return TU_EDECODE;
+	}
+	if (strcmp(type, TU_TYPE_COMMAND) != 0) {
+		snprintf(reason, reasonlen, "header %s: \"%s\", want %s", TU_HDR_TYPE,
+			 quote(type, q, sizeof(q)), TU_TYPE_COMMAND);
+		return TU_EDECODE;
+	}
+	if (len > TU_MAX_MSG) {
+		snprintf(reason, reasonlen, "payload: %zu bytes, over TU_MAX_MSG (%d)", len,
+			 TU_MAX_MSG);
+		return TU_ETOOBIG;
+	}
+	cmd = trueup__v1__fix_command__unpack(tu_arena_pb(a), len, data);
+	if (cmd == NULL) {
+		snprintf(reason, reasonlen, "payload: %zu bytes that do not decode as %s", len,
+			 TU_TYPE_COMMAND);
+		return TU_EDECODE;
+	}
+	if (cmd->command_id == NULL || cmd->command_id[0] == '\0') {
+		snprintf(reason, reasonlen, "field command_id: missing");
+		return TU_EINVAL;
+	}
+	if (!tu_token_valid(cmd->command_id)) {
+		snprintf(reason, reasonlen, "field command_id: \"%s\" is not a valid subject token",
+			 quote(cmd->command_id, q, sizeof(q)));
+		return TU_EINVAL;
+	}
+	if (cmd->target == NULL || cmd->target[0] == '\0') {
+		snprintf(reason, reasonlen, "field target: missing");
+		return TU_EINVAL;
+	}
+	if (strcmp(cmd->target, target) != 0) {
+		snprintf(reason, reasonlen, "field target: \"%s\" is not this actuator's target %s",
+			 quote(cmd->target, q, sizeof(q)), target);
+		return TU_EINVAL;
+	}
+	if (cmd->action == NULL || cmd->action[0] == '\0') {
+		snprintf(reason, reasonlen, "field action: missing");
+		return TU_EINVAL;
+	}
+	if (!verb_known(cmd->action)) {
+		snprintf(reason, reasonlen, "field action: unknown action \"%s\" for target %s",
+			 quote(cmd->action, q, sizeof(q)), target);
+		return TU_EINVAL;
+	}
+	if (cmd->n_params > TU_MAX_PARAMS) {
+		snprintf(reason, reasonlen, "field params: %zu entries, over TU_MAX_PARAMS (%d)",
+			 cmd->n_params, TU_MAX_PARAMS);
+		return TU_ETOOBIG;
+	}
+	if (cmd->n_preconditions > TU_MAX_PARAMS) {
+		snprintf(reason, reasonlen,
+			 "field preconditions: %zu entries, over TU_MAX_PARAMS (%d)",
+			 cmd->n_preconditions, TU_MAX_PARAMS);
+		return TU_ETOOBIG;
+	}
+	/* target and action are names here, so this is the subject the processor used. */
+	char want[TU_MAX_SUBJECT];
+	snprintf(want, sizeof(want), "%s.%s.%s", TU_SUBJ_CMD, target, cmd->action);
+	if (subject == NULL || strcmp(subject, want) != 0) {
+		snprintf(reason, reasonlen, "subject: \"%s\" does not match target and action (%s)",
+			 quote(subject != NULL ? subject : "", q, sizeof(q)), want);
+		return TU_EINVAL;
+	}
+	*out = cmd;
+	return TU_OK;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+tu_status tu_actuator_create(tu_bus *bus, const struct tu_actuator_opts *opts, tu_actuator **out,
+			     char *err, size_t errlen)
+{
+	natsSubscription *sub = NULL;
+	jsConsumerInfo *ci = NULL;
+	jsErrCode ec = 0;
+	const struct tu_target_config *t = opts->target;
+
+	tu_status st = tu_bus_pull_bind(bus, TU_STREAM_CMD, t->consumer, &sub, err, errlen);
+	if (st != TU_OK)
+		return st;
+	int64_t max_deliver = t->max_deliver;
+	natsStatus s =
+		js_GetConsumerInfo(&ci, tu_bus_js(bus), TU_STREAM_CMD, t->consumer, NULL, &ec);
+	if (s == NATS_OK) {
+		max_deliver = ci->Config->MaxDeliver;
+		if (max_deliver != t->max_deliver)
+			tu_warn("consumer %s: max_deliver is %" PRId64 " on the server, %d in the "
+				"config; using the server's (run `trueup streams apply`)",
+				t->consumer, max_deliver, t->max_deliver);
+		jsConsumerInfo_Destroy(ci);
+	} else {
+		tu_warn("consumer %s: cannot read its info (%s); assuming max_deliver %d",
+			t->consumer, natsStatus_GetText(s), t->max_deliver);
+	}
+
+	tu_actuator *a = tu_xcalloc(1, sizeof(*a));
+	a->bus = bus;
+	a->target = t;
+	a->adapter = opts->adapter;
+	a->instance = tu_xstrdup(opts->instance != NULL ? opts->instance : "");
+	a->origin = tu_xasprintf("actuator-%s", t->name);
+	a->sub = sub;
+	a->max_deliver = max_deliver;
+	a->crash_after_execute = opts->crash_after_execute;
+	a->rng = (uint64_t)tu_clock_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
+	tu_arena_init(&a->arena, 64 * 1024);
+	*out = a;
+	return TU_OK;
+}
+
+void tu_actuator_destroy(tu_actuator *a)
+{
+	if (a == NULL)
+		return;
+	natsSubscription_Destroy(a->sub);
+	tu_arena_release(&a->arena);
+	free(a->instance);
+	free(a->origin);
+	free(a);
+}
+
+void tu_actuator_stats(const tu_actuator *a, struct tu_actuator_stats *out)
+{
+	*out = a->stats;
+}
+
+/* ---- one command -------------------------------------------------------------------------- */
+
+static uint64_t next_random(tu_actuator *a)
+{
+	a->rng ^= a->rng << 13;
+	a->rng ^= a->rng >> 7;
+	a->rng ^= a->rng << 17;
+	return a->rng;
+}
+
+/* JetStream will not deliver msg again after this delivery. */
+static bool last_delivery(const tu_actuator *a, const struct tu_bus_meta *meta)
+{
+	return a->max_deliver > 0 && meta->delivered >= (uint64_t)a->max_deliver;
+}
+
+/* Naks msg so that it comes back after the backoff of this delivery. */
+static void nak_later(tu_actuator *a, natsMsg *msg, uint64_t delivered, const char *corr)
+{
+	int64_t delay = tu_actuator_backoff_ms(delivered, next_random(a));
+	natsStatus s = natsMsg_NakWithDelay(msg, delay, NULL);
+	a->stats.retries++;
+	if (s != NATS_OK)
+		tu_log(TU_LOG_WARN, corr, "nak failed (%s); the command comes back after ack_wait",
+		       natsStatus_GetText(s));
+	else
+		tu_log(TU_LOG_DEBUG, corr, "naked; next delivery in %" PRId64 " ms", delay);
+}
+
+static void settle(natsMsg *msg, bool terminate, const char *corr)
+{
+	natsStatus s = terminate ? natsMsg_Term(msg, NULL) : natsMsg_Ack(msg, NULL);
+	if (s != NATS_OK)
+		tu_log(TU_LOG_WARN, corr, "%s failed (%s); a redelivery will find the outcome",
+		       terminate ? "term" : "ack", natsStatus_GetText(s));
+}
+
+/* The message's headers as sorted Attrs in the arena; several values are joined with ", ". */
+static void copy_headers(tu_actuator *a, natsMsg *msg, Trueup__V1__DeadLetter *d)
+{
+	const char **keys = NULL;
+	int n = 0;
+	if (natsMsgHeader_Keys(msg, &keys, &n) != NATS_OK || n <= 0)
+		return;
+	size_t count = (size_t)n < TU_MAX_ATTRS ? (size_t)n : TU_MAX_ATTRS;
+	d->headers = tu_arena_alloc(&a->arena, count * sizeof(*d->headers));
+	for (size_t i = 0; i < count; i++) {
+		const char **vals = NULL;
+		int nv = 0;
+		struct tu_buf joined;
+		tu_buf_init(&joined, TU_MAX_ATTR_VALUE);
+		if (natsMsgHeader_Values(msg, keys[i], &vals, &nv) == NATS_OK) {
+			for (int j = 0; j < nv; j++) {
+				if (j > 0)
+					tu_buf_puts(&joined, ", ");
+				tu_buf_puts(&joined, vals[j]);
+			}
+			free((void *)vals);
+		}
+		d->headers[d->n_headers++] =
+			tu_pb_attr(&a->arena, keys[i], tu_buf_cstr(&joined));
+		tu_buf_release(&joined);
+	}
+	free((void *)keys);
+	tu_pb_attrs_sort(d->headers, d->n_headers);
+}
+
+/*
+ * Parks msg in TRUEUP_DEAD with reason and terminates it; if the dead letter
+ * cannot be stored, naks it for another try (terminates it on the last
+ * delivery: a command must not stall the consumer forever).
+ */
+static void dead_letter(tu_actuator *a, natsMsg *msg, const struct tu_bus_meta *meta,
+			const char *reason)
+{
+	Trueup__V1__DeadLetter d = TRUEUP__V1__DEAD_LETTER__INIT;
+	char err[512];
+	const char *corr = tu_bus_header(msg, TU_HDR_CORRELATION);
+	if (corr != NULL && !tu_token_valid(corr))
+		corr = NULL;
+	size_t len = (size_t)natsMsg_GetDataLength(msg);
+	d.origin = a->origin;
+	d.stream = TU_STREAM_CMD;
+	d.subject = (char *)natsMsg_GetSubject(msg);
+	d.stream_seq = meta->stream_seq;
+	d.reason = (char *)reason;
+	if (len > TU_ACTUATOR_DEAD_PAYLOAD) {
+		d.reason = tu_arena_printf(&a->arena, "%s (payload cut to %d of %zu bytes)", reason,
+					   TU_ACTUATOR_DEAD_PAYLOAD, len);
+		len = TU_ACTUATOR_DEAD_PAYLOAD;
+	}
+	d.payload.len = len;
+	d.payload.data = (uint8_t *)natsMsg_GetData(msg);
+	d.at_ns = meta->ts_ns;
+	copy_headers(a, msg, &d);
+
+	size_t plen = 0;
+	void *data = tu_pb_pack(&a->arena, &d.base, &plen);
+	struct tu_bus_msg m = {
+		.subject = tu_arena_printf(&a->arena, "%s.%s", TU_SUBJ_DEAD, a->origin),
+		.type = TU_TYPE_DEAD,
+		.msg_id = tu_arena_printf(&a->arena, "dead.cmd.%" PRIu64, meta->stream_seq),
+		.correlation_id = corr,
+		.data = data,
+		.len = plen,
+	};
+	tu_status st = tu_bus_publish(a->bus, &m, NULL, NULL, err, sizeof(err));
+	if (st == TU_OK) {
+		a->stats.dead++;
+		tu_log(TU_LOG_WARN, corr, "command at %s seq %" PRIu64 " dead-lettered: %s",
+		       TU_STREAM_CMD, meta->stream_seq, d.reason);
+		settle(msg, true, corr);
+		return;
+	}
+	if (last_delivery(a, meta)) {
+		tu_log(TU_LOG_ERROR, corr,
+		       "command at %s seq %" PRIu64 " is malformed (%s) and its dead letter could "
+		       "not be stored on the last delivery (%s); terminated, lost from TRUEUP_DEAD",
+		       TU_STREAM_CMD, meta->stream_seq, reason, err);
+		settle(msg, true, corr);
+		return;
+	}
+	tu_log(TU_LOG_WARN, corr, "dead letter for seq %" PRIu64 " not stored (%s); retrying later",
+	       meta->stream_seq, err);
+	nak_later(a, msg, meta->delivered, corr);
+}
+
+/*
+ * Looks for a final outcome of cmd in TRUEUP_EVENTS: TU_OK with its result,
+ * TU_ENOTFOUND if there is none (or only a retryable one), another status
+ * if the stream could not be asked.
+ */
+static tu_status find_final(tu_actuator *a, const Trueup__V1__FixCommand *cmd,
+			    Trueup__V1__Outcome__Result *result, uint64_t *seq)
+{
+	natsMsg *m = NULL;
+	const char *subject = tu_arena_printf(&a->arena, "%s.%s.%s", TU_SUBJ_OUT,
+					      a->target->name, cmd->command_id);
+	tu_status st = tu_bus_get_last(a->bus, TU_STREAM_EVENTS, subject, &m);
+	if (st != TU_OK)
+		return st;
+	Trueup__V1__Outcome *o = trueup__v1__outcome__unpack(
+		tu_arena_pb(&a->arena), (size_t)natsMsg_GetDataLength(m),
+		(const uint8_t *)natsMsg_GetData(m));
+	st = TU_ENOTFOUND;
+	if (o == NULL) {
+		tu_log(TU_LOG_WARN, cmd->correlation_id,
+		       "last message on %s does not decode as an Outcome; ignored", subject);
+	} else if (tu_pb_result_final(o->result)) {
+		*result = o->result;
+		*seq = natsMsg_GetSequence(m);
+		st = TU_OK;
+	}
+	natsMsg_Destroy(m);
+	return st;
+}
+
+static tu_status publish_outcome(tu_actuator *a, const Trueup__V1__FixCommand *cmd,
+				 const struct tu_bus_meta *meta, const struct tu_exec *ex,
+				 int64_t started, int64_t finished, char *err, size_t errlen)
+{
+	Trueup__V1__Outcome o = TRUEUP__V1__OUTCOME__INIT;
+	o.command_id = cmd->command_id;
+	o.correlation_id = cmd->correlation_id;
+	o.rule = cmd->rule;
+	o.target = cmd->target;
+	o.action = cmd->action;
+	o.entity = cmd->entity;
+	o.result = ex->result;
+	o.error = (char *)ex->error;
+	o.detail = (char *)ex->detail;
+	o.attempt = cmd->attempt;
+	o.delivery = meta->delivered > UINT32_MAX ? UINT32_MAX : (uint32_t)meta->delivered;
+	o.actuator = a->instance;
+	o.started_at_ns = started;
+	o.finished_at_ns = finished;
+
+	size_t len = 0;
+	void *data = tu_pb_pack(&a->arena, &o.base, &len);
+	struct tu_bus_msg m = {
+		.subject = tu_arena_printf(&a->arena, "%s.%s.%s", TU_SUBJ_OUT, a->target->name,
+					   cmd->command_id),
+		.type = TU_TYPE_OUTCOME,
+		.msg_id = tu_arena_printf(&a->arena, "out.%s.%" PRIu64, cmd->command_id,
+					  meta->delivered),
+		.correlation_id = cmd->correlation_id,
+		.data = data,
+		.len = len,
+	};
+	return tu_bus_publish(a->bus, &m, NULL, NULL, err, errlen);
+}
+
+/* Logs that msg goes back to JetStream unsettled, and why; naks it. */
+static void give_back(tu_actuator *a, natsMsg *msg, const struct tu_bus_meta *meta,
+		      const Trueup__V1__FixCommand *cmd, const char *why)
+{
+	if (last_delivery(a, meta))
+		tu_log(TU_LOG_ERROR, cmd->correlation_id,
+		       "command %s: %s on its last delivery (%" PRIu64 "); JetStream will not "
+		       "deliver it again and it has no stored outcome",
+		       cmd->command_id, why, meta->delivered);
+	else
+		tu_log(TU_LOG_WARN, cmd->correlation_id,
+		       "command %s: %s; not acked, it will be delivered again", cmd->command_id,
+		       why);
+	nak_later(a, msg, meta->delivered, cmd->correlation_id);
+}
+
+static bool is_dry_run(const Trueup__V1__FixCommand *cmd)
+{
+	/* A detect-mode command should not exist; if one does, it must change nothing. */
+	return cmd->mode == TRUEUP__V1__MODE__MODE_DRY_RUN ||
+	       cmd->mode == TRUEUP__V1__MODE__MODE_DETECT;
+}
+
+static void handle_command(tu_actuator *a, natsMsg *msg)
+{
+	struct tu_bus_meta meta;
+	Trueup__V1__FixCommand *cmd = NULL;
+	char reason[TU_ACTUATOR_MAX_REASON];
+	char err[512];
+	struct tu_exec ex;
+
+	tu_arena_reset(&a->arena);
+	a->stats.commands++;
+	if (tu_bus_meta(msg, &meta) != TU_OK) {
+		/* Not a JetStream delivery: nothing to dead-letter it by. */
+		tu_error("message on %s without JetStream metadata; terminated",
+			 natsMsg_GetSubject(msg));
+		settle(msg, true, NULL);
+		return;
+	}
+	tu_status st = tu_actuator_decode(a->target->name, a->adapter.ops->verb_known,
+					  natsMsg_GetSubject(msg), tu_bus_header(msg, TU_HDR_TYPE),
+					  natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+					  &a->arena, &cmd, reason, sizeof(reason));
+	if (st != TU_OK) {
+		dead_letter(a, msg, &meta, reason);
+		return;
+	}
+	const char *corr = cmd->correlation_id;
+	Trueup__V1__Outcome__Result prior;
+	uint64_t prior_seq = 0;
+	st = find_final(a, cmd, &prior, &prior_seq);
+	if (st == TU_OK) {
+		a->stats.duplicates++;
+		tu_log(TU_LOG_INFO, corr,
+		       "command %s (delivery %" PRIu64 ") already has a final outcome %s at %s seq "
+		       "%" PRIu64 "; skipped",
+		       cmd->command_id, meta.delivered, tu_pb_result_str(prior), TU_STREAM_EVENTS,
+		       prior_seq);
+		settle(msg, false, corr);
+		return;
+	}
+	if (st != TU_ENOTFOUND) {
+		snprintf(err, sizeof(err), "cannot look up its outcome (%s)", tu_status_str(st));
+		give_back(a, msg, &meta, cmd, err);
+		return;
+	}
+
+	int64_t started = tu_clock_wall_ns();
+	if (cmd->deadline_ns > 0 && started > cmd->deadline_ns) {
+		char when[40];
+		tu_time_format(cmd->deadline_ns, when, sizeof(when));
+		tu_exec_set(&ex, TRUEUP__V1__OUTCOME__RESULT__RESULT_EXPIRED, NULL,
+			    "deadline %s passed before execution; nothing done", when);
+	} else {
+		memset(&ex, 0, sizeof(ex));
+		st = a->adapter.ops->execute(a->adapter.impl, cmd, is_dry_run(cmd), &ex);
+		if (st != TU_OK || ex.result == TRUEUP__V1__OUTCOME__RESULT__RESULT_UNSPECIFIED)
+			tu_exec_set(&ex, TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_PERMANENT,
+				    tu_status_str(st), "the %s adapter failed unexpectedly",
+				    a->adapter.ops->type);
+		if (a->crash_after_execute) {
+			tu_log(TU_LOG_WARN, corr, "test hook: crashing after execute (%s)",
+			       tu_pb_result_str(ex.result));
+			raise(SIGKILL);
+		}
+	}
+	bool retry = ex.result == TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_RETRYABLE;
+	bool exhausted = retry && last_delivery(a, &meta);
+	if (exhausted) {
+		char last[TU_EXEC_ERROR];
+		snprintf(last, sizeof(last), "%s", ex.error);
+		ex.result = TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_PERMANENT;
+		snprintf(ex.error, sizeof(ex.error), "retries exhausted after %" PRIu64
+			 " deliveries; last error: %.440s", meta.delivered, last);
+		retry = false;
+	}
+	int64_t finished = tu_clock_wall_ns();
+
+	st = publish_outcome(a, cmd, &meta, &ex, started, finished, err, sizeof(err));
+	if (st != TU_OK) {
+		char why[TU_EXEC_ERROR + 64];
+		snprintf(why, sizeof(why), "%s, but its outcome was not stored (%.400s)",
+			 tu_pb_result_str(ex.result), err);
+		give_back(a, msg, &meta, cmd, why);
+		return;
+	}
+	a->stats.outcomes++;
+	tu_log(retry || exhausted ? TU_LOG_WARN : TU_LOG_INFO, corr,
+	       "command %s %s.%s (rule %s, attempt %" PRIu32 ", delivery %" PRIu64 "): %s: %s%s%s",
+	       cmd->command_id, cmd->target, cmd->action, cmd->rule, cmd->attempt, meta.delivered,
+	       tu_pb_result_str(ex.result), ex.detail, ex.error[0] ? "; error: " : "", ex.error);
+	if (retry) {
+		nak_later(a, msg, meta.delivered, corr);
+		return;
+	}
+	if (exhausted)
+		a->stats.exhausted++;
+	settle(msg, exhausted, corr);
+}
+
+/* ---- the loop ----------------------------------------------------------------------------- */
+
+tu_status tu_actuator_run(tu_actuator *a, const volatile sig_atomic_t *stop)
+{
+	const struct tu_target_config *t = a->target;
+	tu_status last_err = TU_OK;
+	tu_info("actuator %s: target %s (%s), consumer %s, batch %d, max_deliver %" PRId64,
+		a->instance, t->name, a->adapter.ops->type, t->consumer, t->batch, a->max_deliver);
+	while (!*stop) {
+		natsMsgList list = { 0 };
+		int batch = t->batch > 0 ? t->batch : 1;
+		tu_status st = tu_bus_fetch(a->sub, batch, t->fetch_wait, &list);
+		if (st == TU_ETIMEOUT)
+			continue;
+		if (st != TU_OK) {
+			if (st != last_err)
+				tu_warn("fetch from consumer %s failed: %s; retrying", t->consumer,
+					tu_status_str(st));
+			last_err = st;
+			tu_clock_sleep_ms(TU_ACTUATOR_FETCH_ERROR_PAUSE_MS);
+			continue;
+		}
+		last_err = TU_OK;
+		for (int i = 0; i < list.Count; i++) {
+			if (*stop) {
+				/* Not ours to finish: let another instance have it now. */
+				natsMsg_Nak(list.Msgs[i], NULL);
+				continue;
+			}
+			handle_command(a, list.Msgs[i]);
+		}
+		natsMsgList_Destroy(&list);
+	}
+	tu_info("actuator %s: stopping: %" PRIu64 " commands, %" PRIu64 " outcomes, %" PRIu64
+		" duplicates skipped, %" PRIu64 " dead letters, %" PRIu64 " retries, %" PRIu64
+		" exhausted",
+		a->instance, a->stats.commands, a->stats.outcomes, a->stats.duplicates,
+		a->stats.dead, a->stats.retries, a->stats.exhausted);
+	return TU_OK;
+}

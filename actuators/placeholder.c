@@ -1,1 +1,0 @@
-/* placeholder */ typedef int tu__placeholder_actuators;
