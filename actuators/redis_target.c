@@ -31,90 +31,12 @@
 
 struct tu_redis_adapter {
 	const struct tu_target_config *cfg; /* borrowed; outlives the target */
-	struct tu__redis_url url;           /* parsed cfg->redis.url */
+	struct tu_redis_url url;           /* parsed cfg->redis.url */
 	redisContext *c;                    /* NULL while disconnected */
 	char sha[48];                       /* SHA1 of the loaded script, as Redis reported it */
 	struct tu_arena arena;              /* strings of one command's call; reset per command */
 };
 
-/* ---- URL --------------------------------------------------------------------------------- */
-
-tu_status tu__redis_url_parse(const char *url, struct tu__redis_url *out, char *err,
-			      size_t errlen)
-{
-	struct tu__redis_url u;
-	const char *p = url;
-	const char *scheme = "redis://";
-	memset(&u, 0, sizeof(u));
-	u.port = 6379;
-	if (url == NULL || strncmp(url, scheme, strlen(scheme)) != 0) {
-		snprintf(err, errlen, "url: must start with redis://");
-		return TU_EINVAL;
-	}
-	p += strlen(scheme);
-	const char *at = strchr(p, '@');
-	if (at != NULL) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (colon != NULL) {
-			snprintf(err, errlen,
-				 "url: a password in the url is refused; use password_file");
-			return TU_EINVAL;
-		}
-		if ((size_t)(at - p) >= sizeof(u.user)) {
-			snprintf(err, errlen, "url: user name too long");
-			return TU_EINVAL;
-		}
-		memcpy(u.user, p, (size_t)(at - p));
-		p = at + 1;
-	}
-	const char *host = p;
-	size_t hostlen;
-	if (*p == '[') {
-		const char *close = strchr(p, ']');
-		if (close == NULL) {
-			snprintf(err, errlen, "url: unterminated [ in host");
-			return TU_EINVAL;
-		}
-		host = p + 1;
-		hostlen = (size_t)(close - host);
-		p = close + 1;
-	} else {
-		hostlen = strcspn(p, ":/");
-		p += hostlen;
-	}
-	if (hostlen == 0 || hostlen >= sizeof(u.host)) {
-		snprintf(err, errlen, "url: missing or too long host");
-		return TU_EINVAL;
-	}
-	memcpy(u.host, host, hostlen);
-	if (*p == ':') {
-		char *end = NULL;
-		errno = 0;
-		long port = strtol(p + 1, &end, 10);
-		if (errno != 0 || end == p + 1 || port < 1 || port > 65535 ||
-		    (*end != '\0' && *end != '/')) {
-			snprintf(err, errlen, "url: invalid port");
-			return TU_EINVAL;
-		}
-		u.port = (int)port;
-		p = end;
-	}
-	if (*p == '/' && p[1] != '\0') {
-		char *end = NULL;
-		errno = 0;
-		long db = strtol(p + 1, &end, 10);
-		if (errno != 0 || end == p + 1 || *end != '\0' || db < 0 || db > 65535) {
-			snprintf(err, errlen, "url: invalid database number");
-			return TU_EINVAL;
-		}
-		u.db = (int)db;
-	} else if (*p != '\0' && strcmp(p, "/") != 0) {
-		snprintf(err, errlen, "url: unexpected text after the host and port");
-		return TU_EINVAL;
-	}
-	*out = u;
-	return TU_OK;
-}
 
 /* ---- classification -------------------------------------------------------------------- */
 
@@ -276,15 +198,6 @@ tu_status tu__redis_call_build(const Trueup__V1__FixCommand *cmd, const char *do
 
 /* ---- connection --------------------------------------------------------------------------- */
 
-static struct timeval ms_timeval(int64_t ms)
-{
-	struct timeval tv;
-	if (ms < TU_REDIS_CONNECT_MIN_MS)
-		ms = TU_REDIS_CONNECT_MIN_MS;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	return tv;
-}
 
 static void conn_close(tu_redis_adapter *t)
 {
@@ -316,30 +229,6 @@ static void reply_failed(const char *what, const redisReply *r, struct tu_exec *
 	tu_exec_set(out, tu__redis_classify(0, text), text, "redis %s refused", what);
 }
 
-/* Reads the password file; *out is owned by the caller (wipe and free). */
-static tu_status secret_read(const char *path, char **out, char *err, size_t errlen)
-{
-	char buf[TU_REDIS_MAX_SECRET + 1];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open password_file %s: %s", path, strerror(errno));
-		return TU_EIO;
-	}
-	ssize_t n = read(fd, buf, sizeof(buf));
-	int read_errno = errno;
-	close(fd);
-	if (n < 0 || n > TU_REDIS_MAX_SECRET) {
-		snprintf(err, errlen, "cannot read password_file %s: %s", path,
-			 n < 0 ? strerror(read_errno) : "over 1024 bytes");
-		memset(buf, 0, sizeof(buf));
-		return n < 0 ? TU_EIO : TU_ETOOBIG;
-	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	*out = tu_xstrndup(buf, (size_t)n);
-	memset(buf, 0, sizeof(buf));
-	return TU_OK;
-}
 
 /*
  * Runs one command on the open connection; NULL with the connection closed
@@ -385,66 +274,24 @@ static bool script_load(tu_redis_adapter *t, struct tu_exec *out)
 static bool conn_open(tu_redis_adapter *t, struct tu_exec *out)
 {
 	const struct tu_redis_target *rc = &t->cfg->redis;
-	struct timeval tv = ms_timeval(t->cfg->timeout);
-	char *password = NULL;
-	char err[256];
-	bool ok = false;
-
-	t->c = redisConnectWithTimeout(t->url.host, t->url.port, tv);
-	if (t->c == NULL || t->c->err != 0) {
-		conn_failed(t, "connect", out);
-		goto out;
-	}
-	if (redisSetTimeout(t->c, tv) != REDIS_OK) {
-		conn_failed(t, "set timeout", out);
-		goto out;
-	}
-	if (rc->password_file != NULL) {
-		if (secret_read(rc->password_file, &password, err, sizeof(err)) != TU_OK) {
-			/* The file may be fixed while we wait: a target problem, retryable. */
-			tu_exec_set(out, TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_RETRYABLE, err,
-				    "redis authentication not possible");
-			conn_close(t);
-			goto out;
-		}
-		const char *user = rc->username != NULL ? rc->username : t->url.user;
-		const char *argv[3];
-		int argc = 0;
-		argv[argc++] = "AUTH";
-		if (*user != '\0')
-			argv[argc++] = user;
-		argv[argc++] = password;
-		redisReply *r = conn_cmd(t, "AUTH", argc, argv, out);
-		if (r == NULL) {
-			conn_close(t);
-			goto out;
-		}
-		freeReplyObject(r);
-	}
-	if (t->url.db != 0) {
-		char db[16];
-		snprintf(db, sizeof(db), "%d", t->url.db);
-		const char *argv[] = { "SELECT", db };
-		redisReply *r = conn_cmd(t, "SELECT", 2, argv, out);
-		if (r == NULL) {
-			conn_close(t);
-			goto out;
-		}
-		freeReplyObject(r);
+	char err[512];
+	tu_status st = tu_redis_open(&t->url, rc->username, rc->password_file, t->cfg->timeout,
+				     &t->c, err, sizeof(err));
+	if (st != TU_OK) {
+		/* Unreachable, refused or an unreadable password file that may be fixed
+		 * while we wait: a target problem, retryable. */
+		t->c = NULL;
+		tu_exec_set(out, TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_RETRYABLE, err,
+			    "redis connection failed");
+		return false;
 	}
 	if (!script_load(t, out)) {
 		conn_close(t);
-		goto out;
+		return false;
 	}
 	tu_info("redis target %s: connected to %s:%d db %d", t->cfg->name, t->url.host,
 		t->url.port, t->url.db);
-	ok = true;
-out:
-	if (password != NULL) {
-		memset(password, 0, strlen(password));
-		free(password);
-	}
-	return ok;
+	return true;
 }
 
 /* ---- execute ------------------------------------------------------------------------------ */
@@ -537,13 +384,13 @@ tu_status tu_redis_adapter_execute(tu_redis_adapter *t, const Trueup__V1__FixCom
 tu_status tu_redis_adapter_create(const struct tu_target_config *cfg, tu_redis_adapter **out,
 				  char *err, size_t errlen)
 {
-	struct tu__redis_url url;
+	struct tu_redis_url url;
 	if (cfg->type != TU_TARGET_REDIS) {
 		snprintf(err, errlen, "target %s: not a redis target", cfg->name);
 		return TU_EINVAL;
 	}
 	const char *u = cfg->redis.url != NULL ? cfg->redis.url : "redis://127.0.0.1:6379";
-	tu_status st = tu__redis_url_parse(u, &url, err, errlen);
+	tu_status st = tu_redis_url_parse(u, &url, err, errlen);
 	if (st != TU_OK)
 		return st;
 	if (cfg->redis.done_prefix == NULL || cfg->redis.done_prefix[0] == '\0') {

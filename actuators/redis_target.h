@@ -26,6 +26,7 @@
 #include "bounds.h"
 #include "config.h"
 #include "pb.h"
+#include "redisconn.h"
 #include "status.h"
 
 /* The adapter object (config.h's struct tu_redis_target is the target's config). */
@@ -58,20 +59,6 @@ bool tu_redis_verb_known(const char *action);
 extern const char tu__redis_script[];
 
 /* The URL parts of redis://[user@]host[:port][/db]. */
-struct tu__redis_url {
-	char host[256]; /* host name or address */
-	int port;       /* default 6379 */
-	int db;         /* SELECT index; default 0 */
-	char user[128]; /* ACL user from the URL, "" if none */
-};
-
-/*
- * Parses url; a password in the URL is refused (use password_file). Error
- * messages never repeat the URL, which may hold a secret.
- */
-tu_status tu__redis_url_parse(const char *url, struct tu__redis_url *out, char *err,
-			      size_t errlen);
-
 #define TU_REDIS_MAX_KEYS (2 + TU_MAX_PARAMS)                   /* marker, key, preconditions */
 #define TU_REDIS_MAX_ARGV (4 + 3 * TU_MAX_PARAMS + 2 * TU_MAX_PARAMS) /* header, pre, verb */
 

@@ -19,6 +19,7 @@
 #include "contract.h"
 #include "bounds.h"
 #include "log.h"
+#include "secret.h"
 #include "xalloc.h"
 
 struct tu_bus {
@@ -60,24 +61,6 @@ tu_status tu_bus_status(natsStatus s)
 	}
 }
 
-/* Reads a whole small secret file, trimming a trailing newline. */
-static tu_status read_secret(const char *path, char **out, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot open password file %s: %s", path, strerror(errno));
-		return TU_EIO;
-	}
-	char buf[1024];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	*out = tu_xstrdup(buf);
-	memset(buf, 0, sizeof(buf));
-	return TU_OK;
-}
 
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
@@ -146,7 +129,7 @@ tu_status tu_bus_connect(const struct tu_nats_config *cfg, const struct tu_bus_o
 	natsOptions *no = NULL;
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
-	char *password = NULL;
+	char password[TU_MAX_SECRET + 1] = "";
 	tu_bus *bus = NULL;
 	natsStatus s;
 	tu_status st = TU_OK;
@@ -175,11 +158,11 @@ tu_status tu_bus_connect(const struct tu_nats_config *cfg, const struct tu_bus_o
 	}
 	if (cfg->user != NULL) {
 		if (cfg->password_file != NULL) {
-			st = read_secret(cfg->password_file, &password, err, errlen);
+			st = tu_secret_read(cfg->password_file, password, sizeof(password), err, errlen);
 			if (st != TU_OK)
 				goto out;
 		}
-		s = natsOptions_SetUserInfo(no, cfg->user, password);
+		s = natsOptions_SetUserInfo(no, cfg->user, cfg->password_file ? password : NULL);
 		if (s != NATS_OK) {
 			snprintf(err, errlen, "nats user %s: %s", cfg->user, natsStatus_GetText(s));
 			st = tu_bus_status(s);
@@ -254,10 +237,7 @@ out:
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);
 	natsOptions_Destroy(no);
-	if (password != NULL) {
-		memset(password, 0, strlen(password));
-		free(password);
-	}
+	tu_secret_wipe(password, sizeof(password));
 	return st;
 }
 

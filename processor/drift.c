@@ -197,13 +197,28 @@ static tu_status send_command(tu_fold *f, const Trueup__V1__FixCommand *c)
 			      &c->base);
 }
 
+/* Commands of an attempt that go out after the drift event announcing them. */
+struct outgoing {
+	Trueup__V1__FixCommand **cmds; /* arena */
+	size_t n;
+};
+
+static tu_status send_all(tu_fold *f, const struct outgoing *out)
+{
+	tu_status st = TU_OK;
+	for (size_t i = 0; i < out->n && st == TU_OK; i++)
+		st = send_command(f, out->cmds[i]);
+	return st;
+}
+
 /*
- * Starts fix attempt `attempt`: commands for every action of the verdict,
- * recorded, and sent (or held for approval). Updates d; the caller emits the
- * drift event and stores d.
+ * Starts fix attempt `attempt`: a command for every action of the verdict,
+ * recorded in the view; those to send now (not held for approval) are left
+ * in *out for the caller to send after the drift event that lists them.
+ * Updates d; the caller emits the drift event and stores d.
  */
 static tu_status issue(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift *d,
-		       const struct tu__verdict *v, uint32_t attempt)
+		       const struct tu__verdict *v, uint32_t attempt, struct outgoing *out)
 {
 	bool propose = r->cfg->mode == TU_MODE_PROPOSE;
 	struct tu__key dk;
@@ -217,6 +232,8 @@ static tu_status issue(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift
 	d->confirm_sources = tu_arena_memdup(&f->arena, v->confirm_sources,
 					     v->n_confirm * sizeof(char *));
 	d->n_confirm_sources = v->n_confirm;
+	out->cmds = tu_arena_alloc(&f->arena, (v->n_actions + 1) * sizeof(*out->cmds));
+	out->n = 0;
 	tu_status st = TU_OK;
 	for (size_t i = 0; i < v->n_actions && st == TU_OK; i++) {
 		const char *why = NULL;
@@ -245,8 +262,8 @@ static tu_status issue(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift
 		tu__key_init(&ck);
 		tu__key_str(&ck, c->command_id);
 		st = tu__put_pb(f, f->db->cmd, &ck, &rec.base);
-		if (st == TU_OK && !propose)
-			st = send_command(f, c);
+		if (!propose)
+			out->cmds[out->n++] = c;
 		d->command_ids[d->n_command_ids++] = c->command_id;
 		d->outcomes_pending++;
 		TU__COUNT(f, commands);
@@ -271,12 +288,15 @@ static tu_status open_drift(tu_fold *f, const struct tu__rule *r, Trueup__View__
 	d->opened_seq = f->seq;
 	d->revision = 1;
 	tu_status st = TU_OK;
+	struct outgoing out = { 0 };
 	bool acts = r->cfg->mode != TU_MODE_DETECT && v->n_actions > 0;
 	if (acts)
-		st = issue(f, r, d, v, 1);
+		st = issue(f, r, d, v, 1, &out);
 	TU__COUNT(f, drift_opened);
 	if (st == TU_OK)
 		st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_OPENED, d->reason);
+	if (st == TU_OK)
+		st = send_all(f, &out);
 	return st;
 }
 
@@ -362,12 +382,15 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 	if (trig == TU__TRIG_CONFIRM && finished && retry_mode) {
 		d->revision++;
 		if (d->attempt < (uint32_t)r->cfg->max_attempts) {
-			st = issue(f, r, d, v, d->attempt + 1);
+			struct outgoing out = { 0 };
+			st = issue(f, r, d, v, d->attempt + 1, &out);
 			if (st == TU_OK)
 				st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_UPDATED,
 					  tu_arena_printf(&f->arena,
 							  "fix did not hold; attempt %u of %d: %s",
 							  d->attempt, r->cfg->max_attempts, d->reason));
+			if (st == TU_OK)
+				st = send_all(f, &out);
 		} else {
 			d->state = TRUEUP__VIEW__DRIFT__STATE__STATE_ESCALATED;
 			TU__COUNT(f, drift_escalated);
@@ -460,11 +483,13 @@ tu_status tu__drift_on_outcome(tu_fold *f, const Trueup__V1__Outcome *o)
 	if (final)
 		finish_one(f, d, o->command_id);
 	d->revision++;
-	const char *why = tu_arena_printf(&f->arena, "%s.%s %s: %s%s%s", o->target, o->action,
+	bool has_detail = o->detail != NULL && *o->detail != '\0';
+	bool has_error = o->error != NULL && *o->error != '\0';
+	const char *why = tu_arena_printf(&f->arena, "%s.%s %s: %s%s%s%s%s%s", o->target, o->action,
 					  o->command_id, tu_pb_result_str(o->result),
-					  (o->error && *o->error) ? ": " : "",
-					  (o->error && *o->error) ? o->error
-								  : (o->detail ? o->detail : ""));
+					  has_detail ? ": " : "", has_detail ? o->detail : "",
+					  has_error ? " (error: " : "", has_error ? o->error : "",
+					  has_error ? ")" : "");
 	st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_UPDATED, why);
 	if (st == TU_OK)
 		st = put_drift(f, d);

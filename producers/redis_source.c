@@ -10,6 +10,8 @@
  */
 #include "redis_source.h"
 
+#include "redisconn.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +23,13 @@
 #include "tmpl.h"
 #include "xalloc.h"
 
-#define MAX_SECRET 4096      /* bytes of a password file */
-#define MAX_HOST 256         /* bytes of a host name in the URL */
 #define MAX_CURSOR 32        /* bytes of a SCAN cursor (a 64-bit number) */
 #define KEY_SHOWN 200        /* bytes of a key quoted in a warning */
 
 struct redis_source {
 	struct tu_source base;          /* first: the generic handle */
 	const struct tu_redis_source *rc; /* &base.cfg->redis */
-	char host[MAX_HOST];            /* from the URL */
-	int port;                       /* from the URL; default 6379 */
-	int db;                         /* from the URL path; default 0 */
+	struct tu_redis_url url;        /* parsed from the config's url */
 	redisContext *c;                /* NULL while disconnected */
 	struct tu_arena arena;          /* entity memory of one batch */
 };
@@ -39,72 +37,6 @@ struct redis_source {
 /* A read that is not done for a key (it vanished or could not be typed). */
 #define READ_NONE (-1)
 
-/* ---- URL ---------------------------------------------------------------- */
-
-tu_status tu__redis_url_parse(const char *url, char *host, size_t hostlen, int *port, int *db,
-			      char *why, size_t whylen)
-{
-	static const char scheme[] = "redis://";
-	const char *p, *hend, *rest;
-	long v;
-	char *end;
-	int prt = 6379, d = 0;
-
-	if (url == NULL || strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
-		snprintf(why, whylen, "url '%s' must start with %s (rediss and unix sockets are not "
-			 "supported)", url ? url : "", scheme);
-		return TU_EINVAL;
-	}
-	p = url + sizeof(scheme) - 1;
-	if (strchr(p, '@') != NULL) {
-		snprintf(why, whylen, "url must not hold credentials; use username and password_file");
-		return TU_EINVAL;
-	}
-	if (*p == '[') {
-		hend = strchr(p, ']');
-		if (hend == NULL) {
-			snprintf(why, whylen, "url '%s': unclosed '['", url);
-			return TU_EINVAL;
-		}
-		p++;
-		rest = hend + 1;
-	} else {
-		hend = p + strcspn(p, ":/");
-		rest = hend;
-	}
-	if (hend == p || (size_t)(hend - p) >= hostlen) {
-		snprintf(why, whylen, "url '%s': missing or too long host", url);
-		return TU_EINVAL;
-	}
-	if (*rest == ':') {
-		errno = 0;
-		v = strtol(rest + 1, &end, 10);
-		if (errno != 0 || end == rest + 1 || v < 1 || v > 65535 ||
-		    (*end != '\0' && *end != '/')) {
-			snprintf(why, whylen, "url '%s': invalid port", url);
-			return TU_EINVAL;
-		}
-		prt = (int)v;
-		rest = end;
-	}
-	if (*rest == '/' && rest[1] != '\0') {
-		errno = 0;
-		v = strtol(rest + 1, &end, 10);
-		if (errno != 0 || end == rest + 1 || *end != '\0' || v < 0 || v > 1000000) {
-			snprintf(why, whylen, "url '%s': invalid database number", url);
-			return TU_EINVAL;
-		}
-		d = (int)v;
-	} else if (*rest != '\0' && strcmp(rest, "/") != 0) {
-		snprintf(why, whylen, "url '%s': unexpected '%s'", url, rest);
-		return TU_EINVAL;
-	}
-	memcpy(host, p, (size_t)(hend - p));
-	host[hend - p] = '\0';
-	*port = prt;
-	*db = d;
-	return TU_OK;
-}
 
 /* ---- replies to entities ------------------------------------------------ */
 
@@ -410,15 +342,6 @@ tu_status tu__redis_entity(const struct tu_redis_observe *ob, const char *key, s
 
 /* ---- connection --------------------------------------------------------- */
 
-static struct timeval ms_tv(int64_t ms)
-{
-	struct timeval tv;
-	if (ms <= 0)
-		ms = 1;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	return tv;
-}
 
 static void disconnect(struct redis_source *rs)
 {
@@ -431,89 +354,22 @@ static void disconnect(struct redis_source *rs)
 static tu_status conn_failed(struct redis_source *rs, const char *what, char *err, size_t errlen)
 {
 	const char *detail = rs->c != NULL && rs->c->errstr[0] ? rs->c->errstr : "no reply";
-	snprintf(err, errlen, "redis %s:%d: %s: %s (timeout %lld ms)", rs->host, rs->port, what,
+	snprintf(err, errlen, "redis %s:%d: %s: %s (timeout %lld ms)", rs->url.host, rs->url.port, what,
 		 detail, (long long)rs->base.cfg->timeout);
 	disconnect(rs);
 	return TU_EUNAVAIL;
 }
 
-static tu_status read_secret(const char *path, char *buf, size_t buflen, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot open password file %s: %s", path, strerror(errno));
-		return TU_EIO;
-	}
-	size_t n = fread(buf, 1, buflen - 1, f);
-	bool more = fgetc(f) != EOF;
-	fclose(f);
-	buf[n] = '\0';
-	if (more) {
-		memset(buf, 0, buflen);
-		snprintf(err, errlen, "password file %s is over %zu bytes", path, buflen - 1);
-		return TU_ETOOBIG;
-	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	return TU_OK;
-}
 
-/* Checks the reply of a connection command (AUTH, SELECT); an error reply goes to err. */
-static tu_status simple_command(struct redis_source *rs, const char *what, redisReply *r,
-				char *err, size_t errlen)
-{
-	tu_status st = TU_OK;
-	if (r == NULL)
-		return conn_failed(rs, what, err, errlen);
-	if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(err, errlen, "redis %s:%d: %s refused: %.200s", rs->host, rs->port, what,
-			 r->str);
-		st = strncmp(r->str, "WRONGPASS", 9) == 0 || strncmp(r->str, "NOAUTH", 6) == 0 ||
-				     strncmp(r->str, "NOPERM", 6) == 0
-			     ? TU_EAUTH
-			     : TU_EUNAVAIL;
-		disconnect(rs);
-	}
-	freeReplyObject(r);
-	return st;
-}
 
 static tu_status connect_redis(struct redis_source *rs, char *err, size_t errlen)
 {
 	const struct tu_redis_source *rc = rs->rc;
-	struct timeval tv = ms_tv(rs->base.cfg->timeout);
-	char secret[MAX_SECRET];
-	tu_status st = TU_OK;
-
-	secret[0] = '\0';
-	rs->c = redisConnectWithTimeout(rs->host, rs->port, tv);
-	if (rs->c == NULL || rs->c->err)
-		return conn_failed(rs, "connect", err, errlen);
-	if (redisSetTimeout(rs->c, tv) != REDIS_OK)
-		return conn_failed(rs, "set timeout", err, errlen);
-	if (rc->password_file != NULL) {
-		st = read_secret(rc->password_file, secret, sizeof(secret), err, errlen);
-		if (st != TU_OK) {
-			disconnect(rs);
-			goto out;
-		}
-		redisReply *r = rc->username != NULL
-					? redisCommand(rs->c, "AUTH %s %s", rc->username, secret)
-					: redisCommand(rs->c, "AUTH %s", secret);
-		st = simple_command(rs, "AUTH", r, err, errlen);
-		if (st != TU_OK)
-			goto out;
-	}
-	if (rs->db != 0) {
-		st = simple_command(rs, "SELECT", redisCommand(rs->c, "SELECT %d", rs->db), err,
-				    errlen);
-		if (st != TU_OK)
-			goto out;
-	}
-	tu_info("source %s: connected to redis %s:%d db %d", rs->base.cfg->name, rs->host, rs->port,
-		rs->db);
-out:
-	memset(secret, 0, sizeof(secret));
+	tu_status st = tu_redis_open(&rs->url, rc->username, rc->password_file,
+				     rs->base.cfg->timeout, &rs->c, err, errlen);
+	if (st == TU_OK)
+		tu_info("source %s: connected to redis %s:%d db %d", rs->base.cfg->name,
+			rs->url.host, rs->url.port, rs->url.db);
 	return st;
 }
 
@@ -665,15 +521,15 @@ static tu_status scan_pattern(struct redis_source *rs, const struct tu_redis_obs
 			break;
 		}
 		if (r->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "redis %s:%d: SCAN MATCH %s refused: %.200s", rs->host,
-				 rs->port, ob->scan, r->str);
+			snprintf(err, errlen, "redis %s:%d: SCAN MATCH %s refused: %.200s", rs->url.host,
+				 rs->url.port, ob->scan, r->str);
 			freeReplyObject(r);
 			st = TU_EUNAVAIL;
 			break;
 		}
 		if (!scan_reply_valid(r)) {
 			snprintf(err, errlen, "redis %s:%d: SCAN MATCH %s: malformed reply",
-				 rs->host, rs->port, ob->scan);
+				 rs->url.host, rs->url.port, ob->scan);
 			freeReplyObject(r);
 			disconnect(rs);
 			st = TU_EDECODE;
@@ -742,8 +598,8 @@ tu_status tu_redis_source_create(const struct tu_source_config *cfg, struct tu_s
 	const struct tu_redis_source *rc = &cfg->redis;
 	char why[256];
 	struct redis_source *rs = tu_xcalloc(1, sizeof(*rs));
-	tu_status st = tu__redis_url_parse(rc->url ? rc->url : "redis://127.0.0.1:6379", rs->host,
-					   sizeof(rs->host), &rs->port, &rs->db, why, sizeof(why));
+	tu_status st = tu_redis_url_parse(rc->url ? rc->url : "redis://127.0.0.1:6379", &rs->url,
+					  why, sizeof(why));
 	if (st != TU_OK) {
 		snprintf(err, errlen, "source %s (line %d): url: %s", cfg->name, cfg->line, why);
 		free(rs);

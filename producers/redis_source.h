@@ -39,14 +39,6 @@ tu_status tu_redis_source_create(const struct tu_source_config *cfg, struct tu_s
 /* ---- internals, exposed for tests ------------------------------------- */
 
 /*
- * Parses redis://host[:port][/db] (host may be [v6]); credentials in the URL
- * are refused (they belong in username/password_file). host gets at most
- * hostlen bytes with the NUL.
- */
-tu_status tu__redis_url_parse(const char *url, char *host, size_t hostlen, int *port, int *db,
-			      char *why, size_t whylen);
-
-/*
  * The read a TYPE reply calls for: TU_OK with *out, TU_ENOTFOUND for "none"
  * (the key vanished), TU_EINVAL for a type the source cannot read (list,
  * zset, stream) or a malformed reply, with why.

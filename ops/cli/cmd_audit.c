@@ -143,6 +143,16 @@ static tu_status scan_stream(struct tu_cli *cli, tu_bus *bus, struct audit *a, c
 	return st;
 }
 
+/* Order of records with the same timestamp: cause before effect. */
+static int stream_rank(const char *stream)
+{
+	if (strcmp(stream, TU_STREAM_DRIFT) == 0)
+		return 0;
+	if (strcmp(stream, TU_STREAM_CMD) == 0)
+		return 1;
+	return 2;
+}
+
 static int cmp_rec(const void *x, const void *y)
 {
 	const struct rec *a = x, *b = y;
@@ -150,7 +160,10 @@ static int cmp_rec(const void *x, const void *y)
 		return a->group < b->group ? -1 : 1;
 	if (a->ts != b->ts)
 		return a->ts < b->ts ? -1 : 1;
-	return strcmp(a->stream, b->stream);
+	int ra = stream_rank(a->stream), rb = stream_rank(b->stream);
+	if (ra != rb)
+		return ra - rb;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 int tu_cli_audit(struct tu_cli *cli, int argc, char **argv)

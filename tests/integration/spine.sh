@@ -27,10 +27,10 @@ ghost_quiesce
 # The audit trail in the streams.
 cmds=$("$TU_BUILD/trueup" streams dump TRUEUP_CMD -o json)
 [ "$(echo "$cmds" | jq -s length)" -eq 2 ] || tu_fail "expected 2 commands, got: $cmds"
-echo "$cmds" | jq -e 'select(.message.action == "del") | .message.params[] | select(.key == "key" and .value == "autoscaler:workers:k3s-worker-3")' >/dev/null \
+echo "$cmds" | jq -s -e 'map(select(.message.action == "del") | .message.params[] | select(.key == "key" and .value == "autoscaler:workers:k3s-worker-3")) | length == 1' >/dev/null \
 	|| tu_fail "no del of worker-3"
-echo "$cmds" | jq -e 'select(.message.action == "set") | .message.preconditions[0] | select(.value == "7")' >/dev/null \
-	|| tu_fail "set is not a compare-and-set on 7"
+echo "$cmds" | jq -s -e 'map(select(.message.action == "set") | select(.message.preconditions[0].op == "OP_EQUALS" and .message.preconditions[0].value == "7" and (.message.params[] | select(.key == "value") | .value) == "3")) | length == 1' >/dev/null \
+	|| tu_fail "set is not a compare-and-set of 7 to 3"
 outs=$("$TU_BUILD/trueup" streams dump TRUEUP_EVENTS --filter 'trueup.out.>' -o json)
 [ "$(echo "$outs" | jq -s '[.[] | select(.message.result == "RESULT_SUCCEEDED")] | length')" -eq 2 ] \
 	|| tu_fail "expected 2 succeeded outcomes, got: $outs"

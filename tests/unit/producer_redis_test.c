@@ -314,37 +314,6 @@ static void redis_type_reply(void **state)
 	freeReplyObject(r);
 }
 
-static void redis_url_parse(void **state)
-{
-	(void)state;
-	char host[64], why[256];
-	int port = 0, db = 0;
-	assert_int_equal(tu__redis_url_parse("redis://127.0.0.1:6380/2", host, sizeof(host), &port,
-					     &db, why, sizeof(why)), TU_OK);
-	assert_string_equal(host, "127.0.0.1");
-	assert_int_equal(port, 6380);
-	assert_int_equal(db, 2);
-	assert_int_equal(tu__redis_url_parse("redis://cache", host, sizeof(host), &port, &db, why,
-					     sizeof(why)), TU_OK);
-	assert_string_equal(host, "cache");
-	assert_int_equal(port, 6379);
-	assert_int_equal(db, 0);
-	assert_int_equal(tu__redis_url_parse("redis://[::1]:7000/", host, sizeof(host), &port, &db,
-					     why, sizeof(why)), TU_OK);
-	assert_string_equal(host, "::1");
-	assert_int_equal(port, 7000);
-	assert_int_equal(tu__redis_url_parse("redis://user:secret@h:1", host, sizeof(host), &port,
-					     &db, why, sizeof(why)), TU_EINVAL);
-	assert_null(strstr(why, "secret"));
-	assert_int_equal(tu__redis_url_parse("http://h", host, sizeof(host), &port, &db, why,
-					     sizeof(why)), TU_EINVAL);
-	assert_int_equal(tu__redis_url_parse("redis://h:99999", host, sizeof(host), &port, &db, why,
-					     sizeof(why)), TU_EINVAL);
-	assert_int_equal(tu__redis_url_parse("redis://h/x", host, sizeof(host), &port, &db, why,
-					     sizeof(why)), TU_EINVAL);
-	assert_int_equal(tu__redis_url_parse("redis://:1", host, sizeof(host), &port, &db, why,
-					     sizeof(why)), TU_EINVAL);
-}
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(redis_string_value),
@@ -358,7 +327,6 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(redis_over_bounds),
 	cmocka_unit_test(redis_not_utf8),
 	cmocka_unit_test(redis_type_reply),
-	cmocka_unit_test(redis_url_parse),
 };
 
 TU_TEST_MAIN(tests)

@@ -1,0 +1,23 @@
+/*
+ * secret.h - reads a credential from a file (NATS and Redis passwords).
+ * Credentials live in files, never inline in the config, and are never
+ * logged; callers wipe the buffer after use.
+ */
+#ifndef TU_SECRET_H
+#define TU_SECRET_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+#define TU_MAX_SECRET 1024 /* bytes of a password file, without the trailing newline */
+
+/*
+ * Reads the file into buf (NUL-terminated, trailing CR/LF removed). err names
+ * the file and why, never the content. buflen must be > TU_MAX_SECRET.
+ */
+tu_status tu_secret_read(const char *path, char *buf, size_t buflen, char *err, size_t errlen);
+/* Overwrites n bytes in a way the compiler keeps. */
+void tu_secret_wipe(void *p, size_t n);
+
+#endif
