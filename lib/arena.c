@@ -141,3 +141,20 @@ ProtobufCAllocator *tu_arena_pb(struct tu_arena *a)
 {
 	return &a->pb;
 }
+
+struct tu_arena_mark tu_arena_mark(const struct tu_arena *a)
+{
+	struct tu_arena_mark m = { a->head, a->head->off, a->used };
+	return m;
+}
+
+void tu_arena_rewind(struct tu_arena *a, struct tu_arena_mark m)
+{
+	while (a->head != m.block) {
+		struct tu_arena_block *next = a->head->next;
+		free(a->head);
+		a->head = next;
+	}
+	a->head->off = m.off;
+	a->used = m.used;
+}

@@ -38,4 +38,15 @@ char *tu_arena_printf(struct tu_arena *a, const char *fmt, ...)
 void *tu_arena_memdup(struct tu_arena *a, const void *p, size_t n);
 ProtobufCAllocator *tu_arena_pb(struct tu_arena *a);
 
+/* A point to rewind to: everything allocated after it can be freed at once. */
+struct tu_arena_mark {
+	struct tu_arena_block *block; /* newest block at the mark */
+	size_t off;                   /* its offset at the mark */
+	size_t used;                  /* a->used at the mark */
+};
+
+struct tu_arena_mark tu_arena_mark(const struct tu_arena *a);
+/* Frees what was allocated since m (loops that allocate per item use this). */
+void tu_arena_rewind(struct tu_arena *a, struct tu_arena_mark m);
+
 #endif

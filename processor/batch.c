@@ -71,8 +71,7 @@ static tu_status attempt(tu_fold *f, tu_view *v, natsMsg **msgs, int n,
 			.seq = meta.stream_seq,
 			.ts_ns = meta.ts_ns,
 			.subject = natsMsg_GetSubject(msgs[i]),
-			.type = tu_bus_header(msgs[i], TU_HDR_TYPE),
-			.msg_id = tu_bus_header(msgs[i], TU_HDR_MSG_ID),
+			.type = NULL, /* from the subject: see fold.h */
 			.data = natsMsg_GetData(msgs[i]),
 			.len = (size_t)natsMsg_GetDataLength(msgs[i]),
 			.headers = msg_headers,
@@ -91,9 +90,13 @@ static tu_status attempt(tu_fold *f, tu_view *v, natsMsg **msgs, int n,
 	if (st != TU_OK) {
 		tu_view_abort(v, txn);
 		tu_fold_abort(f);
+		if (opts->after != NULL)
+			opts->after(opts->ctx, false);
 		return st;
 	}
 	st = tu_view_commit(v, txn);
+	if (opts->after != NULL)
+		opts->after(opts->ctx, st == TU_OK);
 	if (st != TU_OK) {
 		tu_fold_abort(f);
 		return st;

@@ -25,6 +25,8 @@ struct tu_batch_opts {
 	int64_t until_ns;      /* stop before a message with a later timestamp (0 = none) */
 	/* Called inside the transaction after the fold, before commit (may be NULL). */
 	tu_status (*before_commit)(void *ctx, MDB_txn *txn);
+	/* Called once the transaction is committed or aborted (may be NULL). */
+	void (*after)(void *ctx, bool committed);
 	void *ctx;
 };
 

@@ -583,8 +583,10 @@ tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
 	tu_status st = TU_OK;
 	for (size_t i = 0; i < n && st == TU_OK; i++) {
 		const struct tu__rule *r = tu__rule_by_name(f, due[i]->rule);
+		struct tu_arena_mark m = tu_arena_mark(&f->arena);
 		if (r != NULL)
 			st = tu__rule_reeval(f, r, due[i]->entity, TU__TRIG_CONFIRM);
+		tu_arena_rewind(&f->arena, m);
 	}
 	return st;
 }

@@ -13,6 +13,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -611,6 +612,104 @@ static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
 			     o->scan_id, 0, true);
 }
 
+/* Reads a protobuf varint at p (n bytes left); returns its length, 0 if malformed. */
+static size_t wire_varint(const uint8_t *p, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (size_t i = 0; i < n && i < 10; i++) {
+		x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if ((p[i] & 0x80) == 0) {
+			*v = x;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Walks the fields of an encoded message: calls back for each length-delimited
+ * field (number, bytes) and varint field (number, value); false if malformed.
+ */
+struct wire_field {
+	uint32_t num;
+	uint32_t type;       /* 0 varint, 2 length-delimited */
+	const uint8_t *data; /* type 2 */
+	size_t len;          /* type 2 */
+	uint64_t value;      /* type 0 */
+};
+
+static bool wire_next(const uint8_t **p, const uint8_t *end, struct wire_field *f)
+{
+	uint64_t tag = 0, v = 0;
+	size_t k = wire_varint(*p, (size_t)(end - *p), &tag);
+	if (k == 0)
+		return false;
+	*p += k;
+	f->num = (uint32_t)(tag >> 3);
+	f->type = (uint32_t)(tag & 7);
+	switch (f->type) {
+	case 0:
+		k = wire_varint(*p, (size_t)(end - *p), &f->value);
+		if (k == 0)
+			return false;
+		*p += k;
+		return true;
+	case 1:
+		if (end - *p < 8)
+			return false;
+		*p += 8;
+		return true;
+	case 5:
+		if (end - *p < 4)
+			return false;
+		*p += 4;
+		return true;
+	case 2:
+		k = wire_varint(*p, (size_t)(end - *p), &v);
+		if (k == 0 || v > (uint64_t)(end - *p - (ptrdiff_t)k))
+			return false;
+		f->data = *p + k;
+		f->len = (size_t)v;
+		*p += k + v;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Whether an encoded Entity record says source has the entity present with
+ * this scan id, read straight from the wire format: a full scan's sweep
+ * looks at every entity of the source, and decoding each one would cost more
+ * than the rest of the sweep (view.proto: Entity.sources = 2;
+ * SourceState.source = 1, present = 2, scan_id = 4).
+ */
+static bool entity_seen_in_scan(const uint8_t *buf, size_t len, const char *source,
+				const char *scan_id)
+{
+	const uint8_t *p = buf, *end = buf + len;
+	size_t sl = strlen(source), il = strlen(scan_id);
+	struct wire_field f;
+	while (p < end && wire_next(&p, end, &f)) {
+		if (f.num != 2 || f.type != 2)
+			continue;
+		const uint8_t *q = f.data, *qend = f.data + f.len;
+		struct wire_field g;
+		bool mine = false, present = false, same = false;
+		while (q < qend && wire_next(&q, qend, &g)) {
+			if (g.num == 1 && g.type == 2)
+				mine = g.len == sl && memcmp(g.data, source, sl) == 0;
+			else if (g.num == 2 && g.type == 0)
+				present = g.value != 0;
+			else if (g.num == 4 && g.type == 2)
+				same = g.len == il && memcmp(g.data, scan_id, il) == 0;
+		}
+		if (mine)
+			return present && same;
+	}
+	return false;
+}
+
 /*
  * Marks absent every entity the source has present that this full scan did
  * not see: those whose state in the source still names another scan.
@@ -631,17 +730,15 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 	MDB_val k = { prefix.n, prefix.b }, d;
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size >= prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
-		struct tu__key ek;
-		tu__key_init(&ek);
-		tu__key_raw(&ek, (const char *)k.mv_data + prefix.n, k.mv_size - prefix.n);
-		MDB_val key = { ek.n, ek.b }, val;
-		bool seen = false;
-		if (mdb_get(f->txn, f->db->entity, &key, &val) == 0) {
-			Trueup__View__Entity *e = trueup__view__entity__unpack(
-				tu_arena_pb(&f->arena), val.mv_size, val.mv_data);
-			const Trueup__View__SourceState *s = e ? tu__entity_source(e, source) : NULL;
-			seen = s != NULL && s->present && strcmp(s->scan_id, scan_id) == 0;
-			if (!seen && e != NULL) {
+		const char *ek = (const char *)k.mv_data + prefix.n;
+		size_t ekn = k.mv_size - prefix.n;
+		MDB_val key = { ekn, (void *)ek }, val;
+		if (mdb_get(f->txn, f->db->entity, &key, &val) != 0 ||
+		    !entity_seen_in_scan(val.mv_data, val.mv_size, source, scan_id)) {
+			const char *end = ek + ekn;
+			const char *ns = ek + strnlen(ek, ekn) + 1;
+			const char *name = ns < end ? ns + strnlen(ns, (size_t)(end - ns)) + 1 : end;
+			if (name < end) {
 				if (n == cap) {
 					Trueup__V1__EntityRef **g2 =
 						tu_arena_alloc(&f->arena, 2 * cap * sizeof(*g2));
@@ -649,7 +746,9 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 					gone = g2;
 					cap *= 2;
 				}
-				gone[n++] = e->ref;
+				gone[n++] = tu_pb_entity(&f->arena, ek, ns,
+							 tu_arena_strndup(&f->arena, name,
+									  (size_t)(end - name)));
 			}
 		}
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
@@ -658,8 +757,11 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return tu_view_status(rc);
 	tu_status st = TU_OK;
-	for (size_t i = 0; i < n && st == TU_OK; i++)
+	for (size_t i = 0; i < n && st == TU_OK; i++) {
+		struct tu_arena_mark m = tu_arena_mark(&f->arena);
 		st = entity_update(f, gone[i], source, false, NULL, 0, NULL, 0, false);
+		tu_arena_rewind(&f->arena, m);
+	}
 	*swept = n;
 	return st;
 }
@@ -916,6 +1018,34 @@ static tu_status fire_timers(tu_fold *f)
 
 /* ---- the fold ------------------------------------------------------------------------- */
 
+const char *tu_fold_subject_type(const char *subject)
+{
+	static const struct {
+		const char *prefix;
+		const char *type;
+	} map[] = {
+		{ TU_SUBJ_OBS ".", TU_TYPE_OBSERVED }, /* or a scan marker, below */
+		{ TU_SUBJ_HB ".", TU_TYPE_HEARTBEAT },
+		{ TU_SUBJ_OUT ".", TU_TYPE_OUTCOME },
+		{ TU_SUBJ_APPROVE ".", TU_TYPE_APPROVAL },
+	};
+	if (subject == NULL)
+		return NULL;
+	if (strcmp(subject, TU_SUBJ_TICK) == 0)
+		return TU_TYPE_TICK;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strncmp(subject, map[i].prefix, strlen(map[i].prefix)) != 0)
+			continue;
+		if (i == 0) {
+			const char *last = strrchr(subject, '.');
+			if (strcmp(last + 1, TU_SCAN_TOKEN) == 0)
+				return TU_TYPE_SCAN;
+		}
+		return map[i].type;
+	}
+	return NULL;
+}
+
 tu_status tu_fold_event(tu_fold *f, const struct tu_fold_event *ev)
 {
 	if (ev->seq <= f->applied_seq)
@@ -928,12 +1058,15 @@ tu_status tu_fold_event(tu_fold *f, const struct tu_fold_event *ev)
 	tu_status st = fire_timers(f);
 	if (st != TU_OK)
 		return st;
-	const char *type = ev->type;
 	const char *subject = ev->subject ? ev->subject : "";
+	const char *type = tu_fold_subject_type(subject);
 	if (ev->len > TU_MAX_MSG)
 		st = park(f, ev, "body of %zu bytes is over the %d byte bound", ev->len, TU_MAX_MSG);
 	else if (type == NULL)
-		st = park(f, ev, "header %s: missing", TU_HDR_TYPE);
+		st = park(f, ev, "subject %s is not one of TRUEUP_EVENTS' subjects", subject);
+	else if (ev->type != NULL && strcmp(ev->type, type) != 0)
+		st = park(f, ev, "header %s: \"%.80s\" does not match subject %s (%s)", TU_HDR_TYPE,
+			  ev->type, subject, type);
 	else if (strcmp(type, TU_TYPE_OBSERVED) == 0)
 		st = fold_observed(f, ev);
 	else if (strcmp(type, TU_TYPE_SCAN) == 0)
@@ -947,7 +1080,7 @@ tu_status tu_fold_event(tu_fold *f, const struct tu_fold_event *ev)
 	else if (strcmp(type, TU_TYPE_TICK) == 0)
 		st = fold_tick(f, ev);
 	else
-		st = park(f, ev, "header %s: unknown type \"%.80s\" on %s", TU_HDR_TYPE, type, subject);
+		st = park(f, ev, "subject %s: no fold for type %s", subject, type);
 	if (st == TU_OK) {
 		f->applied_seq = ev->seq;
 		TU__COUNT(f, folded);

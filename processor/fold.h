@@ -34,8 +34,13 @@ struct tu_fold_event {
 	uint64_t seq;           /* stream sequence */
 	int64_t ts_ns;          /* JetStream timestamp: the fold's clock */
 	const char *subject;
-	const char *type;       /* Trueup-Type header, NULL if absent */
-	const char *msg_id;     /* Nats-Msg-Id header, NULL if absent */
+	/*
+	 * Trueup-Type if the caller has it, else NULL: the fold takes the type
+	 * from the subject (the contract gives each subject of TRUEUP_EVENTS one
+	 * type) and parks an event whose given type disagrees. The processor
+	 * passes NULL: reading headers costs nats.c a hash table per message.
+	 */
+	const char *type;
 	const void *data;
 	size_t len;
 	/*
@@ -76,6 +81,9 @@ tu_status tu_fold_event(tu_fold *f, const struct tu_fold_event *ev);
 tu_status tu_fold_end(tu_fold *f);
 /* Forgets the batch after the transaction was aborted. */
 void tu_fold_abort(tu_fold *f);
+
+/* The message type the contract gives subject in TRUEUP_EVENTS, or NULL. */
+const char *tu_fold_subject_type(const char *subject);
 
 /* Last folded sequence as of the last tu_fold_begin/tu_fold_event. */
 uint64_t tu_fold_applied_seq(const tu_fold *f);

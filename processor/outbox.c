@@ -48,6 +48,9 @@ struct tu_outbox {
 	size_t n_inflight;
 	uint64_t *acked;         /* keys acked, not yet deleted */
 	size_t n_acked, cap_acked;
+	uint64_t *reclaiming;    /* keys taken by tu_outbox_reclaim in an open fold txn */
+	size_t n_reclaiming;
+	int64_t last_reclaim_ns; /* monotonic: when the fold last deleted acked entries */
 	uint64_t depth;          /* entries in the outbox at the last look */
 	uint64_t published;      /* acks received */
 	uint64_t last_sent;      /* highest key handed to nats.c */
@@ -143,7 +146,21 @@ void tu_outbox_on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq,
 	pthread_mutex_unlock(&o->mu);
 }
 
-/* Deletes acked entries; returns the outbox depth afterwards via *depth. */
+static tu_status del_keys(tu_outbox *o, MDB_txn *txn, const uint64_t *keys, size_t n)
+{
+	const struct tu_view_dbs *db = tu_view_dbs(o->view);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char be[8];
+		tu_view_be64(keys[i], be);
+		MDB_val k = { 8, be };
+		int rc = mdb_del(txn, db->outbox, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return tu_view_status(rc);
+	}
+	return TU_OK;
+}
+
+/* Deletes acked entries in a transaction of its own (when no fold runs). */
 static tu_status delete_acked(tu_outbox *o, uint64_t *keys, size_t n)
 {
 	if (n == 0)
@@ -152,18 +169,48 @@ static tu_status delete_acked(tu_outbox *o, uint64_t *keys, size_t n)
 	tu_status st = tu_view_begin(o->view, true, &txn);
 	if (st != TU_OK)
 		return st;
-	const struct tu_view_dbs *db = tu_view_dbs(o->view);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char be[8];
-		tu_view_be64(keys[i], be);
-		MDB_val k = { 8, be };
-		int rc = mdb_del(txn, db->outbox, &k, NULL);
-		if (rc != 0 && rc != MDB_NOTFOUND) {
-			tu_view_abort(o->view, txn);
-			return tu_view_status(rc);
-		}
+	st = del_keys(o, txn, keys, n);
+	if (st != TU_OK) {
+		tu_view_abort(o->view, txn);
+		return st;
 	}
 	return tu_view_commit(o->view, txn);
+}
+
+/* Gives keys back to the acked list (a delete did not happen). */
+static void requeue(tu_outbox *o, const uint64_t *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (o->n_acked == o->cap_acked) {
+			o->cap_acked = o->cap_acked ? o->cap_acked * 2 : 256;
+			o->acked = tu_xrealloc(o->acked, o->cap_acked * sizeof(*o->acked));
+		}
+		o->acked[o->n_acked++] = keys[i];
+	}
+}
+
+tu_status tu_outbox_reclaim(tu_outbox *o, MDB_txn *txn)
+{
+	pthread_mutex_lock(&o->mu);
+	requeue(o, o->reclaiming, o->n_reclaiming); /* an end that never came: keep them */
+	free(o->reclaiming);
+	o->reclaiming = o->acked;
+	o->n_reclaiming = o->n_acked;
+	o->acked = NULL;
+	o->n_acked = 0;
+	o->cap_acked = 0;
+	o->last_reclaim_ns = tu_clock_mono_ns();
+	pthread_mutex_unlock(&o->mu);
+	return del_keys(o, txn, o->reclaiming, o->n_reclaiming);
+}
+
+void tu_outbox_reclaim_end(tu_outbox *o, bool committed)
+{
+	pthread_mutex_lock(&o->mu);
+	if (!committed)
+		requeue(o, o->reclaiming, o->n_reclaiming);
+	o->n_reclaiming = 0;
+	pthread_mutex_unlock(&o->mu);
 }
 
 /* Sends entries after last_sent while there is room in flight; updates depth. */
@@ -276,11 +323,15 @@ static void *run(void *arg)
 		}
 		bool stop = o->stop;
 		o->kicked = false;
-		uint64_t *acked = o->acked;
-		size_t n_acked = o->n_acked;
-		o->acked = NULL;
-		o->n_acked = 0;
-		o->cap_acked = 0;
+		/* The fold deletes acked entries in its own transactions while it runs. */
+		bool fold_idle = tu_clock_mono_ns() - o->last_reclaim_ns > 200 * TU_NS_PER_MS;
+		uint64_t *acked = fold_idle ? o->acked : NULL;
+		size_t n_acked = fold_idle ? o->n_acked : 0;
+		if (fold_idle) {
+			o->acked = NULL;
+			o->n_acked = 0;
+			o->cap_acked = 0;
+		}
 		bool failed = o->failed;
 		bool late = !failed && overdue(o);
 		pthread_mutex_unlock(&o->mu);
@@ -289,9 +340,13 @@ static void *run(void *arg)
 			break;
 		}
 		tu_status st = delete_acked(o, acked, n_acked);
-		if (st != TU_OK)
-			tu_warn("outbox: cannot delete %zu acked entries: %s (kept; sent again later)",
+		if (st != TU_OK) {
+			tu_warn("outbox: cannot delete %zu acked entries: %s (tried again later)",
 				n_acked, tu_status_str(st));
+			pthread_mutex_lock(&o->mu);
+			requeue(o, acked, n_acked);
+			pthread_mutex_unlock(&o->mu);
+		}
 		free(acked);
 		if (failed)
 			restart(o, "a publish failed");
@@ -359,6 +414,7 @@ void tu_outbox_destroy(tu_outbox *o)
 		pthread_join(o->thread, NULL);
 	}
 	free(o->acked);
+	free(o->reclaiming);
 	free(o->slots);
 	pthread_cond_destroy(&o->drained);
 	pthread_cond_destroy(&o->cond);

@@ -20,6 +20,8 @@
 
 #include "bus.h"
 #include "config.h"
+#include <lmdb.h>
+
 #include "status.h"
 #include "view.h"
 
@@ -34,6 +36,14 @@ tu_status tu_outbox_start(tu_outbox *o);
 void tu_outbox_kick(tu_outbox *o);
 /* The bus's ack callback (ctx = the outbox). */
 void tu_outbox_on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bool dup);
+/*
+ * Deletes the entries JetStream has acked inside the caller's write
+ * transaction (the fold's, so the publisher needs no write transaction of its
+ * own while batches flow). Then call tu_outbox_reclaim_end() with whether the
+ * transaction committed; if not, the entries are deleted later.
+ */
+tu_status tu_outbox_reclaim(tu_outbox *o, MDB_txn *txn);
+void tu_outbox_reclaim_end(tu_outbox *o, bool committed);
 /* Waits until the outbox is empty or timeout_ms passes; TU_ETIMEOUT if not empty. */
 tu_status tu_outbox_drain(tu_outbox *o, int64_t timeout_ms);
 /* Entries in the outbox (committed, not yet acked). */

@@ -323,12 +323,27 @@ static tu_status rebind(tu_processor *p)
 	return st;
 }
 
+static tu_status reclaim(void *ctx, MDB_txn *txn)
+{
+	tu_processor *p = ctx;
+	return tu_outbox_reclaim(p->outbox, txn);
+}
+
+static void reclaim_end(void *ctx, bool committed)
+{
+	tu_processor *p = ctx;
+	tu_outbox_reclaim_end(p->outbox, committed);
+}
+
 /* Folds one fetched batch; acks it after the commit. */
 static tu_status handle_batch(tu_processor *p, natsMsgList *list)
 {
 	int off = 0;
 	while (off < list->Count) {
-		struct tu_batch_opts opts = { .accept_gap_first = p->accept_gap };
+		struct tu_batch_opts opts = { .accept_gap_first = p->accept_gap,
+					      .before_commit = reclaim,
+					      .after = reclaim_end,
+					      .ctx = p };
 		struct tu_batch_result res;
 		tu_status st = tu_batch_fold(p->fold, p->view, list->Msgs + off, list->Count - off,
 					     &opts, &res);

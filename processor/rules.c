@@ -513,8 +513,11 @@ tu_status tu__rules_on_first_complete(tu_fold *f, const char *source)
 			Trueup__V1__EntityRef **refs = NULL;
 			size_t n = 0;
 			st = entities_of_kind(f, rc->presence.kind, &refs, &n);
-			for (size_t j = 0; j < n && st == TU_OK; j++)
+			for (size_t j = 0; j < n && st == TU_OK; j++) {
+				struct tu_arena_mark m = tu_arena_mark(&f->arena);
 				st = tu__rule_reeval(f, r, refs[j], TU__TRIG_CHANGE);
+				tu_arena_rewind(&f->arena, m);
+			}
 		} else if (rc->type == TU_RULE_COUNTER) {
 			if (strcmp(rc->counter.source, source) == 0 ||
 			    strcmp(rc->counter.of_source, source) == 0)

@@ -4,12 +4,13 @@
 . "$(dirname "$0")/../lib/harness.sh"
 : "${TU_BUILD:?}"
 EVENTS=${1:-${TU_BENCH_EVENTS:-300000}}
+BATCH=${TU_BENCH_BATCH:-1024}
 tu_setup
 tu_start_nats
 cat >"$TU_TMP/trueup.yaml" <<YAML
 nats: { url: "$NATS_URL" }
 log: { level: warn }
-processor: { view: $TU_TMP/view, tick: 0, batch: 1024, max_ack_pending: 8192 }
+processor: { view: $TU_TMP/view, tick: 0, batch: $BATCH, max_ack_pending: $((BATCH * 8)) }
 sources:
   - { name: a, type: files, path: $TU_TMP }
   - { name: b, type: files, path: $TU_TMP }
@@ -36,4 +37,4 @@ YAML
 "$TU_BUILD/trueup" -c "$TU_TMP/trueup.yaml" streams apply >/dev/null || tu_fail "streams apply"
 "$TU_BUILD/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 50000 --drift-pct 1 || tu_fail eventgen
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); nats-server $(nats-server --version | awk '{print $2}')"
-"$TU_BUILD/tests/fold_bench" --config "$TU_TMP/trueup.yaml" --events "$EVENTS"
+"$TU_BUILD/tests/fold_bench" --config "$TU_TMP/trueup.yaml" --events "$EVENTS" --batch "$BATCH"
