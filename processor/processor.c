@@ -33,7 +33,7 @@
 #include "view.h"
 #include "xalloc.h"
 
-#define QUEUE_DEPTH 2 /* fetched batches waiting to be folded */
+#define QUEUE_DEPTH 4 /* most fetched batches waiting to be folded */
 
 struct tu_processor {
 	const struct tu_config *cfg;
@@ -55,6 +55,7 @@ struct tu_processor {
 	pthread_cond_t cond;          /* queue changed, pause requested or granted */
 	natsMsgList queue[QUEUE_DEPTH]; /* ring of fetched, non-empty batches */
 	int q_head, q_len;
+	int q_max;                    /* batches the fetcher may run ahead (max_ack_pending allows) */
 	bool pause;                   /* fold thread wants the fetcher idle */
 	bool paused;                  /* the fetcher is idle and will not fetch */
 	bool quit;                    /* the fetcher must exit */
@@ -91,6 +92,12 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 	p->outbox = tu_outbox_create(p->view, p->bus, &cfg->processor);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cond, NULL);
+	/* Unacked messages: the queue, the batch in the fold and the one being fetched. */
+	p->q_max = cfg->processor.max_ack_pending / cfg->processor.batch - 2;
+	if (p->q_max < 1)
+		p->q_max = 1;
+	if (p->q_max > QUEUE_DEPTH)
+		p->q_max = QUEUE_DEPTH;
 	*out = p;
 	return TU_OK;
 }
@@ -232,7 +239,7 @@ static void *fetcher_main(void *arg)
 	tu_processor *p = arg;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->quit && (p->pause || p->q_len == QUEUE_DEPTH)) {
+		while (!p->quit && (p->pause || p->q_len >= p->q_max)) {
 			if (p->pause && !p->paused) {
 				p->paused = true;
 				pthread_cond_broadcast(&p->cond);

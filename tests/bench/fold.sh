@@ -37,4 +37,4 @@ YAML
 "$TU_BUILD/trueup" -c "$TU_TMP/trueup.yaml" streams apply >/dev/null || tu_fail "streams apply"
 "$TU_BUILD/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 50000 --drift-pct 1 || tu_fail eventgen
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); nats-server $(nats-server --version | awk '{print $2}')"
-"$TU_BUILD/tests/fold_bench" --config "$TU_TMP/trueup.yaml" --events "$EVENTS" --batch "$BATCH"
+"$TU_BUILD/tests/fold_bench" --config "$TU_TMP/trueup.yaml" --events "$EVENTS" --batch "$BATCH" --rounds "${TU_BENCH_ROUNDS:-5}"
