@@ -50,21 +50,6 @@ static void usage(FILE *f)
 		"config error.\n");
 }
 
-/*
- * Flushes our last acks and naks and closes the connection. nats.c 3.4.1
- * crashes in js_PublishAsyncGetPendingList(), which tu_bus_destroy() calls,
- * when the context never published asynchronously -- and this process only
- * publishes synchronously. Until lib/bus.c guards that call, the process
- * exit frees the bus object instead (reported to the lib owner).
- */
-static void bus_close(tu_bus *bus)
-{
-	if (bus == NULL)
-		return;
-	natsConnection_FlushTimeout(tu_bus_nc(bus), 2000);
-	natsConnection_Close(tu_bus_nc(bus));
-}
-
 static void install_signals(void)
 {
 	struct sigaction sa;
@@ -176,7 +161,7 @@ int main(int argc, char **argv)
 		rc = 0;
 out:
 	tu_actuator_destroy(act);
-	bus_close(bus);
+	tu_bus_destroy(bus, 2000);
 	tu_redis_adapter_destroy(redis);
 	tu_config_destroy(cfg);
 	return rc;

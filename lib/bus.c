@@ -253,6 +253,8 @@ void tu_bus_destroy(tu_bus *bus, int64_t timeout_ms)
 	}
 	tu_bus_async_drop_pending(bus);
 	jsCtx_Destroy(bus->js);
+	/* Acks and naks are plain publishes: let the last ones reach the server. */
+	natsConnection_FlushTimeout(bus->nc, timeout_ms > 0 ? timeout_ms : 1000);
 	natsConnection_Close(bus->nc);
 	natsConnection_Destroy(bus->nc);
 	for (size_t i = 0; i < bus->n_failed; i++)

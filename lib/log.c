@@ -90,8 +90,9 @@ void tu_log(enum tu_log_level level, const char *corr, const char *fmt, ...)
 		tu_buf_json_str(&b, msg, strlen(msg));
 		tu_buf_puts(&b, "}\n");
 	} else {
-		tu_buf_printf(&b, "%s %-5s %s: %s%s%s%s\n", ts, level_name(level), g_component, msg,
-			      corr ? " corr=" : "", corr ? corr : "", "");
+		bool has_corr = corr != NULL && *corr != '\0';
+		tu_buf_printf(&b, "%s %-5s %s: %s%s%s\n", ts, level_name(level), g_component, msg,
+			      has_corr ? " corr=" : "", has_corr ? corr : "");
 	}
 	ssize_t w = write(STDERR_FILENO, b.data, b.len);
 	(void)w;

@@ -55,7 +55,9 @@ tu_status tu_base64_read(const char *s, size_t len, struct tu_buf *out)
 	return st;
 }
 
-static tu_status write_value(const ProtobufCFieldDescriptor *f, const void *p, struct tu_buf *out);
+static tu_status write_value(const ProtobufCFieldDescriptor *f, const void *p, struct tu_buf *out,
+			     bool all);
+static tu_status write_message(const ProtobufCMessage *m, struct tu_buf *out, bool all);
 
 static bool is_default(const ProtobufCFieldDescriptor *f, const void *p)
 {
@@ -84,7 +86,8 @@ static bool is_default(const ProtobufCFieldDescriptor *f, const void *p)
 	return false;
 }
 
-static tu_status write_value(const ProtobufCFieldDescriptor *f, const void *p, struct tu_buf *out)
+static tu_status write_value(const ProtobufCFieldDescriptor *f, const void *p, struct tu_buf *out,
+			     bool all)
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -125,7 +128,7 @@ static tu_status write_value(const ProtobufCFieldDescriptor *f, const void *p, s
 		const ProtobufCMessage *m = *(ProtobufCMessage *const *)p;
 		if (m == NULL)
 			return tu_buf_puts(out, "null");
-		return tu_pbjson_write(m, out);
+		return write_message(m, out, all);
 	}
 	}
 	return TU_EINVAL;
@@ -148,7 +151,7 @@ static size_t elem_size(const ProtobufCFieldDescriptor *f)
 	}
 }
 
-tu_status tu_pbjson_write(const ProtobufCMessage *m, struct tu_buf *out)
+static tu_status write_message(const ProtobufCMessage *m, struct tu_buf *out, bool all)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 	tu_status st = tu_buf_putc(out, '{');
@@ -158,7 +161,7 @@ tu_status tu_pbjson_write(const ProtobufCMessage *m, struct tu_buf *out)
 		const char *base = (const char *)m + f->offset;
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
-			if (n == 0)
+			if (n == 0 && !all)
 				continue;
 			const char *arr = *(char *const *)base;
 			st = tu_buf_printf(out, "%s\"%s\":[", first ? "" : ",", f->name);
@@ -166,22 +169,32 @@ tu_status tu_pbjson_write(const ProtobufCMessage *m, struct tu_buf *out)
 				if (j > 0)
 					st = tu_buf_putc(out, ',');
 				if (st == TU_OK)
-					st = write_value(f, arr + j * elem_size(f), out);
+					st = write_value(f, arr + j * elem_size(f), out, all);
 			}
 			if (st == TU_OK)
 				st = tu_buf_putc(out, ']');
 		} else {
-			if (is_default(f, base))
+			if (!all && is_default(f, base))
 				continue;
 			st = tu_buf_printf(out, "%s\"%s\":", first ? "" : ",", f->name);
 			if (st == TU_OK)
-				st = write_value(f, base, out);
+				st = write_value(f, base, out, all);
 		}
 		first = false;
 	}
 	if (st == TU_OK)
 		st = tu_buf_putc(out, '}');
 	return st;
+}
+
+tu_status tu_pbjson_write(const ProtobufCMessage *m, struct tu_buf *out)
+{
+	return write_message(m, out, false);
+}
+
+tu_status tu_pbjson_write_all(const ProtobufCMessage *m, struct tu_buf *out)
+{
+	return write_message(m, out, true);
 }
 
 const ProtobufCMessageDescriptor *tu_pbjson_descriptor(const char *full_name)

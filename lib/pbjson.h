@@ -2,7 +2,7 @@
  * pbjson.h - any protobuf-c message as one line of JSON, by reflection over
  * its descriptor: field names as in the .proto, enums by value name, bytes as
  * base64, 64-bit integers as numbers; fields at their proto3 default are left
- * out (like the canonical JSON mapping). Used by the CLI, dumps and logs.
+ * out (like the canonical JSON mapping) unless asked for. Used by the CLI, dumps and logs.
  */
 #ifndef TU_PBJSON_H
 #define TU_PBJSON_H
@@ -13,6 +13,8 @@
 #include "status.h"
 
 tu_status tu_pbjson_write(const ProtobufCMessage *m, struct tu_buf *out);
+/* The same with every field, defaults included ("", 0, false, [], null, the zero enum). */
+tu_status tu_pbjson_write_all(const ProtobufCMessage *m, struct tu_buf *out);
 
 /* Standard base64 (with padding) of data appended to out. */
 tu_status tu_base64_write(const void *data, size_t len, struct tu_buf *out);

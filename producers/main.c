@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +32,20 @@
 #define SIGNAL_POLL_MS 200   /* how often the main thread looks at the scanners */
 #define DRAIN_MS 5000        /* wait for async publishes when closing */
 
-/* Everything the process runs; the ack callback reads `scanners`. */
+/*
+ * One source: its scanner and its own NATS connection, so that waiting for a
+ * scan's acks never waits for another source's messages.
+ */
+struct slot {
+	tu_bus *bus;            /* owned */
+	tu_scanner *scanner;    /* owned; NULL until created (the ack callback checks) */
+};
+
+/* Everything the process runs. */
 struct app {
 	struct tu_config *cfg;  /* owned */
-	tu_bus *bus;            /* owned */
-	tu_scanner **scanners;  /* owned, n entries */
-	size_t n;               /* scanners created */
-	_Atomic bool acked;     /* an async publish was acknowledged (see closing) */
+	struct slot *slots;     /* owned, n entries in use */
+	size_t n;               /* slots with a scanner */
 };
 
 static void usage(FILE *f)
@@ -59,21 +65,20 @@ static void usage(FILE *f)
 		"Exit status: 0 ok, 1 runtime failure, 2 usage or config error.\n");
 }
 
-/* The bus's ack callback: every scanner looks at its own ids. */
+/* A source's bus's ack callback. */
 static void on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bool duplicate)
 {
-	struct app *app = ctx;
+	struct slot *slot = ctx;
 	(void)seq;
 	(void)duplicate;
-	atomic_store(&app->acked, true);
-	for (size_t i = 0; i < app->n; i++)
-		tu_scanner_ack(app->scanners[i], msg_id, st);
+	if (slot->scanner != NULL)
+		tu_scanner_ack(slot->scanner, msg_id, st);
 }
 
 static bool all_done(struct app *app)
 {
 	for (size_t i = 0; i < app->n; i++)
-		if (tu_scanner_running(app->scanners[i]))
+		if (tu_scanner_running(app->slots[i].scanner))
 			return false;
 	return true;
 }
@@ -171,23 +176,24 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct tu_bus_opts bo = {
-		.name = "trueup-producer", .on_ack = on_ack, .ack_ctx = &app, .keep_failed = true,
-	};
-	if (tu_bus_connect(&app.cfg->nats, &bo, &app.bus, err, sizeof(err)) != TU_OK) {
-		tu_error("%s", err);
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
-	struct tu_scan_publisher pub;
-	tu_scan_publisher_bus(&pub, app.bus);
-	app.scanners = tu_xcalloc(n_sel, sizeof(*app.scanners));
+	app.slots = tu_xcalloc(n_sel, sizeof(*app.slots));
 	for (size_t i = 0; i < n_sel; i++) {
+		struct slot *slot = &app.slots[i];
+		struct tu_bus_opts bo = {
+			.name = "trueup-producer", .on_ack = on_ack, .ack_ctx = slot,
+			.keep_failed = true,
+		};
+		if (tu_bus_connect(&app.cfg->nats, &bo, &slot->bus, err, sizeof(err)) != TU_OK) {
+			tu_error("%s", err);
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+		struct tu_scan_publisher pub;
+		tu_scan_publisher_bus(&pub, slot->bus);
 		struct tu_source *src = NULL;
 		tu_status st = tu_source_create(sel[i], &src, err, sizeof(err));
 		if (st == TU_OK) {
-			st = tu_scanner_create(sel[i], src, &pub, &app.scanners[app.n], err,
-					       sizeof(err));
+			st = tu_scanner_create(sel[i], src, &pub, &slot->scanner, err, sizeof(err));
 			if (st != TU_OK)
 				tu_source_destroy(src);
 		}
@@ -199,8 +205,8 @@ int main(int argc, char **argv)
 		app.n++;
 	}
 	for (size_t i = 0; i < app.n; i++) {
-		if (tu_scanner_start(app.scanners[i], tu_bus_nc(app.bus), once, err, sizeof(err)) !=
-		    TU_OK) {
+		if (tu_scanner_start(app.slots[i].scanner, tu_bus_nc(app.slots[i].bus), once, err,
+				     sizeof(err)) != TU_OK) {
 			tu_error("%s", err);
 			rc = EXIT_RUNTIME;
 			goto out;
@@ -220,32 +226,23 @@ int main(int argc, char **argv)
 	}
 out:
 	for (size_t i = 0; i < app.n; i++)
-		tu_scanner_stop(app.scanners[i]);
+		tu_scanner_stop(app.slots[i].scanner);
 	for (size_t i = 0; i < app.n; i++)
-		tu_scanner_join(app.scanners[i]);
+		tu_scanner_join(app.slots[i].scanner);
 	if (once && rc == 0 && !signalled) {
 		for (size_t i = 0; i < app.n; i++) {
 			struct tu_scan_result r;
-			tu_scanner_last(app.scanners[i], &r);
+			tu_scanner_last(app.slots[i].scanner, &r);
 			if (r.status != TU_OK || !r.ended)
 				rc = EXIT_RUNTIME;
 		}
 	}
-	/*
-	 * The bus first: its ack callback reads the scanners. tu_bus_destroy()
-	 * crashes with nats.c 3.4.1 when nothing was ever published
-	 * asynchronously (js_PublishAsyncGetPendingList reads a table created by
-	 * the first async publish); until lib/bus.c guards that, a producer
-	 * without a single acknowledged observation only closes its connection,
-	 * and the process ends.
-	 */
-	if (atomic_load(&app.acked))
-		tu_bus_destroy(app.bus, DRAIN_MS);
-	else if (app.bus != NULL)
-		natsConnection_Close(tu_bus_nc(app.bus));
-	for (size_t i = 0; i < app.n; i++)
-		tu_scanner_destroy(app.scanners[i]);
-	free(app.scanners);
+	/* Each bus first: its ack callback reads the scanner. */
+	for (size_t i = 0; app.slots != NULL && i < n_sel; i++) {
+		tu_bus_destroy(app.slots[i].bus, DRAIN_MS);
+		tu_scanner_destroy(app.slots[i].scanner);
+	}
+	free(app.slots);
 	free(sel);
 	free(names);
 	if (app.cfg != NULL)

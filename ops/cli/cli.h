@@ -49,14 +49,28 @@ int tu_cli_common(struct tu_cli *cli, int c, const char *arg);
 bool tu_cli_output(struct tu_cli *cli, const char *arg);
 void tu_cli_fail(const struct tu_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* One message to print: stored in a stream, or derived by a replay. */
+struct tu_cli_msg {
+	const char *stream;  /* stream it is (or would be) in */
+	uint64_t seq;        /* its sequence there (replay: the event that derived it) */
+	int64_t ts_ns;       /* its stream timestamp, 0 if none */
+	const char *subject;
+	const char *msg_id;  /* Nats-Msg-Id */
+	const char *type;    /* Trueup-Type */
+	const char *corr;    /* Trueup-Correlation-Id */
+	const void *payload;
+	size_t len;
+	natsMsg *raw;        /* the stored message (for all its headers), or NULL */
+};
+
 /*
- * Writes one derived or stored message as a line: JSON with stream, seq,
- * subject, msg_id, type, correlation_id, time, payload (base64) and the decoded
- * message; or a short text line.
+ * Writes one message as a line: JSON with stream, seq, time, subject, msg_id,
+ * type, correlation_id, headers (stored messages), payload (base64) and the
+ * decoded message with every field; or a short text line.
  */
-void tu_cli_print_msg(const struct tu_cli *cli, FILE *out, const char *stream, uint64_t seq,
-		      int64_t ts_ns, const char *subject, const char *msg_id, const char *type,
-		      const char *corr, const void *payload, size_t len);
+void tu_cli_print_msg(const struct tu_cli *cli, FILE *out, const struct tu_cli_msg *m);
+/* The same for a message fetched from stream. */
+void tu_cli_print_stored(const struct tu_cli *cli, FILE *out, const char *stream, natsMsg *msg);
 
 int tu_cli_streams(struct tu_cli *cli, int argc, char **argv);
 int tu_cli_replay(struct tu_cli *cli, int argc, char **argv);

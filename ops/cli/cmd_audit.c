@@ -218,8 +218,10 @@ int tu_cli_audit(struct tu_cli *cli, int argc, char **argv)
 		if (!cli->json && r->group != last_group)
 			printf("%scorrelation %s\n", i ? "\n" : "", a.corrs[r->group]);
 		last_group = r->group;
-		tu_cli_print_msg(cli, stdout, r->stream, r->seq, r->ts, r->subject, r->msg_id, r->type,
-				 r->corr, r->payload, r->len);
+		struct tu_cli_msg m = { .stream = r->stream, .seq = r->seq, .ts_ns = r->ts,
+					.subject = r->subject, .msg_id = r->msg_id, .type = r->type,
+					.corr = r->corr, .payload = r->payload, .len = r->len };
+		tu_cli_print_msg(cli, stdout, &m);
 	}
 out:
 	for (size_t i = 0; i < a.n; i++) {

@@ -76,10 +76,17 @@ static tu_status drain(void *arg, MDB_txn *txn)
 				rc->commands++;
 			else
 				rc->dead++;
-			if (!rc->quiet)
-				tu_cli_print_msg(rc->cli, stdout, stream, e->source_seq, 0, e->subject,
-						 e->msg_id, e->type, e->correlation_id, e->payload.data,
-						 e->payload.len);
+			if (!rc->quiet) {
+				struct tu_cli_msg m = { .stream = stream,
+							.seq = e->source_seq,
+							.subject = e->subject,
+							.msg_id = e->msg_id,
+							.type = e->type,
+							.corr = e->correlation_id,
+							.payload = e->payload.data,
+							.len = e->payload.len };
+				tu_cli_print_msg(rc->cli, stdout, &m);
+			}
 			trueup__view__outbox_entry__free_unpacked(e, NULL);
 		}
 		r = mdb_cursor_get(cur, &k, &d, MDB_NEXT);

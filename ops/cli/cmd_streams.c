@@ -69,17 +69,8 @@ static int dump(struct tu_cli *cli, const char *stream, uint64_t from, const cha
 			rc = TU_EXIT_FAIL;
 			break;
 		}
-		for (int i = 0; i < list.Count; i++) {
-			struct tu_bus_meta m = { 0 };
-			tu_bus_meta(list.Msgs[i], &m);
-			tu_cli_print_msg(cli, stdout, stream, m.stream_seq, m.ts_ns,
-					 natsMsg_GetSubject(list.Msgs[i]),
-					 tu_bus_header(list.Msgs[i], TU_HDR_MSG_ID),
-					 tu_bus_header(list.Msgs[i], TU_HDR_TYPE),
-					 tu_bus_header(list.Msgs[i], TU_HDR_CORRELATION),
-					 natsMsg_GetData(list.Msgs[i]),
-					 (size_t)natsMsg_GetDataLength(list.Msgs[i]));
-		}
+		for (int i = 0; i < list.Count; i++)
+			tu_cli_print_stored(cli, stdout, stream, list.Msgs[i]);
 		natsMsgList_Destroy(&list);
 	}
 	tu_reader_close(r);

@@ -105,7 +105,7 @@ void tu_cli_fail(const struct tu_cli *cli, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void print_text(FILE *out, uint64_t seq, int64_t ts_ns, const char *type,
+static void print_text(FILE *out, const char *seq, int64_t ts_ns, const char *type,
 		       const ProtobufCMessage *m, const char *subject)
 {
 	char ts[40] = "";
@@ -113,13 +113,13 @@ static void print_text(FILE *out, uint64_t seq, int64_t ts_ns, const char *type,
 		tu_time_format(ts_ns, ts, sizeof(ts));
 	if (strcmp(type, TU_TYPE_DRIFT) == 0) {
 		const Trueup__V1__DriftEvent *d = (const Trueup__V1__DriftEvent *)m;
-		fprintf(out, "%6llu %s drift   %-9s %s %s/%s/%s corr=%s: %s\n", (unsigned long long)seq,
+		fprintf(out, "%7s %s drift   %-9s %s %s/%s/%s corr=%s: %s\n", seq,
 			ts, tu_pb_drift_state_str(d->state), d->rule, d->entity ? d->entity->kind : "",
 			d->entity ? d->entity->namespace_ : "", d->entity ? d->entity->name : "",
 			d->correlation_id, d->reason);
 	} else if (strcmp(type, TU_TYPE_COMMAND) == 0) {
 		const Trueup__V1__FixCommand *c = (const Trueup__V1__FixCommand *)m;
-		fprintf(out, "%6llu %s command %s.%s id=%s attempt=%u mode=%s corr=%s", (unsigned long long)seq,
+		fprintf(out, "%7s %s command %s.%s id=%s attempt=%u mode=%s corr=%s", seq,
 			ts, c->target, c->action, c->command_id, c->attempt, tu_pb_mode_str(c->mode),
 			c->correlation_id);
 		for (size_t i = 0; i < c->n_params; i++)
@@ -127,64 +127,116 @@ static void print_text(FILE *out, uint64_t seq, int64_t ts_ns, const char *type,
 		fputc('\n', out);
 	} else if (strcmp(type, TU_TYPE_OUTCOME) == 0) {
 		const Trueup__V1__Outcome *o = (const Trueup__V1__Outcome *)m;
-		fprintf(out, "%6llu %s outcome %s.%s id=%s %s%s%s%s%s\n", (unsigned long long)seq, ts,
+		fprintf(out, "%7s %s outcome %s.%s id=%s %s%s%s%s%s\n", seq, ts,
 			o->target, o->action, o->command_id, tu_pb_result_str(o->result),
 			*o->detail ? ": " : "", o->detail, *o->error ? " error: " : "", o->error);
 	} else if (strcmp(type, TU_TYPE_DEAD) == 0) {
 		const Trueup__V1__DeadLetter *d = (const Trueup__V1__DeadLetter *)m;
-		fprintf(out, "%6llu %s dead    from %s seq %llu on %s: %s\n", (unsigned long long)seq,
+		fprintf(out, "%7s %s dead    from %s seq %llu on %s: %s\n", seq,
 			ts, d->origin, (unsigned long long)d->stream_seq, d->subject, d->reason);
 	} else {
 		struct tu_buf b;
 		tu_buf_init(&b, 1 << 24);
 		tu_pbjson_write(m, &b);
-		fprintf(out, "%6llu %s %s %s\n", (unsigned long long)seq, ts, subject, tu_buf_cstr(&b));
+		fprintf(out, "%7s %s %s %s\n", seq, ts, subject, tu_buf_cstr(&b));
 		tu_buf_release(&b);
 	}
 }
 
-void tu_cli_print_msg(const struct tu_cli *cli, FILE *out, const char *stream, uint64_t seq,
-		      int64_t ts_ns, const char *subject, const char *msg_id, const char *type,
-		      const char *corr, const void *payload, size_t len)
+/* "E12", "D3", "C7", "X1": which stream a sequence belongs to, in text output. */
+static char stream_letter(const char *stream)
 {
-	const ProtobufCMessageDescriptor *d = type ? tu_pbjson_descriptor(type) : NULL;
-	ProtobufCMessage *m = d ? protobuf_c_message_unpack(d, NULL, len, payload) : NULL;
+	if (strcmp(stream, TU_STREAM_EVENTS) == 0)
+		return 'E';
+	if (strcmp(stream, TU_STREAM_DRIFT) == 0)
+		return 'D';
+	if (strcmp(stream, TU_STREAM_CMD) == 0)
+		return 'C';
+	return 'X';
+}
+
+static void json_headers(struct tu_buf *b, natsMsg *raw)
+{
+	const char **keys = NULL;
+	int n = 0;
+	tu_buf_puts(b, ",\"headers\":{");
+	if (natsMsgHeader_Keys(raw, &keys, &n) == NATS_OK) {
+		for (int i = 0; i < n; i++) {
+			const char *v = tu_bus_header(raw, keys[i]);
+			tu_buf_printf(b, "%s", i ? "," : "");
+			tu_buf_json_str(b, keys[i], strlen(keys[i]));
+			tu_buf_putc(b, ':');
+			tu_buf_json_str(b, v ? v : "", v ? strlen(v) : 0);
+		}
+		free((void *)keys);
+	}
+	tu_buf_putc(b, '}');
+}
+
+void tu_cli_print_msg(const struct tu_cli *cli, FILE *out, const struct tu_cli_msg *m)
+{
+	const ProtobufCMessageDescriptor *d = m->type ? tu_pbjson_descriptor(m->type) : NULL;
+	ProtobufCMessage *pm = d ? protobuf_c_message_unpack(d, NULL, m->len, m->payload) : NULL;
+	char seq[32];
+	snprintf(seq, sizeof(seq), "%c%llu", stream_letter(m->stream), (unsigned long long)m->seq);
 	if (!cli->json) {
-		if (m != NULL)
-			print_text(out, seq, ts_ns, type, m, subject);
+		if (pm != NULL)
+			print_text(out, seq, m->ts_ns, m->type, pm, m->subject);
 		else
-			fprintf(out, "%6llu %s (%zu bytes, type %s)\n", (unsigned long long)seq, subject,
-				len, type ? type : "none");
+			fprintf(out, "%7s %s (%zu bytes, type %s)\n", seq, m->subject, m->len,
+				m->type ? m->type : "none");
 	} else {
 		struct tu_buf b;
 		tu_buf_init(&b, 1 << 26);
-		tu_buf_printf(&b, "{\"stream\":\"%s\",\"seq\":%llu", stream, (unsigned long long)seq);
-		if (ts_ns > 0) {
+		tu_buf_printf(&b, "{\"stream\":\"%s\",\"seq\":%llu", m->stream,
+			      (unsigned long long)m->seq);
+		if (m->ts_ns > 0) {
 			char ts[40];
-			tu_time_format(ts_ns, ts, sizeof(ts));
+			tu_time_format(m->ts_ns, ts, sizeof(ts));
 			tu_buf_printf(&b, ",\"time\":\"%s\"", ts);
 		}
 		const char *keys[] = { "subject", "msg_id", "type", "correlation_id" };
-		const char *vals[] = { subject, msg_id, type, corr };
+		const char *vals[] = { m->subject, m->msg_id, m->type, m->corr };
 		for (int i = 0; i < 4; i++) {
 			if (vals[i] == NULL || *vals[i] == '\0')
 				continue;
 			tu_buf_printf(&b, ",\"%s\":", keys[i]);
 			tu_buf_json_str(&b, vals[i], strlen(vals[i]));
 		}
+		if (m->raw != NULL)
+			json_headers(&b, m->raw);
 		tu_buf_puts(&b, ",\"payload\":\"");
-		tu_base64_write(payload, len, &b);
+		tu_base64_write(m->payload, m->len, &b);
 		tu_buf_putc(&b, '"');
-		if (m != NULL) {
+		if (pm != NULL) {
 			tu_buf_puts(&b, ",\"message\":");
-			tu_pbjson_write(m, &b);
+			tu_pbjson_write_all(pm, &b);
 		}
 		tu_buf_puts(&b, "}\n");
 		fputs(tu_buf_cstr(&b), out);
 		tu_buf_release(&b);
 	}
-	if (m != NULL)
-		protobuf_c_message_free_unpacked(m, NULL);
+	if (pm != NULL)
+		protobuf_c_message_free_unpacked(pm, NULL);
+}
+
+void tu_cli_print_stored(const struct tu_cli *cli, FILE *out, const char *stream, natsMsg *msg)
+{
+	struct tu_bus_meta meta = { 0 };
+	tu_bus_meta(msg, &meta);
+	struct tu_cli_msg m = {
+		.stream = stream,
+		.seq = meta.stream_seq,
+		.ts_ns = meta.ts_ns,
+		.subject = natsMsg_GetSubject(msg),
+		.msg_id = tu_bus_header(msg, TU_HDR_MSG_ID),
+		.type = tu_bus_header(msg, TU_HDR_TYPE),
+		.corr = tu_bus_header(msg, TU_HDR_CORRELATION),
+		.payload = natsMsg_GetData(msg),
+		.len = (size_t)natsMsg_GetDataLength(msg),
+		.raw = msg,
+	};
+	tu_cli_print_msg(cli, out, &m);
 }
 
 int main(int argc, char **argv)

@@ -6,7 +6,7 @@
 #
 # Each case publishes FixCommands with tests/tools/actuator_cmd and reads the
 # outcomes back from TRUEUP_EVENTS (and dead letters from TRUEUP_DEAD) with
-# tests/tools/actuator_outcomes. The actuator handles commands in order, so a
+# `trueup streams dump` (see dump_flat). The actuator handles commands in order, so a
 # case that must show that something did NOT happen publishes a later
 # "barrier" command and waits for its outcome first.
 
@@ -14,9 +14,7 @@
 
 : "${TU_BUILD:?TU_BUILD must point at the build directory}"
 ACTUATOR=$TU_BUILD/trueup-actuator
-STREAMS=$TU_BUILD/tests/actuator_streams
 CMD=$TU_BUILD/tests/actuator_cmd
-DUMP=$TU_BUILD/tests/actuator_outcomes
 command -v jq >/dev/null || tu_fail "jq not installed"
 
 tu_setup
@@ -68,7 +66,7 @@ targets:
     timeout: 1s
 EOF
 
-"$STREAMS" --config "$CONFIG" >"$TU_TMP/streams.log" 2>&1 || {
+"$TU_BUILD/trueup" --config "$CONFIG" streams apply >"$TU_TMP/streams.log" 2>&1 || {
 	cat "$TU_TMP/streams.log" >&2
 	tu_fail "cannot apply streams"
 }
@@ -81,8 +79,24 @@ cmd() {
 	"$CMD" --url "$NATS_URL" --target redis --id "$ID" --corr "corr$ID" --rule itest "$@" \
 		>/dev/null || tu_fail "cannot publish command $ID"
 }
-outcomes() { "$DUMP" --url "$NATS_URL" --subject trueup.out.; }
-dead() { "$DUMP" --url "$NATS_URL" --stream TRUEUP_DEAD; }
+# `trueup streams dump -o json`, flattened into the fields these checks read.
+dump_flat() {
+	"$TU_BUILD/trueup" --config "$CONFIG" streams dump "$@" -o json | jq -c '
+		(.message // {}) as $m
+		| {stream, seq, subject, type, msg_id, corr_header: (.correlation_id // null)}
+		+ if .type == "trueup.v1.Outcome" then
+			$m + {result: ($m.result | ascii_downcase | sub("^result_"; "") | gsub("_"; "-"))}
+		  elif .type == "trueup.v1.DeadLetter" then
+			($m.payload // "") as $p
+			| {origin: $m.origin, from_stream: $m.stream, from_subject: $m.subject,
+			   from_seq: $m.stream_seq, reason: $m.reason, at_ns: $m.at_ns,
+			   payload_len: (($p | length) / 4 * 3
+					 - ($p | if endswith("==") then 2 elif endswith("=") then 1 else 0 end)),
+			   headers: ([$m.headers[]? | {(.key): .value}] | add // {})}
+		  else $m end'
+}
+outcomes() { dump_flat TRUEUP_EVENTS --filter 'trueup.out.>'; }
+dead() { dump_flat TRUEUP_DEAD; }
 outcome_of() { outcomes | jq -c --arg id "$1" 'select(.command_id == $id)'; }
 has_outcome() { [ -n "$(outcome_of "$1")" ]; }
 # wait_result ID RESULT: waits for an outcome of ID with RESULT, puts it in $O.

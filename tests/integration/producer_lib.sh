@@ -1,5 +1,5 @@
 # tests/integration/producer_lib.sh - helpers of the producer integration
-# tests: read TRUEUP_EVENTS back with stream_dump and check scans with jq.
+# tests: read TRUEUP_EVENTS back with `trueup streams dump` and check scans with jq.
 # Source it after harness.sh, with TU_BUILD set to the build directory.
 #
 #   pl_streams_apply        creates the streams of $TU_TMP/trueup.yaml
@@ -16,15 +16,15 @@ TOOLS=${TU_BUILD:?TU_BUILD must name the build directory}/tests
 PRODUCER=$TU_BUILD/trueup-producer
 
 pl_streams_apply() {
-	# streams_apply leaves its bus open on purpose (see the tool); tell LeakSanitizer.
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-		"$TOOLS/streams_apply" --config "$TU_TMP/trueup.yaml" >/dev/null ||
+	"$TU_BUILD/trueup" --config "$TU_TMP/trueup.yaml" streams apply >/dev/null ||
 		tu_fail "streams apply"
 }
 
 pl_dump() {
-	"$TOOLS/stream_dump" --url "$NATS_URL" --stream TRUEUP_EVENTS >"$TU_TMP/events.jsonl" ||
-		tu_fail "stream_dump failed"
+	"$TU_BUILD/trueup" --config "$TU_TMP/trueup.yaml" streams dump TRUEUP_EVENTS -o json \
+		>"$TU_TMP/events.raw.jsonl" || tu_fail "streams dump failed"
+	jq -c '{seq, subject, time, headers, type, msg: .message}' "$TU_TMP/events.raw.jsonl" \
+		>"$TU_TMP/events.jsonl"
 }
 
 pl_ends() {
