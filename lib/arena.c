@@ -158,3 +158,16 @@ void tu_arena_rewind(struct tu_arena *a, struct tu_arena_mark m)
 	a->head->off = m.off;
 	a->used = m.used;
 }
+
+void tu_arena_push(struct tu_arena *a, struct tu_arena_vec *v, void *p)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		void **items = tu_arena_alloc_raw(a, cap * sizeof(*items));
+		if (v->n > 0)
+			memcpy(items, v->items, v->n * sizeof(*items));
+		v->items = items;
+		v->cap = cap;
+	}
+	v->items[v->n++] = p;
+}

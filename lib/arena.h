@@ -38,6 +38,17 @@ char *tu_arena_printf(struct tu_arena *a, const char *fmt, ...)
 void *tu_arena_memdup(struct tu_arena *a, const void *p, size_t n);
 ProtobufCAllocator *tu_arena_pb(struct tu_arena *a);
 
+/*
+ * A growing array of pointers in the arena: push appends p, doubling the
+ * storage as needed (the old storage stays in the arena until reset).
+ */
+struct tu_arena_vec {
+	void **items; /* n entries */
+	size_t n;
+	size_t cap;
+};
+void tu_arena_push(struct tu_arena *a, struct tu_arena_vec *v, void *p);
+
 /* A point to rewind to: everything allocated after it can be freed at once. */
 struct tu_arena_mark {
 	struct tu_arena_block *block; /* newest block at the mark */

@@ -555,8 +555,7 @@ tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
 	int rc = mdb_cursor_open(f->txn, f->db->drift, &cur);
 	if (rc != 0)
 		return tu_view_status(rc);
-	size_t cap = 16, n = 0;
-	Trueup__View__Drift **due = tu_arena_alloc(&f->arena, cap * sizeof(*due));
+	struct tu_arena_vec due = { 0 };
 	MDB_val k, val;
 	rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST);
 	while (rc == 0) {
@@ -566,26 +565,20 @@ tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
 		if (d != NULL && d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_OPEN &&
 		    d->attempt > 0 && d->outcomes_pending == 0 && d->confirm_after_seq > 0 &&
 		    begin_seq > d->confirm_after_seq &&
-		    has_source(d->confirm_sources, d->n_confirm_sources, source)) {
-			if (n == cap) {
-				Trueup__View__Drift **d2 = tu_arena_alloc(&f->arena, 2 * cap * sizeof(*d2));
-				memcpy(d2, due, n * sizeof(*d2));
-				due = d2;
-				cap *= 2;
-			}
-			due[n++] = d;
-		}
+		    has_source(d->confirm_sources, d->n_confirm_sources, source))
+			tu_arena_push(&f->arena, &due, d);
 		rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return tu_view_status(rc);
 	tu_status st = TU_OK;
-	for (size_t i = 0; i < n && st == TU_OK; i++) {
-		const struct tu__rule *r = tu__rule_by_name(f, due[i]->rule);
+	for (size_t i = 0; i < due.n && st == TU_OK; i++) {
+		const Trueup__View__Drift *d = due.items[i];
+		const struct tu__rule *r = tu__rule_by_name(f, d->rule);
 		struct tu_arena_mark m = tu_arena_mark(&f->arena);
 		if (r != NULL)
-			st = tu__rule_reeval(f, r, due[i]->entity, TU__TRIG_CONFIRM);
+			st = tu__rule_reeval(f, r, d->entity, TU__TRIG_CONFIRM);
 		tu_arena_rewind(&f->arena, m);
 	}
 	return st;

@@ -725,8 +725,7 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 	if (rc != 0)
 		return tu_view_status(rc);
 	/* Collect first: entity_update() changes bysrc under the cursor. */
-	size_t cap = 64, n = 0;
-	Trueup__V1__EntityRef **gone = tu_arena_alloc(&f->arena, cap * sizeof(*gone));
+	struct tu_arena_vec gone = { 0 };
 	MDB_val k = { prefix.n, prefix.b }, d;
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size >= prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
@@ -738,18 +737,11 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 			const char *end = ek + ekn;
 			const char *ns = ek + strnlen(ek, ekn) + 1;
 			const char *name = ns < end ? ns + strnlen(ns, (size_t)(end - ns)) + 1 : end;
-			if (name < end) {
-				if (n == cap) {
-					Trueup__V1__EntityRef **g2 =
-						tu_arena_alloc(&f->arena, 2 * cap * sizeof(*g2));
-					memcpy(g2, gone, n * sizeof(*g2));
-					gone = g2;
-					cap *= 2;
-				}
-				gone[n++] = tu_pb_entity(&f->arena, ek, ns,
-							 tu_arena_strndup(&f->arena, name,
-									  (size_t)(end - name)));
-			}
+			if (name < end)
+				tu_arena_push(&f->arena, &gone,
+					      tu_pb_entity(&f->arena, ek, ns,
+							   tu_arena_strndup(&f->arena, name,
+									    (size_t)(end - name))));
 		}
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
 	}
@@ -757,12 +749,12 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return tu_view_status(rc);
 	tu_status st = TU_OK;
-	for (size_t i = 0; i < n && st == TU_OK; i++) {
+	for (size_t i = 0; i < gone.n && st == TU_OK; i++) {
 		struct tu_arena_mark m = tu_arena_mark(&f->arena);
-		st = entity_update(f, gone[i], source, false, NULL, 0, NULL, 0, false);
+		st = entity_update(f, gone.items[i], source, false, NULL, 0, NULL, 0, false);
 		tu_arena_rewind(&f->arena, m);
 	}
-	*swept = n;
+	*swept = gone.n;
 	return st;
 }
 

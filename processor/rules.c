@@ -461,9 +461,8 @@ tu_status tu__rule_reeval(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 	return presence_apply(f, r, ref, ent, trig);
 }
 
-/* Every entity of kind in the view, as refs in the arena. */
-static tu_status entities_of_kind(tu_fold *f, const char *kind, Trueup__V1__EntityRef ***out,
-				  size_t *n_out)
+/* Every entity of kind in the view, as refs (Trueup__V1__EntityRef *) in the arena. */
+static tu_status entities_of_kind(tu_fold *f, const char *kind, struct tu_arena_vec *out)
 {
 	struct tu__key prefix;
 	tu__key_init(&prefix);
@@ -473,31 +472,24 @@ static tu_status entities_of_kind(tu_fold *f, const char *kind, Trueup__V1__Enti
 	int rc = mdb_cursor_open(f->txn, f->db->entity, &cur);
 	if (rc != 0)
 		return tu_view_status(rc);
-	size_t cap = 64, n = 0;
-	Trueup__V1__EntityRef **refs = tu_arena_alloc(&f->arena, cap * sizeof(*refs));
+	struct tu_arena_vec refs = { 0 };
 	MDB_val k = { prefix.n, prefix.b }, d;
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size > prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
 		const char *p = (const char *)k.mv_data + prefix.n;
 		const char *end = (const char *)k.mv_data + k.mv_size;
 		const char *name = p + strnlen(p, (size_t)(end - p)) + 1;
-		if (name < end) {
-			if (n == cap) {
-				Trueup__V1__EntityRef **r2 = tu_arena_alloc(&f->arena, 2 * cap * sizeof(*r2));
-				memcpy(r2, refs, n * sizeof(*r2));
-				refs = r2;
-				cap *= 2;
-			}
-			refs[n++] = tu_pb_entity(&f->arena, kind, p,
-						 tu_arena_strndup(&f->arena, name, (size_t)(end - name)));
-		}
+		if (name < end)
+			tu_arena_push(&f->arena, &refs,
+				      tu_pb_entity(&f->arena, kind, p,
+						   tu_arena_strndup(&f->arena, name,
+								    (size_t)(end - name))));
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return tu_view_status(rc);
 	*out = refs;
-	*n_out = n;
 	return TU_OK;
 }
 
@@ -510,12 +502,11 @@ tu_status tu__rules_on_first_complete(tu_fold *f, const char *source)
 		if (rc->type == TU_RULE_PRESENCE) {
 			if (!in_list(rc->presence.sources, rc->presence.n_sources, source))
 				continue;
-			Trueup__V1__EntityRef **refs = NULL;
-			size_t n = 0;
-			st = entities_of_kind(f, rc->presence.kind, &refs, &n);
-			for (size_t j = 0; j < n && st == TU_OK; j++) {
+			struct tu_arena_vec refs = { 0 };
+			st = entities_of_kind(f, rc->presence.kind, &refs);
+			for (size_t j = 0; j < refs.n && st == TU_OK; j++) {
 				struct tu_arena_mark m = tu_arena_mark(&f->arena);
-				st = tu__rule_reeval(f, r, refs[j], TU__TRIG_CHANGE);
+				st = tu__rule_reeval(f, r, refs.items[j], TU__TRIG_CHANGE);
 				tu_arena_rewind(&f->arena, m);
 			}
 		} else if (rc->type == TU_RULE_COUNTER) {

@@ -9,12 +9,15 @@
 #ifndef TU_CLI_H
 #define TU_CLI_H
 
+#include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "buf.h"
 #include "bus.h"
 #include "config.h"
+#include "reader.h"
 
 #define TU_EXIT_OK 0
 #define TU_EXIT_FAIL 1
@@ -33,17 +36,39 @@ struct tu_cli {
 bool tu_cli_load_config(struct tu_cli *cli);
 /* Connects to NATS from the config; prints the error and returns NULL on failure. */
 tu_bus *tu_cli_connect(struct tu_cli *cli, const char *name);
+/* A verb's own options, parsed by tu_cli_parse() together with the common ones. */
+struct tu_cli_verb {
+	const struct option *opts; /* the verb's long options, { NULL } terminated; may be NULL */
+	const char *shortopts;     /* the verb's short options (getopt syntax); may be NULL */
+	/* Handles one of the verb's options: TU_EXIT_OK, or an exit code to stop with. */
+	int (*on_opt)(struct tu_cli *cli, void *ctx, int c, const char *arg);
+	void *ctx;
+	void (*usage)(FILE *out);
+	int min_args, max_args;    /* positional arguments the verb takes */
+};
+
 /*
- * getopt_long support shared by the verbs: TU_CLI_COMMON_OPTS go at the end of
- * a verb's option table (before the terminator); tu_cli_common() handles
- * their letters and returns false for anything else. Short options: "c:o:h".
+ * Parses argv (argv[0] is the verb) with the verb's options and the common
+ * ones (-c/--config, -o/--output, -h/--help). Returns -1 when the verb goes on
+ * with its positional arguments from optind; otherwise the exit code to
+ * return (TU_EXIT_OK after --help, TU_EXIT_USAGE with the usage printed).
  */
-#define TU_CLI_COMMON_OPTS                                    \
-	{ "config", required_argument, NULL, 'c' },           \
-	{ "output", required_argument, NULL, 'o' },           \
-	{ "help", no_argument, NULL, 'h' }
-/* Returns 1 handled, 0 not a common option, -1 bad value (message printed). */
-int tu_cli_common(struct tu_cli *cli, int c, const char *arg);
+int tu_cli_parse(struct tu_cli *cli, int argc, char **argv, const struct tu_cli_verb *v);
+
+/*
+ * Loads the config and connects: TU_EXIT_OK with *bus, or the exit code
+ * (the error printed). name is the NATS client name.
+ */
+int tu_cli_open(struct tu_cli *cli, const char *name, tu_bus **bus);
+
+/*
+ * Reads stream per ro and calls fn for each message until the end (or, with
+ * ro->follow, until *stop); fn returns TU_EXIT_OK to go on. Returns the exit
+ * code.
+ */
+int tu_cli_read(struct tu_cli *cli, tu_bus *bus, const char *stream,
+		const struct tu_reader_opts *ro, volatile sig_atomic_t *stop,
+		int (*fn)(void *ctx, natsMsg *msg), void *ctx);
 
 /* Parses "text"/"json" into cli->json. */
 bool tu_cli_output(struct tu_cli *cli, const char *arg);

@@ -5,7 +5,6 @@
  * reported (trueup.out.> in TRUEUP_EVENTS), grouped by correlation id and
  * ordered by time. Without an argument: every correlation id.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,48 +98,38 @@ static bool drift_matches(const struct audit *a, natsMsg *m, const char *corr)
 	return ok;
 }
 
-static tu_status scan_stream(struct tu_cli *cli, tu_bus *bus, struct audit *a, const char *stream,
-			     const char *filter, bool is_drift)
+struct scan_ctx {
+	struct audit *a;
+	const char *stream;
+	bool is_drift; /* drift events select correlation ids; the rest only join them */
+};
+
+static int take(void *ctx, natsMsg *m)
 {
-	char err[1024];
-	tu_reader *r = NULL;
+	struct scan_ctx *sc = ctx;
+	struct audit *a = sc->a;
+	const char *corr = tu_bus_header(m, TU_HDR_CORRELATION);
+	if (corr == NULL)
+		return TU_EXIT_OK;
+	long g = corr_index(a, corr);
+	bool selects = sc->is_drift ? drift_matches(a, m, corr)
+				    : a->want_corr != NULL && strcmp(a->want_corr, corr) == 0;
+	if (g < 0 && selects) {
+		a->corrs = tu_xrealloc(a->corrs, (a->n_corrs + 1) * sizeof(char *));
+		a->corrs[a->n_corrs] = tu_xstrdup(corr);
+		g = (long)a->n_corrs++;
+	}
+	if (g >= 0)
+		add(a, sc->stream, m, (size_t)g);
+	return TU_EXIT_OK;
+}
+
+static int scan_stream(struct tu_cli *cli, tu_bus *bus, struct audit *a, const char *stream,
+		       const char *filter, bool is_drift)
+{
 	struct tu_reader_opts ro = { .filter = filter };
-	tu_status st = tu_reader_open(bus, stream, &ro, &r, err, sizeof(err));
-	if (st != TU_OK) {
-		tu_cli_fail(cli, "%s", err);
-		return st;
-	}
-	for (;;) {
-		natsMsgList list = { 0 };
-		st = tu_reader_next(r, 512, tu_bus_request_timeout(bus), &list);
-		if (st == TU_ENOTFOUND) {
-			st = TU_OK;
-			break;
-		}
-		if (st != TU_OK)
-			break;
-		for (int i = 0; i < list.Count; i++) {
-			const char *corr = tu_bus_header(list.Msgs[i], TU_HDR_CORRELATION);
-			if (corr == NULL)
-				continue;
-			long g = corr_index(a, corr);
-			if (g < 0 && is_drift && drift_matches(a, list.Msgs[i], corr)) {
-				a->corrs = tu_xrealloc(a->corrs, (a->n_corrs + 1) * sizeof(char *));
-				a->corrs[a->n_corrs] = tu_xstrdup(corr);
-				g = (long)a->n_corrs++;
-			}
-			if (g < 0 && !is_drift && a->want_corr != NULL && strcmp(a->want_corr, corr) == 0) {
-				a->corrs = tu_xrealloc(a->corrs, (a->n_corrs + 1) * sizeof(char *));
-				a->corrs[a->n_corrs] = tu_xstrdup(corr);
-				g = (long)a->n_corrs++;
-			}
-			if (g >= 0)
-				add(a, stream, list.Msgs[i], (size_t)g);
-		}
-		natsMsgList_Destroy(&list);
-	}
-	tu_reader_close(r);
-	return st;
+	struct scan_ctx sc = { a, stream, is_drift };
+	return tu_cli_read(cli, bus, stream, &ro, NULL, take, &sc);
 }
 
 /* Order of records with the same timestamp: cause before effect. */
@@ -168,44 +157,28 @@ static int cmp_rec(const void *x, const void *y)
 
 int tu_cli_audit(struct tu_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { TU_CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-		int h = tu_cli_common(cli, c, optarg);
-		if (h < 0)
-			return TU_EXIT_USAGE;
-		if (h > 0)
-			continue;
-		if (c == 'h') {
-			usage(stdout);
-			return TU_EXIT_OK;
-		}
-		usage(stderr);
-		return TU_EXIT_USAGE;
-	}
+	struct tu_cli_verb v = { NULL, NULL, NULL, NULL, usage, 0, 1 };
+	int rc = tu_cli_parse(cli, argc, argv, &v);
+	if (rc >= 0)
+		return rc;
 	struct audit a = { 0 };
-	if (optind + 1 == argc) {
+	if (optind < argc) {
 		if (strchr(argv[optind], '/') != NULL)
 			a.want_entity = argv[optind];
 		else
 			a.want_corr = argv[optind];
-	} else if (optind != argc) {
-		usage(stderr);
-		return TU_EXIT_USAGE;
 	}
-	if (!tu_cli_load_config(cli))
-		return TU_EXIT_USAGE;
-	tu_bus *bus = tu_cli_connect(cli, "trueup-cli");
-	if (bus == NULL)
-		return TU_EXIT_FAIL;
-	int rc = TU_EXIT_OK;
-	if (scan_stream(cli, bus, &a, TU_STREAM_DRIFT, NULL, true) != TU_OK ||
-	    scan_stream(cli, bus, &a, TU_STREAM_CMD, NULL, false) != TU_OK ||
-	    scan_stream(cli, bus, &a, TU_STREAM_EVENTS, TU_SUBJ_OUT ".>", false) != TU_OK) {
-		rc = TU_EXIT_FAIL;
+	tu_bus *bus = NULL;
+	rc = tu_cli_open(cli, "trueup-cli", &bus);
+	if (rc != TU_EXIT_OK)
+		return rc;
+	rc = scan_stream(cli, bus, &a, TU_STREAM_DRIFT, NULL, true);
+	if (rc == TU_EXIT_OK)
+		rc = scan_stream(cli, bus, &a, TU_STREAM_CMD, NULL, false);
+	if (rc == TU_EXIT_OK)
+		rc = scan_stream(cli, bus, &a, TU_STREAM_EVENTS, TU_SUBJ_OUT ".>", false);
+	if (rc != TU_EXIT_OK)
 		goto out;
-	}
 	if (a.n == 0) {
 		tu_cli_fail(cli, "no drift, command or outcome matches");
 		rc = TU_EXIT_CONFLICT;

@@ -6,7 +6,6 @@
  * byte, what the live processor published; with --policy it is a what-if.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +106,31 @@ static bool parse_until(const char *s, uint64_t *seq, int64_t *ns)
 	return tu_time_parse(s, ns) == TU_OK;
 }
 
+struct args {
+	const char *dir, *policy;
+	uint64_t until_seq;
+	int64_t until_ns;
+	bool quiet;
+};
+
+static int on_opt(struct tu_cli *cli, void *ctx, int c, const char *arg)
+{
+	struct args *a = ctx;
+	switch (c) {
+	case 'v': a->dir = arg; break;
+	case 'p': a->policy = arg; break;
+	case 'q': a->quiet = true; break;
+	case 'u':
+		if (!parse_until(arg, &a->until_seq, &a->until_ns)) {
+			tu_cli_fail(cli, "--until takes a sequence or an RFC 3339 time, not %s", arg);
+			return TU_EXIT_USAGE;
+		}
+		break;
+	default: return TU_EXIT_USAGE;
+	}
+	return TU_EXIT_OK;
+}
+
 int tu_cli_replay(struct tu_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -114,40 +138,21 @@ int tu_cli_replay(struct tu_cli *cli, int argc, char **argv)
 		{ "until", required_argument, NULL, 'u' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
-		TU_CLI_COMMON_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *policy = NULL;
-	uint64_t until_seq = 0;
-	int64_t until_ns = 0;
-	bool quiet = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:o:hq", opts, NULL)) != -1) {
-		int h = tu_cli_common(cli, c, optarg);
-		if (h < 0)
-			return TU_EXIT_USAGE;
-		if (h > 0)
-			continue;
-		switch (c) {
-		case 'v': dir = optarg; break;
-		case 'p': policy = optarg; break;
-		case 'q': quiet = true; break;
-		case 'u':
-			if (!parse_until(optarg, &until_seq, &until_ns)) {
-				tu_cli_fail(cli, "--until takes a sequence or an RFC 3339 time, not %s",
-					    optarg);
-				return TU_EXIT_USAGE;
-			}
-			break;
-		case 'h': usage(stdout); return TU_EXIT_OK;
-		default: usage(stderr); return TU_EXIT_USAGE;
-		}
-	}
-	if (dir == NULL || optind != argc) {
-		usage(stderr);
+	struct args a = { 0 };
+	struct tu_cli_verb v = { opts, "q", on_opt, &a, usage, 0, 0 };
+	int prc = tu_cli_parse(cli, argc, argv, &v);
+	if (prc >= 0)
+		return prc;
+	if (a.dir == NULL) {
+		tu_cli_fail(cli, "--view DIR is required");
 		return TU_EXIT_USAGE;
 	}
+	const char *dir = a.dir, *policy = a.policy;
+	uint64_t until_seq = a.until_seq;
+	int64_t until_ns = a.until_ns;
+	bool quiet = a.quiet;
 	if (!tu_cli_load_config(cli))
 		return TU_EXIT_USAGE;
 	char err[1024];

@@ -3,7 +3,6 @@
  * lag behind the stream, outbox depth), open drift by rule and state, and the
  * last scan of each source, from the view and the consumer's info.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -40,22 +39,10 @@ static const char *drift_state(Trueup__View__Drift__State s)
 
 int tu_cli_status(struct tu_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { TU_CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-		int h = tu_cli_common(cli, c, optarg);
-		if (h < 0)
-			return TU_EXIT_USAGE;
-		if (h > 0)
-			continue;
-		if (c == 'h') {
-			usage(stdout);
-			return TU_EXIT_OK;
-		}
-		usage(stderr);
-		return TU_EXIT_USAGE;
-	}
+	struct tu_cli_verb verb = { NULL, NULL, NULL, NULL, usage, 0, 0 };
+	int rc = tu_cli_parse(cli, argc, argv, &verb);
+	if (rc >= 0)
+		return rc;
 	if (!tu_cli_load_config(cli))
 		return TU_EXIT_USAGE;
 	char err[1024];
@@ -119,7 +106,7 @@ int tu_cli_status(struct tu_cli *cli, int argc, char **argv)
 	MDB_val k, d;
 	int n = 0;
 	mdb_cursor_open(txn, db->drift, &cur);
-	int rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
 	while (rc == 0) {
 		Trueup__View__Drift *dr = trueup__view__drift__unpack(NULL, d.mv_size, d.mv_data);
 		if (dr != NULL) {

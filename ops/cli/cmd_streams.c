@@ -1,12 +1,9 @@
 /* cmd_streams.c - `trueup streams apply` and `trueup streams dump STREAM`. */
-#include <getopt.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "contract.h"
-#include "reader.h"
 #include "streams.h"
 
 static void usage(FILE *out)
@@ -18,15 +15,33 @@ static void usage(FILE *out)
 		"apply  creates or updates TRUEUP_EVENTS, TRUEUP_DRIFT, TRUEUP_CMD, TRUEUP_DEAD and\n"
 		"       the durable consumers (processor, one per target). Idempotent. A field that\n"
 		"       cannot change in place is a conflict: exit 3, naming the field.\n"
-		"dump   prints every message of STREAM, one per line (-o json: with base64 payload\n"
-		"       and the decoded message).\n");
+		"dump   prints every message of STREAM, one per line (-o json: with all headers, the\n"
+		"       base64 payload and the decoded message).\n");
+}
+
+struct args {
+	struct tu_reader_opts ro; /* dump: where to start, which subjects */
+};
+
+static int on_opt(struct tu_cli *cli, void *ctx, int c, const char *arg)
+{
+	struct args *a = ctx;
+	(void)cli;
+	if (c == 'f')
+		a->ro.start_seq = strtoull(arg, NULL, 10);
+	else if (c == 's')
+		a->ro.filter = arg;
+	else
+		return TU_EXIT_USAGE;
+	return TU_EXIT_OK;
 }
 
 static int apply(struct tu_cli *cli)
 {
-	tu_bus *bus = tu_cli_connect(cli, "trueup-cli");
-	if (bus == NULL)
-		return TU_EXIT_FAIL;
+	tu_bus *bus = NULL;
+	int rc = tu_cli_open(cli, "trueup-cli", &bus);
+	if (rc != TU_EXIT_OK)
+		return rc;
 	struct tu_buf report;
 	tu_buf_init(&report, 1 << 20);
 	char err[1024] = "";
@@ -45,37 +60,16 @@ static int apply(struct tu_cli *cli)
 	return TU_EXIT_OK;
 }
 
-static int dump(struct tu_cli *cli, const char *stream, uint64_t from, const char *filter)
+struct dump_ctx {
+	struct tu_cli *cli;
+	const char *stream;
+};
+
+static int print_one(void *ctx, natsMsg *msg)
 {
-	tu_bus *bus = tu_cli_connect(cli, "trueup-cli");
-	if (bus == NULL)
-		return TU_EXIT_FAIL;
-	char err[1024];
-	tu_reader *r = NULL;
-	struct tu_reader_opts ro = { .start_seq = from, .filter = filter };
-	if (tu_reader_open(bus, stream, &ro, &r, err, sizeof(err)) != TU_OK) {
-		tu_cli_fail(cli, "%s", err);
-		tu_bus_destroy(bus, 0);
-		return TU_EXIT_FAIL;
-	}
-	int rc = TU_EXIT_OK;
-	for (;;) {
-		natsMsgList list = { 0 };
-		tu_status st = tu_reader_next(r, 512, tu_bus_request_timeout(bus), &list);
-		if (st == TU_ENOTFOUND)
-			break;
-		if (st != TU_OK) {
-			tu_cli_fail(cli, "reading %s: %s", stream, tu_status_str(st));
-			rc = TU_EXIT_FAIL;
-			break;
-		}
-		for (int i = 0; i < list.Count; i++)
-			tu_cli_print_stored(cli, stdout, stream, list.Msgs[i]);
-		natsMsgList_Destroy(&list);
-	}
-	tu_reader_close(r);
-	tu_bus_destroy(bus, 0);
-	return rc;
+	struct dump_ctx *d = ctx;
+	tu_cli_print_stored(d->cli, stdout, d->stream, msg);
+	return TU_EXIT_OK;
 }
 
 int tu_cli_streams(struct tu_cli *cli, int argc, char **argv)
@@ -83,41 +77,26 @@ int tu_cli_streams(struct tu_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' },
 		{ "filter", required_argument, NULL, 's' },
-		TU_CLI_COMMON_OPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t from = 0;
-	const char *filter = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-		int h = tu_cli_common(cli, c, optarg);
-		if (h < 0)
-			return TU_EXIT_USAGE;
-		if (h > 0)
-			continue;
-		switch (c) {
-		case 'f': from = strtoull(optarg, NULL, 10); break;
-		case 's': filter = optarg; break;
-		case 'h': usage(stdout); return TU_EXIT_OK;
-		default: usage(stderr); return TU_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
+	struct args a = { { 0 } };
+	struct tu_cli_verb v = { opts, NULL, on_opt, &a, usage, 1, 2 };
+	int rc = tu_cli_parse(cli, argc, argv, &v);
+	if (rc >= 0)
+		return rc;
+	const char *sub = argv[optind];
+	if (strcmp(sub, "apply") == 0 && optind + 1 == argc)
+		return apply(cli);
+	if (strcmp(sub, "dump") != 0 || optind + 2 != argc) {
 		usage(stderr);
 		return TU_EXIT_USAGE;
 	}
-	const char *sub = argv[optind];
-	if (strcmp(sub, "apply") == 0 && optind + 1 == argc) {
-		if (!tu_cli_load_config(cli))
-			return TU_EXIT_USAGE;
-		return apply(cli);
-	}
-	if (strcmp(sub, "dump") == 0 && optind + 2 == argc) {
-		if (!tu_cli_load_config(cli))
-			return TU_EXIT_USAGE;
-		return dump(cli, argv[optind + 1], from, filter);
-	}
-	usage(stderr);
-	return TU_EXIT_USAGE;
+	tu_bus *bus = NULL;
+	rc = tu_cli_open(cli, "trueup-cli", &bus);
+	if (rc != TU_EXIT_OK)
+		return rc;
+	struct dump_ctx d = { cli, argv[optind + 1] };
+	rc = tu_cli_read(cli, bus, d.stream, &a.ro, NULL, print_one, &d);
+	tu_bus_destroy(bus, 0);
+	return rc;
 }

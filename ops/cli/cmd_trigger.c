@@ -1,5 +1,4 @@
 /* cmd_trigger.c - `trueup trigger [SOURCE...]`: asks producers to scan now. */
-#include <getopt.h>
 #include <string.h>
 
 #include "cli.h"
@@ -18,28 +17,14 @@ static void usage(FILE *out)
 
 int tu_cli_trigger(struct tu_cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { TU_CLI_COMMON_OPTS, { NULL, 0, NULL, 0 } };
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-		int h = tu_cli_common(cli, c, optarg);
-		if (h < 0)
-			return TU_EXIT_USAGE;
-		if (h > 0)
-			continue;
-		if (c == 'h') {
-			usage(stdout);
-			return TU_EXIT_OK;
-		}
-		usage(stderr);
-		return TU_EXIT_USAGE;
-	}
-	if (!tu_cli_load_config(cli))
-		return TU_EXIT_USAGE;
-	tu_bus *bus = tu_cli_connect(cli, "trueup-cli");
-	if (bus == NULL)
-		return TU_EXIT_FAIL;
-	int rc = TU_EXIT_OK;
+	struct tu_cli_verb v = { NULL, NULL, NULL, NULL, usage, 0, 64 };
+	int rc = tu_cli_parse(cli, argc, argv, &v);
+	if (rc >= 0)
+		return rc;
+	tu_bus *bus = NULL;
+	rc = tu_cli_open(cli, "trueup-cli", &bus);
+	if (rc != TU_EXIT_OK)
+		return rc;
 	size_t n = optind < argc ? (size_t)(argc - optind) : cli->cfg->n_sources;
 	for (size_t i = 0; i < n; i++) {
 		const char *src = optind < argc ? argv[optind + (int)i] : cli->cfg->sources[i].name;

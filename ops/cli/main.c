@@ -78,21 +78,93 @@ bool tu_cli_output(struct tu_cli *cli, const char *arg)
 	return true;
 }
 
-int tu_cli_common(struct tu_cli *cli, int c, const char *arg)
+int tu_cli_parse(struct tu_cli *cli, int argc, char **argv, const struct tu_cli_verb *v)
 {
-	switch (c) {
-	case 'c':
-		cli->config_path = arg;
-		return 1;
-	case 'o':
-		if (!tu_cli_output(cli, arg)) {
-			tu_cli_fail(cli, "-o takes text or json");
-			return -1;
+	struct option all[32];
+	size_t n = 0;
+	for (const struct option *o = v->opts; o != NULL && o->name != NULL && n < 28; o++)
+		all[n++] = *o;
+	all[n++] = (struct option){ "config", required_argument, NULL, 'c' };
+	all[n++] = (struct option){ "output", required_argument, NULL, 'o' };
+	all[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	all[n] = (struct option){ NULL, 0, NULL, 0 };
+	char shortopts[64];
+	snprintf(shortopts, sizeof(shortopts), "c:o:h%s", v->shortopts ? v->shortopts : "");
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, all, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cli->config_path = optarg;
+			break;
+		case 'o':
+			if (!tu_cli_output(cli, optarg)) {
+				tu_cli_fail(cli, "-o takes text or json");
+				return TU_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			v->usage(stdout);
+			return TU_EXIT_OK;
+		case '?':
+			v->usage(stderr);
+			return TU_EXIT_USAGE;
+		default: {
+			int rc = v->on_opt != NULL ? v->on_opt(cli, v->ctx, c, optarg) : TU_EXIT_USAGE;
+			if (rc != TU_EXIT_OK) {
+				if (rc == TU_EXIT_USAGE)
+					v->usage(stderr);
+				return rc;
+			}
 		}
-		return 1;
-	default:
-		return 0;
+		}
 	}
+	int args = argc - optind;
+	if (args < v->min_args || args > v->max_args) {
+		v->usage(stderr);
+		return TU_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int tu_cli_open(struct tu_cli *cli, const char *name, tu_bus **bus)
+{
+	if (!tu_cli_load_config(cli))
+		return TU_EXIT_USAGE;
+	*bus = tu_cli_connect(cli, name);
+	return *bus != NULL ? TU_EXIT_OK : TU_EXIT_FAIL;
+}
+
+int tu_cli_read(struct tu_cli *cli, tu_bus *bus, const char *stream,
+		const struct tu_reader_opts *ro, volatile sig_atomic_t *stop,
+		int (*fn)(void *ctx, natsMsg *msg), void *ctx)
+{
+	char err[1024];
+	tu_reader *r = NULL;
+	if (tu_reader_open(bus, stream, ro, &r, err, sizeof(err)) != TU_OK) {
+		tu_cli_fail(cli, "%s", err);
+		return TU_EXIT_FAIL;
+	}
+	int rc = TU_EXIT_OK;
+	while (rc == TU_EXIT_OK && (stop == NULL || !*stop)) {
+		natsMsgList list = { 0 };
+		tu_status st = tu_reader_next(r, 512, ro->follow ? 500 : tu_bus_request_timeout(bus),
+					      &list);
+		if (st == TU_ENOTFOUND)
+			break;
+		if (st == TU_ETIMEOUT && ro->follow)
+			continue;
+		if (st != TU_OK) {
+			tu_cli_fail(cli, "reading %s: %s", stream, tu_status_str(st));
+			rc = TU_EXIT_FAIL;
+			break;
+		}
+		for (int i = 0; i < list.Count && rc == TU_EXIT_OK; i++)
+			rc = fn(ctx, list.Msgs[i]);
+		natsMsgList_Destroy(&list);
+	}
+	tu_reader_close(r);
+	return rc;
 }
 
 void tu_cli_fail(const struct tu_cli *cli, const char *fmt, ...)
