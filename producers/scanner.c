@@ -327,11 +327,37 @@ out:
 	return st;
 }
 
+/*
+ * A skipped source entry is parked where it can be inspected: a DeadLetter on
+ * trueup.dead.producer-<source> (Nats-Msg-Id <scan_id>.dead<n>, which the
+ * ack bookkeeping of observations ignores) whose reason names the entry.
+ */
+static void park(struct scan *sc, const char *why)
+{
+	tu_scanner *s = sc->s;
+	char origin[TU_MAX_KIND + 16], subject[TU_MAX_SUBJECT], id[TU_SCAN_ID_SIZE + 32];
+	snprintf(origin, sizeof(origin), "producer-%s", s->cfg->name);
+	snprintf(subject, sizeof(subject), "%s.%s", TU_SUBJ_DEAD, origin);
+	snprintf(id, sizeof(id), "%s.dead%" PRIu64, sc->r->scan_id, sc->r->skipped);
+	Trueup__V1__DeadLetter dl = TRUEUP__V1__DEAD_LETTER__INIT;
+	dl.origin = origin;
+	dl.stream = "";
+	dl.subject = "";
+	dl.reason = (char *)why;
+	dl.at_ns = tu_clock_wall_ns();
+	size_t len = 0;
+	void *body = tu_pb_pack(&s->arena, &dl.base, &len);
+	struct tu_bus_msg m = { subject, TU_TYPE_DEAD, id, NULL, body, len };
+	if (publish_async(sc, &m) != TU_OK)
+		tu_warn("source %s: cannot park skipped entry: %s", s->cfg->name, why);
+}
+
 static void on_skip(void *ctx, const char *why)
 {
 	struct scan *sc = ctx;
 	if (sc->r->skipped++ == 0)
 		snprintf(sc->skip_first, sizeof(sc->skip_first), "%s", why);
+	park(sc, why);
 }
 
 static bool on_stopping(void *ctx)
@@ -421,7 +447,7 @@ static void add_error(struct tu_scan_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Waits until the stream stored every observation of the scan. */
+/* Waits until the stream stored every observation (and dead letter) of the scan. */
 static tu_status wait_acks(struct scan *sc)
 {
 	tu_scanner *s = sc->s;
@@ -432,7 +458,7 @@ static tu_status wait_acks(struct scan *sc)
 	pthread_mutex_lock(&s->mu);
 	sent = s->n_sent;
 	pthread_mutex_unlock(&s->mu);
-	if (sent > 0)
+	if (sent > 0 || sc->r->skipped > 0)
 		st = s->pub.complete(s->pub.ctx, s->cfg->publish_timeout, s->cfg->publish_retries,
 				     &unsent);
 	pthread_mutex_lock(&s->mu);

@@ -82,6 +82,11 @@ pl_expect "attrs templates replace the default attrs" '
 	== [{key: "key", value: "flags:maintenance"}, {key: "on", value: "true"}]'
 grep -q "skipped key 'flags:broken'" "$TU_TMP/once.log" ||
 	tu_fail "no warning naming the skipped key"
+"$TU_BUILD/trueup" --config "$TU_TMP/trueup.yaml" streams dump TRUEUP_DEAD -o json |
+	jq -s -e 'length == 1 and .[0].subject == "trueup.dead.producer-redis"
+		  and .[0].message.origin == "producer-redis"
+		  and (.[0].message.reason | test("flags:broken") and test("WRONGTYPE"))' >/dev/null ||
+	tu_fail "the skipped key is not parked in TRUEUP_DEAD with its reason"
 
 # --- 2. the running producer: start scan, then a delta on request ------------
 tu_redis del flags:broken >/dev/null

@@ -179,6 +179,7 @@ struct fixture {
 	struct recorder rec;
 	tu_scanner *s;
 	int first;              /* first rec of the scan being looked at */
+	int parked;             /* dead letters the scan published for skipped entries */
 };
 
 static struct fixture *fixture_new(int full_every)
@@ -261,18 +262,36 @@ static Trueup__V1__ScanMarker *scan(struct fixture *fx, struct tu_scan_result *r
 	snprintf(id, sizeof(id), "%s.b", res->scan_id);
 	assert_string_equal(recs[0].msg_id, id);
 	trueup__v1__scan_marker__free_unpacked(b, NULL);
-	/* observations numbered 1..k, all async, then complete() if k > 0, then END */
+	/*
+	 * observations numbered 1..k, all async, each skipped entry parked as a
+	 * dead letter <scan_id>.dead<n> among them, then complete() if anything
+	 * was published, then END
+	 */
 	int k = 0, i = 1;
+	fx->parked = 0;
 	for (; i < n - 1 && !recs[i].complete; i++) {
 		assert_true(recs[i].async);
+		if (strcmp(recs[i].type, TU_TYPE_DEAD) == 0) {
+			assert_string_equal(recs[i].subject, "trueup.dead.producer-fake");
+			snprintf(id, sizeof(id), "%s.dead%d", res->scan_id, ++fx->parked);
+			assert_string_equal(recs[i].msg_id, id);
+			Trueup__V1__DeadLetter *dl = trueup__v1__dead_letter__unpack(
+				NULL, recs[i].len, recs[i].data);
+			assert_non_null(dl);
+			assert_string_equal(dl->origin, "producer-fake");
+			assert_true(strlen(dl->reason) > 0);
+			trueup__v1__dead_letter__free_unpacked(dl, NULL);
+			continue;
+		}
 		snprintf(id, sizeof(id), "%s.%d", res->scan_id, ++k);
 		assert_string_equal(recs[i].msg_id, id);
 	}
-	if (k > 0) {
+	if (k + fx->parked > 0) {
 		assert_true(recs[i].complete);
 		i++;
 	}
 	assert_int_equal(i, n - 1);
+	assert_int_equal(fx->parked, (int)res->skipped);
 	assert_false(recs[n - 1].async);
 	snprintf(id, sizeof(id), "%s.e", res->scan_id);
 	assert_string_equal(recs[n - 1].msg_id, id);
@@ -292,10 +311,15 @@ static void baseline(struct fixture *fx, const struct script_ent *ents, int n,
 	trueup__v1__scan_marker__free_unpacked(scan(fx, r), NULL);
 }
 
-/* The observation number i (1-based) of the last scan. */
+/* The observation number i (1-based) of the last scan (dead letters not counted). */
 static Trueup__V1__ObservedState *obs(struct fixture *fx, int i)
 {
-	return observed(&fx->rec.recs[fx->first + i]);
+	for (int j = fx->first + 1; j < fx->rec.n; j++) {
+		if (strcmp(fx->rec.recs[j].type, TU_TYPE_OBSERVED) == 0 && --i == 0)
+			return observed(&fx->rec.recs[j]);
+	}
+	fail_msg("no observation %d in the scan", i);
+	return NULL;
 }
 
 static const struct script_ent three[] = {
