@@ -7,6 +7,8 @@
 #   and stops everything it started.
 # MODE=dry-run ops/quickstart.sh shows what would be done without doing it.
 # TU_KEEP=1 keeps the temp dir (logs, view) for a look afterwards.
+# TU_BUILD=DIR uses the binaries already built in DIR (no install, no build):
+# the test suite runs the quickstart that way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -14,10 +16,14 @@ MODE=${MODE:-enforce}
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "installing and building"
-ops/install-deps.sh
-ops/build.sh build >/dev/null
-BIN=$root/build
+if [ -n "${TU_BUILD:-}" ]; then
+	BIN=$TU_BUILD
+else
+	say "installing and building"
+	ops/install-deps.sh
+	ops/build.sh build >/dev/null
+	BIN=$root/build
+fi
 
 . tests/lib/harness.sh
 set +u

@@ -243,7 +243,8 @@ static tu_status issue(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift
 			/* Part of the record, so that it is as deterministic as the rest. */
 			Trueup__V1__Attr **nd = tu_arena_alloc(&f->arena,
 							       (d->n_details + 1) * sizeof(*nd));
-			memcpy(nd, d->details, d->n_details * sizeof(*nd));
+			if (d->n_details > 0)
+				memcpy(nd, d->details, d->n_details * sizeof(*nd));
 			nd[d->n_details] = tu_pb_attr(
 				&f->arena,
 				tu_arena_printf(&f->arena, "error.action%u", v->actions[i].ordinal), why);

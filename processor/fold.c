@@ -498,8 +498,10 @@ static Trueup__View__SourceState *entity_source_upsert(tu_fold *f, Trueup__View_
 	}
 	Trueup__View__SourceState **ns =
 		tu_arena_alloc(&f->arena, (e->n_sources + 1) * sizeof(*ns));
-	memcpy(ns, e->sources, pos * sizeof(*ns));
-	memcpy(ns + pos + 1, e->sources + pos, (e->n_sources - pos) * sizeof(*ns));
+	if (pos > 0)
+		memcpy(ns, e->sources, pos * sizeof(*ns));
+	if (e->n_sources > pos)
+		memcpy(ns + pos + 1, e->sources + pos, (e->n_sources - pos) * sizeof(*ns));
 	Trueup__View__SourceState *s = tu_arena_alloc(&f->arena, sizeof(*s));
 	trueup__view__source_state__init(s);
 	s->source = tu_arena_strdup(&f->arena, source);

@@ -501,7 +501,7 @@ tu_status tu_scanner_scan(tu_scanner *s, const char *trigger, struct tu_scan_res
 		tu_error("source %s: scan %s: cannot publish BEGIN, scan abandoned: %s",
 			 s->cfg->name, r.scan_id, err);
 		r.status = st;
-		snprintf(r.error, sizeof(r.error), "BEGIN not published: %s", err);
+		snprintf(r.error, sizeof(r.error), "BEGIN not published: %.1000s", err);
 		goto out;
 	}
 	tu_debug("source %s: scan %s began (%s, trigger %s)", s->cfg->name, r.scan_id,

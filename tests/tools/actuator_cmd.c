@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "bounds.h"
-#include "actuator_tool.h"
 #include "bus.h"
 #include "clock.h"
 #include "config.h"
@@ -69,6 +68,25 @@ static Trueup__V1__Mode parse_mode(const char *s)
 	if (strcmp(s, "enforce") == 0)
 		return TRUEUP__V1__MODE__MODE_ENFORCE;
 	return TRUEUP__V1__MODE__MODE_UNSPECIFIED;
+}
+
+/* Connects to url (no reconnects); prints the error and returns NULL. */
+static tu_bus *connect_to(const char *url)
+{
+	struct tu_nats_config nc = {
+		.url = (char *)url,
+		.connect_timeout = 2000,
+		.request_timeout = 5000,
+		.max_reconnect = 0,
+		.reconnect_wait = 100,
+	};
+	tu_bus *bus = NULL;
+	char err[512];
+	if (tu_bus_connect(&nc, NULL, &bus, err, sizeof(err)) != TU_OK) {
+		fprintf(stderr, "actuator_cmd: %s\n", err);
+		return NULL;
+	}
+	return bus;
 }
 
 int main(int argc, char **argv)
@@ -210,7 +228,7 @@ int main(int argc, char **argv)
 		msg_id = *cmd.command_id ? cmd.command_id : tu_arena_printf(&a, "test.%" PRId64,
 									    tu_clock_wall_ns());
 
-	tu_bus *bus = actuator_tool_connect(url, "actuator_cmd");
+	tu_bus *bus = connect_to(url);
 	if (bus == NULL)
 		return 1;
 	struct tu_bus_msg m = {
@@ -229,7 +247,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "actuator_cmd: %s\n", err);
 	else
 		printf("%" PRIu64 "%s\n", seq, dup ? " duplicate" : "");
-	actuator_tool_close(bus);
+	tu_bus_destroy(bus, 1000);
 	tu_arena_release(&a);
 	return st == TU_OK ? 0 : 1;
 }
