@@ -145,6 +145,16 @@ void tu_time_format(int64_t ns, char *out, size_t outlen)
 	snprintf(out, outlen, "%s.%03ldZ", base, msec);
 }
 
+void tu_time_format_ns(int64_t ns, char *out, size_t outlen)
+{
+	time_t secs = (time_t)(ns / TU_NS_PER_S);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	char base[32];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, outlen, "%s.%09lldZ", base, (long long)(ns % TU_NS_PER_S));
+}
+
 tu_status tu_time_parse(const char *s, int64_t *ns)
 {
 	struct tm tm;

@@ -35,6 +35,8 @@ void tu_duration_format(int64_t ms, char *out, size_t outlen);
 tu_status tu_size_parse(const char *s, int64_t *bytes);
 /* RFC 3339 UTC with milliseconds, e.g. 2026-11-22T03:00:00.123Z; out >= 32. */
 void tu_time_format(int64_t ns, char *out, size_t outlen);
+/* The same with nanoseconds (2026-11-22T03:00:00.123456789Z): exact, for scripts. */
+void tu_time_format_ns(int64_t ns, char *out, size_t outlen);
 /* Parses RFC 3339 UTC ("...Z" or "+00:00", optional fraction) to ns. */
 tu_status tu_time_parse(const char *s, int64_t *ns);
 

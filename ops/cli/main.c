@@ -263,8 +263,8 @@ void tu_cli_print_msg(const struct tu_cli *cli, FILE *out, const struct tu_cli_m
 		tu_buf_printf(&b, "{\"stream\":\"%s\",\"seq\":%llu", m->stream,
 			      (unsigned long long)m->seq);
 		if (m->ts_ns > 0) {
-			char ts[40];
-			tu_time_format(m->ts_ns, ts, sizeof(ts));
+			char ts[48];
+			tu_time_format_ns(m->ts_ns, ts, sizeof(ts));
 			tu_buf_printf(&b, ",\"time\":\"%s\"", ts);
 		}
 		const char *keys[] = { "subject", "msg_id", "type", "correlation_id" };

@@ -64,4 +64,10 @@ first_cmd_seq=$(jq -r 'select(.stream == "TRUEUP_CMD") | .seq' "$TU_TMP/replay.j
 	>"$TU_TMP/early.jsonl" || tu_fail "replay --until"
 [ "$(jq -s '[.[] | select(.stream == "TRUEUP_CMD")] | length' "$TU_TMP/early.jsonl")" -eq 0 ] \
 	|| tu_fail "replay --until $((first_cmd_seq - 1)) derived a command"
+# --until TIME: stop at the timestamp of the event just before the first command's cause
+t=$("$TU_BUILD/trueup" streams dump TRUEUP_EVENTS --from "$((first_cmd_seq - 1))" -o json | head -1 | jq -r .time)
+"$TU_BUILD/trueup" replay --view "$TU_TMP/replayed-time" --until "$t" -o json \
+	>"$TU_TMP/early-time.jsonl" 2>"$TU_TMP/early-time.log" || tu_fail "replay --until $t"
+grep -q "up to sequence $((first_cmd_seq - 1)) " "$TU_TMP/early-time.log" ||
+	tu_fail "replay --until $t did not stop at sequence $((first_cmd_seq - 1)): $(cat "$TU_TMP/early-time.log")"
 tu_log "PASS"

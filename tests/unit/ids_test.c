@@ -111,6 +111,11 @@ static void times(void **state)
 	tu_time_format(ns, out, sizeof(out));
 	assert_string_equal(out, "2026-11-22T03:00:00.500Z");
 	assert_int_equal(tu_time_parse("yesterday", &ns), TU_EINVAL);
+	int64_t exact = INT64_C(1795319000123456789), back = 0;
+	tu_time_format_ns(exact, out, sizeof(out));
+	assert_string_equal(out, "2026-11-22T03:43:20.123456789Z");
+	assert_int_equal(tu_time_parse(out, &back), TU_OK);
+	assert_int_equal(back, exact);
 }
 
 static void base64(void **state)
