@@ -19,7 +19,7 @@
 #include "bus.h"
 #include "config.h"
 #include "log.h"
-#include "redis_target.h"
+#include "targets.h"
 
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	struct tu_config *cfg = NULL;
 	tu_bus *bus = NULL;
-	tu_redis_adapter *redis = NULL;
+	struct tu_adapter adapter = { 0 };
+	const struct tu_target_config *target = NULL;
 	tu_actuator *act = NULL;
 	int rc = EXIT_RUNTIME;
 	int c;
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "trueup-actuator: %s\n", err);
 		return EXIT_USAGE;
 	}
-	const struct tu_target_config *target = tu_config_target(cfg, target_name);
+	target = tu_config_target(cfg, target_name);
 	if (target == NULL) {
 		fprintf(stderr, "trueup-actuator: %s: no target named \"%s\"\n", config_path,
 			target_name);
@@ -119,20 +120,9 @@ int main(int argc, char **argv)
 		instance = default_instance;
 	}
 
-	struct tu_adapter adapter;
-	switch (target->type) {
-	case TU_TARGET_REDIS:
-		if (tu_redis_adapter_create(target, &redis, err, sizeof(err)) != TU_OK) {
-			fprintf(stderr, "trueup-actuator: %s: target %s: %s\n", config_path,
-				target->name, err);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		tu_redis_adapter_view(redis, &adapter);
-		break;
-	default:
-		fprintf(stderr, "trueup-actuator: target %s: unsupported type %d\n", target->name,
-			(int)target->type);
+	if (tu_target_open(target, &adapter, err, sizeof(err)) != TU_OK) {
+		fprintf(stderr, "trueup-actuator: %s: target %s: %s\n", config_path, target->name,
+			err);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -162,7 +152,8 @@ int main(int argc, char **argv)
 out:
 	tu_actuator_destroy(act);
 	tu_bus_destroy(bus, 2000);
-	tu_redis_adapter_destroy(redis);
+	if (target != NULL)
+		tu_target_close(target, &adapter);
 	tu_config_destroy(cfg);
 	return rc;
 }

@@ -45,6 +45,7 @@
 #include "clock.h"
 #include "contract.h"
 #include "ids.h"
+#include "jsonmap.h"
 #include "tmpl.h"
 #include "xalloc.h"
 
@@ -979,6 +980,53 @@ static tu_status parse_attrs(struct ctx *c, yaml_node_t *node, const char *path,
 			free(value);
 	}
 	return st;
+}
+
+/* match: JSON path -> template; the paths are checked here. */
+static tu_status parse_match(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	char sub[PATH_LEN], why[256];
+	tu_status st = parse_attrs(c, node, path, dst);
+	for (size_t i = 0; st == TU_OK && i < map_n(node); i++) {
+		yaml_node_t *k = map_key(c, node, i);
+		path_key(sub, path, text(k));
+		if (tu_json_path_check(text(k), why, sizeof(why)) != TU_OK)
+			st = fail(c, k, sub, "%s", why);
+	}
+	return st;
+}
+
+/*
+ * The fields of a struct tu_json_mapping, for adapters whose `observe`
+ * entries map JSON objects (docs/configuration.md, "JSON mappings"). Use as
+ * a field_set whose base is the mapping, next to the adapter's own set.
+ */
+#define JM(m) offsetof(struct tu_json_mapping, m)
+static const struct field json_mapping_fields[] __attribute__((unused)) = {
+	{ FLD("kind", F_NAME, JM(kind)), .required = true },
+	{ FLD("namespace", F_TMPL, JM(ns)) },
+	{ FLD("name", F_TMPL, JM(name)), .required = true },
+	{ FLD("attrs", F_FN, JM(attrs)), .fn = parse_attrs },
+	{ FLD("match", F_FN, JM(match)), .fn = parse_match },
+	{ FLD("name_prefix", F_STR, JM(name_prefix)), .max = TU_MAX_NAME },
+};
+#undef JM
+
+__attribute__((unused)) static void json_mapping_defaults(struct tu_json_mapping *m)
+{
+	m->ns = tu_xstrdup("default");
+}
+
+static void kvlist_release(struct tu_kvlist *l);
+
+__attribute__((unused)) static void json_mapping_release(struct tu_json_mapping *m)
+{
+	free(m->kind);
+	free(m->ns);
+	free(m->name);
+	kvlist_release(&m->attrs);
+	kvlist_release(&m->match);
+	free(m->name_prefix);
 }
 
 static tu_status check_source_ref(struct ctx *c, yaml_node_t *node, const char *path,

@@ -37,6 +37,22 @@ struct tu_kvlist {
 /* Returns the value for key, or NULL. */
 const char *tu_kvlist_get(const struct tu_kvlist *l, const char *key);
 
+/*
+ * How a JSON object becomes an entity: a Docker container, a Kubernetes
+ * object, an item of an HTTP API's reply, a MongoDB document (as relaxed
+ * extended JSON). Templates (tmpl.h) see `{.path}` variables: `.a.b`,
+ * `.items[0]`, `.metadata.labels["app.kubernetes.io/name"]` (lib/jsonmap.h),
+ * plus what the adapter adds (e.g. `{source}`).
+ */
+struct tu_json_mapping {
+	char *kind;             /* entity kind (required) */
+	char *ns;               /* namespace template; default "default" */
+	char *name;             /* name template (required) */
+	struct tu_kvlist attrs; /* attribute -> template */
+	struct tu_kvlist match; /* path -> template: only objects whose value there renders equal */
+	char *name_prefix;      /* only objects whose rendered name starts with this; NULL: all */
+};
+
 struct tu_nats_config {
 	char *url;               /* default "nats://127.0.0.1:4222"; comma-separated list allowed */
 	char *user;              /* optional */

@@ -1,0 +1,34 @@
+/* targets.c - adapters by target type (see targets.h). */
+#include "targets.h"
+
+#include <stdio.h>
+
+#include "redis_target.h"
+
+tu_status tu_target_open(const struct tu_target_config *t, struct tu_adapter *out, char *err,
+			 size_t errlen)
+{
+	switch (t->type) {
+	case TU_TARGET_REDIS: {
+		tu_redis_adapter *r = NULL;
+		tu_status st = tu_redis_adapter_create(t, &r, err, errlen);
+		if (st == TU_OK)
+			tu_redis_adapter_view(r, out);
+		return st;
+	}
+	}
+	snprintf(err, errlen, "target %s: unsupported type %d", t->name, (int)t->type);
+	return TU_EINVAL;
+}
+
+void tu_target_close(const struct tu_target_config *t, struct tu_adapter *a)
+{
+	if (a == NULL || a->impl == NULL)
+		return;
+	switch (t->type) {
+	case TU_TARGET_REDIS:
+		tu_redis_adapter_destroy(a->impl);
+		break;
+	}
+	a->impl = NULL;
+}
