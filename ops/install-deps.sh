@@ -11,8 +11,11 @@ PKGS=(
 	libnats-dev nats-server
 	libhiredis-dev redis-server redis-tools
 	liblmdb-dev lmdb-utils
-	libyaml-dev libjansson-dev libssl-dev
+	libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev
+	libmongoc-dev libbson-dev
 	libcmocka-dev
+	docker.io busybox-static
+	python3 python3-kubernetes python3-pymongo openssl curl
 	jq procps
 )
 
