@@ -436,6 +436,19 @@ tu_status tu_bus_async_complete(tu_bus *bus, int64_t timeout_ms, int retries, si
 	return st;
 }
 
+tu_status tu_bus_request(tu_bus *bus, const char *subject, const void *data, size_t len,
+			 struct tu_buf *reply)
+{
+	natsMsg *m = NULL;
+	natsStatus s = natsConnection_Request(&m, bus->nc, subject, data, (int)len,
+					      bus->request_timeout);
+	if (s != NATS_OK)
+		return tu_bus_status(s);
+	tu_status st = tu_buf_append(reply, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+	natsMsg_Destroy(m);
+	return st;
+}
+
 tu_status tu_bus_publish_core(tu_bus *bus, const char *subject, const void *data, size_t len)
 {
 	return tu_bus_status(natsConnection_Publish(bus->nc, subject, data, (int)len));

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "config.h"
 #include "status.h"
 
@@ -84,6 +85,14 @@ tu_status tu_bus_async_complete(tu_bus *bus, int64_t timeout_ms, int retries, si
 size_t tu_bus_async_drop_pending(tu_bus *bus);
 /* Async publishes sent and not yet acked. */
 int tu_bus_async_pending(tu_bus *bus);
+
+/*
+ * A core NATS request (control requests, not stored): appends the reply's
+ * body to reply. TU_ETIMEOUT after nats.request_timeout, TU_EUNAVAIL when
+ * nobody listens on subject.
+ */
+tu_status tu_bus_request(tu_bus *bus, const char *subject, const void *data, size_t len,
+			 struct tu_buf *reply);
 
 /* Plain (non-JetStream) publish, e.g. replies to control requests. */
 tu_status tu_bus_publish_core(tu_bus *bus, const char *subject, const void *data, size_t len);

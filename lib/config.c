@@ -1178,6 +1178,31 @@ static const struct field log_fields[] = {
 };
 #undef LOG
 
+/* A listen address "host:port", or "" to turn the endpoint off. */
+static tu_status parse_listen(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	char **out = dst;
+	const char *v = NULL;
+	tu_status st = scalar(c, node, path, "a listen address (host:port) or \"\"", &v);
+	if (st != TU_OK)
+		return st;
+	const char *colon = strrchr(v, ':');
+	if (*v != '\0' && (colon == NULL || colon == v || colon[1] == '\0' ||
+			    strspn(colon + 1, "0123456789") != strlen(colon + 1)))
+		return fail(c, node, path, "\"%s\" is not host:port (or \"\" for off)", v);
+	free(*out);
+	*out = NULL;
+	return copy(c, node, path, v, out);
+}
+
+#define HTTP(m) offsetof(struct tu_http_config, m)
+static const struct field http_fields[] = {
+	{ FLD("processor", F_FN, HTTP(processor)), .fn = parse_listen },
+	{ FLD("producer", F_FN, HTTP(producer)), .fn = parse_listen },
+	{ FLD("actuator", F_FN, HTTP(actuator)), .fn = parse_listen },
+};
+#undef HTTP
+
 /* ------------------------------------------------------------------------ */
 /* sources                                                                   */
 
@@ -1996,6 +2021,7 @@ static const struct field root_fields[] = {
 	{ FLD("streams", F_MAP, CFG(streams)), SUB(streams_fields) },
 	{ FLD("processor", F_MAP, CFG(processor)), SUB(processor_fields), .fn = check_processor },
 	{ FLD("log", F_MAP, CFG(log)), SUB(log_fields) },
+	{ FLD("http", F_MAP, CFG(http)), SUB(http_fields) },
 	{ FLD("sources", F_FN, 0), .fn = parse_sources },
 	{ FLD("targets", F_FN, 0), .fn = parse_targets },
 	{ FLD("rules", F_FN, 0), .fn = defer_rules },
@@ -2042,6 +2068,9 @@ static void set_defaults(struct tu_config *cfg)
 	p->command_ttl = 10 * MS_M;
 	cfg->log.level = TU_LOG_INFO;
 	cfg->log.format = TU_LOG_JSON;
+	cfg->http.processor = tu_xstrdup("127.0.0.1:9464");
+	cfg->http.producer = tu_xstrdup("127.0.0.1:9465");
+	cfg->http.actuator = tu_xstrdup("127.0.0.1:9466");
 }
 
 /* "file:line:col: yaml: problem (context at line:col)" from a libyaml error. */
@@ -2410,6 +2439,9 @@ void tu_config_destroy(struct tu_config *cfg)
 		free(streams[i]->name);
 	free(cfg->processor.view);
 	free(cfg->processor.consumer);
+	free(cfg->http.processor);
+	free(cfg->http.producer);
+	free(cfg->http.actuator);
 	for (size_t i = 0; i < cfg->n_sources; i++)
 		source_release(&cfg->sources[i]);
 	free(cfg->sources);

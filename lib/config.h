@@ -292,6 +292,13 @@ struct tu_rule_config {
 	struct tu_counter_rule counter;   /* type counter */
 };
 
+/* Listen addresses of the components' HTTP endpoints (docs/metrics.md); "" = off. */
+struct tu_http_config {
+	char *processor; /* default "127.0.0.1:9464" */
+	char *producer;  /* default "127.0.0.1:9465" */
+	char *actuator;  /* default "127.0.0.1:9466" */
+};
+
 struct tu_log_config {
 	enum tu_log_level level;   /* default info */
 	enum tu_log_format format; /* default json */
@@ -309,6 +316,7 @@ struct tu_config {
 	struct tu_rule_config *rules;        /* owned, n_rules */
 	size_t n_rules;
 	struct tu_log_config log;
+	struct tu_http_config http;
 };
 
 /*

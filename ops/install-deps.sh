@@ -11,7 +11,7 @@ PKGS=(
 	libnats-dev nats-server
 	libhiredis-dev redis-server redis-tools
 	liblmdb-dev lmdb-utils
-	libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev
+	libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
 	libmongoc-dev libbson-dev
 	libcmocka-dev
 	docker.io busybox-static

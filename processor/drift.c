@@ -88,6 +88,11 @@ static tu_status emit(tu_fold *f, const struct tu__rule *r, const Trueup__View__
 	snprintf(subject, sizeof(subject), "%s.%s.%s", TU_SUBJ_DRIFT, d->rule, d->entity->kind);
 	tu_log(TU_LOG_INFO, d->correlation_id, "drift %s %s: %s", tu_pb_drift_state_str(state),
 	       d->rule, reason);
+	if (f->hooks.drift != NULL) {
+		bool fixed = state == TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED && d->attempt > 0 &&
+			     strcmp(d->last_outcome, "succeeded") == 0;
+		f->hooks.drift(f->hooks.ctx, d->rule, ev.rule_type, state, fixed);
+	}
 	return tu__outbox_put(f, subject, id, TU_TYPE_DRIFT, d->correlation_id, &ev.base);
 }
 
@@ -268,6 +273,8 @@ static tu_status issue(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift
 		d->command_ids[d->n_command_ids++] = c->command_id;
 		d->outcomes_pending++;
 		TU__COUNT(f, commands);
+		if (f->hooks.command != NULL)
+			f->hooks.command(f->hooks.ctx, d->rule, c->target, c->action);
 	}
 	if (d->n_command_ids == 0)
 		d->confirm_after_seq = f->seq; /* nothing to wait for: the next scan re-checks */

@@ -270,6 +270,11 @@ void tu_fold_destroy(tu_fold *f)
 	free(f);
 }
 
+void tu_fold_set_hooks(tu_fold *f, const struct tu_fold_hooks *hooks)
+{
+	f->hooks = *hooks;
+}
+
 const struct tu__rule *tu__rule_by_name(const tu_fold *f, const char *name)
 {
 	for (size_t i = 0; i < f->n_rules; i++)
@@ -894,6 +899,8 @@ static tu_status fold_outcome(tu_fold *f, const struct tu_fold_event *ev)
 	    o->result > TRUEUP__V1__OUTCOME__RESULT__RESULT_EXPIRED)
 		return park(f, ev, "result: %d is not a known result", (int)o->result);
 	TU__COUNT(f, outcomes);
+	if (f->hooks.outcome != NULL)
+		f->hooks.outcome(f->hooks.ctx, o->target, o->result);
 	return tu__drift_on_outcome(f, o);
 }
 

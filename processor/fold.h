@@ -24,6 +24,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "pb.h"
 #include "status.h"
 #include "view.h"
 
@@ -65,10 +66,27 @@ struct tu_fold_stats {
 	uint64_t outbox_written;  /* messages written to the outbox */
 };
 
+/*
+ * Called while a fact is folded, inside the batch's transaction: a caller
+ * that counts (metrics) must buffer and apply the counts only once the
+ * transaction commits, since an aborted batch is folded again. Any may be NULL.
+ */
+struct tu_fold_hooks {
+	/* A drift event was derived; fixed: a RESOLVED after a successful fix. */
+	void (*drift)(void *ctx, const char *rule, const char *rule_type,
+		      Trueup__V1__DriftEvent__State state, bool fixed);
+	/* A command was issued (sent or proposed). */
+	void (*command)(void *ctx, const char *rule, const char *target, const char *action);
+	/* An outcome was folded. */
+	void (*outcome)(void *ctx, const char *target, Trueup__V1__Outcome__Result result);
+	void *ctx;
+};
+
 /* The policy (cfg) must outlive the fold. */
 tu_status tu_fold_create(const struct tu_config *cfg, tu_view *view, tu_fold **out, char *err,
 			 size_t errlen);
 void tu_fold_destroy(tu_fold *f);
+void tu_fold_set_hooks(tu_fold *f, const struct tu_fold_hooks *hooks);
 
 /* Starts a batch in write transaction txn (reads meta it caches). */
 tu_status tu_fold_begin(tu_fold *f, MDB_txn *txn);

@@ -110,6 +110,7 @@ struct tu_fold {
 	struct tu_fold_stats saved;     /* stats at tu_fold_begin, restored by tu_fold_abort */
 	int8_t *src_complete;           /* per cfg source: -1 unknown, 0 never complete, 1 complete */
 	int64_t next_timer;             /* earliest timer due, INT64_MAX if none; -1 unknown */
+	struct tu_fold_hooks hooks;     /* observers of derived messages (metrics) */
 };
 
 /* LMDB helpers on the current transaction; records decode into the arena. */

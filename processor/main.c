@@ -24,7 +24,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: trueup-processor --config FILE [--instance NAME]\n"
+		"usage: trueup-processor --config FILE [--instance NAME] [--listen ADDR]\n"
 		"\n"
 		"Folds every fact of TRUEUP_EVENTS into the LMDB view (processor.view),\n"
 		"evaluates the configured rules and publishes drift events and fix\n"
@@ -32,6 +32,7 @@ static void usage(FILE *out)
 		"\n"
 		"  -c, --config FILE    trueup YAML config (see docs/configuration.md)\n"
 		"  -i, --instance NAME  instance name (default: hostname-pid)\n"
+		"  -l, --listen ADDR    metrics and endpoints (default: http.processor, \"\" for none)\n"
 		"  -h, --help           this help\n"
 		"\n"
 		"Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage or config error.\n");
@@ -39,19 +40,21 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	const char *config = NULL;
+	const char *config = NULL, *listen = NULL;
 	char instance[128] = "";
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "instance", required_argument, NULL, 'i' },
+		{ "listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:i:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:i:l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'i': snprintf(instance, sizeof(instance), "%s", optarg); break;
+		case 'l': listen = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -80,7 +83,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	tu_processor *p = NULL;
-	if (tu_processor_create(cfg, instance, &p, err, sizeof(err)) != TU_OK) {
+	if (tu_processor_create(cfg, instance, listen, &p, err, sizeof(err)) != TU_OK) {
 		tu_error("%s", err);
 		tu_config_destroy(cfg);
 		return 1;

@@ -30,6 +30,7 @@
 #include "outbox.h"
 #include "pb.h"
 #include "streams.h"
+#include "telemetry.h"
 #include "view.h"
 #include "xalloc.h"
 
@@ -42,6 +43,8 @@ struct tu_processor {
 	tu_fold *fold;                /* owned */
 	tu_bus *bus;                  /* owned */
 	tu_outbox *outbox;            /* owned; NULL until created */
+	tu_telemetry *telemetry;      /* owned: metrics and endpoints */
+	int64_t batch_start_ns;       /* monotonic start of the batch being folded */
 	natsSubscription *sub;        /* bound pull subscription, owned */
 	bool accept_gap;              /* next message comes from a freshly created consumer */
 	pthread_t ticker;
@@ -69,7 +72,7 @@ static void on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bo
 }
 
 tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
-			      tu_processor **out, char *err, size_t errlen)
+			      const char *listen, tu_processor **out, char *err, size_t errlen)
 {
 	tu_processor *p = tu_xcalloc(1, sizeof(*p));
 	p->cfg = cfg;
@@ -90,6 +93,15 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 		return st;
 	}
 	p->outbox = tu_outbox_create(p->view, p->bus, &cfg->processor);
+	p->telemetry = tu_telemetry_create(cfg, p->view, p->bus, p->outbox);
+	struct tu_fold_hooks hooks = tu_telemetry_hooks(p->telemetry);
+	tu_fold_set_hooks(p->fold, &hooks);
+	st = tu_telemetry_listen(p->telemetry, listen != NULL ? listen : cfg->http.processor, err,
+				 errlen);
+	if (st != TU_OK) {
+		tu_processor_destroy(p);
+		return st;
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	/* Unacked messages: the queue, the batch in the fold and the one being fetched. */
@@ -106,6 +118,7 @@ void tu_processor_destroy(tu_processor *p)
 {
 	if (p == NULL)
 		return;
+	tu_telemetry_destroy(p->telemetry);
 	tu_outbox_destroy(p->outbox);
 	p->outbox = NULL;
 	for (int i = 0; i < p->q_len; i++)
@@ -148,6 +161,7 @@ static tu_status bind_consumer(tu_processor *p, bool force)
 		natsSubscription_Destroy(p->sub);
 		p->sub = NULL;
 	}
+	tu_telemetry_bound(p->telemetry, false);
 	jsConsumerInfo *ci = NULL;
 	jsErrCode ec = 0;
 	natsStatus s = js_GetConsumerInfo(&ci, tu_bus_js(p->bus), TU_STREAM_EVENTS, durable, NULL,
@@ -186,6 +200,7 @@ static tu_status bind_consumer(tu_processor *p, bool force)
 	st = tu_bus_pull_bind(p->bus, TU_STREAM_EVENTS, durable, &p->sub, err, sizeof(err));
 	if (st != TU_OK)
 		tu_error("%s", err);
+	tu_telemetry_bound(p->telemetry, st == TU_OK);
 	return st;
 }
 
@@ -340,6 +355,9 @@ static void reclaim_end(void *ctx, bool committed)
 {
 	tu_processor *p = ctx;
 	tu_outbox_reclaim_end(p->outbox, committed);
+	double secs = (double)(tu_clock_mono_ns() - p->batch_start_ns) / 1e9;
+	tu_telemetry_batch_end(p->telemetry, committed, tu_fold_stats(p->fold), secs,
+			       tu_fold_applied_seq(p->fold));
 }
 
 /* Folds one fetched batch; acks it after the commit. */
@@ -352,6 +370,7 @@ static tu_status handle_batch(tu_processor *p, natsMsgList *list)
 					      .after = reclaim_end,
 					      .ctx = p };
 		struct tu_batch_result res;
+		p->batch_start_ns = tu_clock_mono_ns();
 		tu_status st = tu_batch_fold(p->fold, p->view, list->Msgs + off, list->Count - off,
 					     &opts, &res);
 		if (st != TU_OK) {
@@ -428,6 +447,7 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 			}
 		}
 		maybe_sync(p);
+		tu_telemetry_alive(p->telemetry);
 	}
 	pthread_mutex_lock(&p->mu);
 	p->quit = true;

@@ -23,9 +23,12 @@
 
 typedef struct tu_processor tu_processor;
 
-/* Opens the view and connects; the policy must outlive the processor. */
+/*
+ * Opens the view, connects and serves the endpoints on listen (NULL: the
+ * config's http.processor; "": none). The policy must outlive the processor.
+ */
 tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
-			      tu_processor **out, char *err, size_t errlen);
+			      const char *listen, tu_processor **out, char *err, size_t errlen);
 /* Runs until *stop becomes non-zero; then drains the outbox and returns. */
 tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop);
 void tu_processor_destroy(tu_processor *p);

@@ -35,19 +35,18 @@ int tu_cli_trigger(struct tu_cli *cli, int argc, char **argv)
 		}
 		char subject[256];
 		snprintf(subject, sizeof(subject), "%s.%s", TU_SUBJ_CTL_SCAN, src);
-		natsMsg *reply = NULL;
-		natsStatus s = natsConnection_RequestString(&reply, tu_bus_nc(bus), subject, "{}",
-							    tu_bus_request_timeout(bus));
-		if (s != NATS_OK) {
-			tu_cli_fail(cli, "source %s did not answer: %s", src, natsStatus_GetText(s));
+		struct tu_buf reply;
+		tu_buf_init(&reply, 1 << 16);
+		tu_status st = tu_bus_request(bus, subject, "{}", 2, &reply);
+		if (st != TU_OK) {
+			tu_cli_fail(cli, "source %s did not answer: %s", src, tu_status_str(st));
 			rc = TU_EXIT_FAIL;
-			continue;
+		} else if (cli->json) {
+			printf("%s\n", tu_buf_cstr(&reply));
+		} else {
+			printf("%s: %s\n", src, tu_buf_cstr(&reply));
 		}
-		if (cli->json)
-			printf("%.*s\n", natsMsg_GetDataLength(reply), natsMsg_GetData(reply));
-		else
-			printf("%s: %.*s\n", src, natsMsg_GetDataLength(reply), natsMsg_GetData(reply));
-		natsMsg_Destroy(reply);
+		tu_buf_release(&reply);
 	}
 	tu_bus_destroy(bus, 0);
 	return rc;

@@ -107,7 +107,7 @@ static double fold(const struct tu_config *cfg, uint64_t events)
 		exit(1);
 	}
 	struct run r = { 0 };
-	if (tu_processor_create(cfg, "bench", &r.p, err, sizeof(err)) != TU_OK) {
+	if (tu_processor_create(cfg, "bench", "", &r.p, err, sizeof(err)) != TU_OK) {
 		fprintf(stderr, "fold_bench: %s\n", err);
 		exit(1);
 	}

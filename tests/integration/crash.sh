@@ -18,6 +18,7 @@ tu_start_nats
 cat >"$TU_TMP/trueup.yaml" <<YAML
 nats: { url: "$NATS_URL" }
 log: { level: warn, format: text }
+http: { processor: "" }
 processor:
   view: $TU_TMP/view-live
   tick: 0            # no ticks: the stream ends where eventgen stops

@@ -1,14 +1,15 @@
 # tests/lib/ghost.sh - the ghost-worker case on real servers, shared by the
 # spine tests. Source after harness.sh; needs TU_BUILD and TU_SRC.
-# ghost_start MODE: servers, config, seed, streams, and the three components.
+# ghost_start MODE [HTTP]: servers, config, seed, streams, and the three
+# components; HTTP is the processor's endpoint address (default: any port).
 # ghost_settled: the pipeline has nothing left to do.
 
 ghost_start() {
-	local mode=$1
+	local mode=$1 http=${2:-127.0.0.1:0}
 	tu_setup
 	tu_start_nats
 	tu_start_redis
-	"$TU_SRC/ops/examples/ghost-worker/render.sh" "$TU_TMP" "$NATS_URL" "$REDIS_URL" "$mode"
+	"$TU_SRC/ops/examples/ghost-worker/render.sh" "$TU_TMP" "$NATS_URL" "$REDIS_URL" "$mode" "$http"
 	"$TU_SRC/ops/examples/ghost-worker/seed-redis.sh" "$REDIS_PORT"
 	export TRUEUP_CONFIG=$TU_TMP/trueup.yaml
 	"$TU_BUILD/trueup" streams apply >/dev/null || tu_fail "streams apply"

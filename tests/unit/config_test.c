@@ -650,6 +650,26 @@ static void err_bad_duration(void **state)
 		     "t.yaml:11:10: rules[0].for: ", "invalid duration \"soon\" (e.g. 30s");
 }
 
+static void http_listen_addresses(void **state)
+{
+	(void)state;
+	struct tu_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load("log: { level: info }\n", &cfg, err, sizeof(err)), TU_OK);
+	assert_string_equal(cfg->http.processor, "127.0.0.1:9464");
+	assert_string_equal(cfg->http.producer, "127.0.0.1:9465");
+	assert_string_equal(cfg->http.actuator, "127.0.0.1:9466");
+	tu_config_destroy(cfg);
+	assert_int_equal(load("http: { processor: \"0.0.0.0:8080\", actuator: \"\" }\n", &cfg, err,
+			      sizeof(err)),
+			 TU_OK);
+	assert_string_equal(cfg->http.processor, "0.0.0.0:8080");
+	assert_string_equal(cfg->http.actuator, "");
+	tu_config_destroy(cfg);
+	expect_error("http: { producer: nowhere }\n", "t.yaml:1:19: http.producer: ",
+		     "is not host:port");
+}
+
 static void err_bad_size(void **state)
 {
 	expect_error("streams:\n  events:\n    max_bytes: 10XB\n",
@@ -1009,6 +1029,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(lookups_and_names),
 	cmocka_unit_test(err_bad_duration),
 	cmocka_unit_test(err_bad_size),
+	cmocka_unit_test(http_listen_addresses),
 	cmocka_unit_test(err_unknown_field),
 	cmocka_unit_test(err_unknown_top_level),
 	cmocka_unit_test(err_wrong_node_type),
