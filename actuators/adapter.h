@@ -41,6 +41,11 @@ struct tu_adapter_ops {
 	 */
 	tu_status (*execute)(void *impl, const Trueup__V1__FixCommand *cmd, bool dry_run,
 			     struct tu_exec *out);
+	/*
+	 * Optional (may be NULL): checks the target is reachable with its
+	 * credentials, changing nothing (`trueup verify`); err says why not.
+	 */
+	tu_status (*probe)(void *impl, char *err, size_t errlen);
 };
 
 /* An adapter: a table of operations and the target object they act on. */

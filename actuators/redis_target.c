@@ -420,10 +420,23 @@ static tu_status redis_execute(void *impl, const Trueup__V1__FixCommand *cmd, bo
 	return tu_redis_adapter_execute(impl, cmd, dry_run, out);
 }
 
+/* Connects, authenticates and loads the script: everything but a command. */
+static tu_status redis_probe(void *impl, char *err, size_t errlen)
+{
+	tu_redis_adapter *t = impl;
+	struct tu_exec ex;
+	if (t->c == NULL && !conn_open(t, &ex)) {
+		snprintf(err, errlen, "%s", ex.error[0] ? ex.error : ex.detail);
+		return TU_EUNAVAIL;
+	}
+	return TU_OK;
+}
+
 static const struct tu_adapter_ops redis_ops = {
 	.type = "redis",
 	.verb_known = tu_redis_verb_known,
 	.execute = redis_execute,
+	.probe = redis_probe,
 };
 
 void tu_redis_adapter_view(tu_redis_adapter *t, struct tu_adapter *out)

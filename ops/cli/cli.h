@@ -86,6 +86,7 @@ struct tu_cli_msg {
 	const void *payload;
 	size_t len;
 	natsMsg *raw;        /* the stored message (for all its headers), or NULL */
+	const char *tag;     /* e.g. "+" / "-" in a diff: a text prefix, JSON "diff"; or NULL */
 };
 
 /*
@@ -105,5 +106,7 @@ int tu_cli_trigger(struct tu_cli *cli, int argc, char **argv);
 int tu_cli_status(struct tu_cli *cli, int argc, char **argv);
 int tu_cli_drift(struct tu_cli *cli, int argc, char **argv);
 int tu_cli_audit(struct tu_cli *cli, int argc, char **argv);
+int tu_cli_verify(struct tu_cli *cli, int argc, char **argv);
+int tu_cli_inspect(struct tu_cli *cli, int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * cmd_audit.c - `trueup audit [CORRELATION_ID | KIND/NS/NAME]`: the audit
- * trail of drift, from the streams themselves: drift events (TRUEUP_DRIFT),
+ * trail of drift, from the streams themselves: the observation that opened
+ * the drift (TRUEUP_EVENTS at its opened_seq), drift events (TRUEUP_DRIFT),
  * the commands they caused (TRUEUP_CMD) and the outcomes the actuators
  * reported (trueup.out.> in TRUEUP_EVENTS), grouped by correlation id and
  * ordered by time. Without an argument: every correlation id.
@@ -63,7 +64,11 @@ static void add(struct audit *a, const char *stream, natsMsg *m, size_t group)
 	}
 	struct rec *r = &a->recs[a->n++];
 	struct tu_bus_meta meta = { 0 };
-	tu_bus_meta(m, &meta);
+	if (tu_bus_meta(m, &meta) != TU_OK) {
+		/* read by sequence (js_GetMsg), not delivered: no ack subject */
+		meta.stream_seq = natsMsg_GetSequence(m);
+		meta.ts_ns = natsMsg_GetTime(m);
+	}
 	r->stream = tu_xstrdup(stream);
 	r->seq = meta.stream_seq;
 	r->ts = meta.ts_ns;
@@ -132,14 +137,43 @@ static int scan_stream(struct tu_cli *cli, tu_bus *bus, struct audit *a, const c
 	return tu_cli_read(cli, bus, stream, &ro, NULL, take, &sc);
 }
 
-/* Order of records with the same timestamp: cause before effect. */
-static int stream_rank(const char *stream)
+/*
+ * For each correlation id, the fact that opened the drift: the event at the
+ * drift's opened_seq in TRUEUP_EVENTS (if the stream still holds it).
+ */
+static void add_openers(tu_bus *bus, struct audit *a)
 {
-	if (strcmp(stream, TU_STREAM_DRIFT) == 0)
-		return 0;
-	if (strcmp(stream, TU_STREAM_CMD) == 0)
+	size_t n = a->n;
+	for (size_t g = 0; g < a->n_corrs; g++) {
+		for (size_t i = 0; i < n; i++) {
+			const struct rec *r = &a->recs[i];
+			if (r->group != g || strcmp(r->type, TU_TYPE_DRIFT) != 0)
+				continue;
+			Trueup__V1__DriftEvent *d =
+				trueup__v1__drift_event__unpack(NULL, r->len, r->payload);
+			uint64_t seq = d != NULL ? d->opened_seq : 0;
+			if (d != NULL)
+				trueup__v1__drift_event__free_unpacked(d, NULL);
+			natsMsg *m = NULL;
+			if (seq > 0 && tu_bus_get_msg(bus, TU_STREAM_EVENTS, seq, &m) == TU_OK) {
+				add(a, TU_STREAM_EVENTS, m, g);
+				natsMsg_Destroy(m);
+			}
+			break;
+		}
+	}
+}
+
+/* Order of records with the same timestamp: cause before effect. */
+static int stream_rank(const struct rec *r)
+{
+	if (strcmp(r->type, TU_TYPE_OUTCOME) != 0 && strcmp(r->stream, TU_STREAM_EVENTS) == 0)
+		return 0; /* the observation that opened it */
+	if (strcmp(r->stream, TU_STREAM_DRIFT) == 0)
 		return 1;
-	return 2;
+	if (strcmp(r->stream, TU_STREAM_CMD) == 0)
+		return 2;
+	return 3;
 }
 
 static int cmp_rec(const void *x, const void *y)
@@ -149,7 +183,7 @@ static int cmp_rec(const void *x, const void *y)
 		return a->group < b->group ? -1 : 1;
 	if (a->ts != b->ts)
 		return a->ts < b->ts ? -1 : 1;
-	int ra = stream_rank(a->stream), rb = stream_rank(b->stream);
+	int ra = stream_rank(a), rb = stream_rank(b);
 	if (ra != rb)
 		return ra - rb;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -184,6 +218,7 @@ int tu_cli_audit(struct tu_cli *cli, int argc, char **argv)
 		rc = TU_EXIT_CONFLICT;
 		goto out;
 	}
+	add_openers(bus, &a);
 	qsort(a.recs, a.n, sizeof(*a.recs), cmp_rec);
 	size_t last_group = (size_t)-1;
 	for (size_t i = 0; i < a.n; i++) {

@@ -23,8 +23,10 @@ static const struct {
 	{ "status", tu_cli_status, "applied sequence, lag, open drift by rule, last scan per source" },
 	{ "drift", tu_cli_drift, "the drift feed from TRUEUP_DRIFT (--watch to follow)" },
 	{ "audit", tu_cli_audit, "drift events, commands and outcomes of a correlation id" },
+	{ "inspect", tu_cli_inspect, "an entity: per-source state now, its drift, its history" },
 	{ "approve", tu_cli_approve, "approve (or --reject) a proposed command" },
 	{ "trigger", tu_cli_trigger, "ask producers for a scan now" },
+	{ "verify", tu_cli_verify, "pre-flight: config, NATS, streams, sources, targets, view" },
 	{ "view", tu_cli_view, "view dump: print a view's records" },
 };
 
@@ -252,6 +254,8 @@ void tu_cli_print_msg(const struct tu_cli *cli, FILE *out, const struct tu_cli_m
 	char seq[32];
 	snprintf(seq, sizeof(seq), "%c%llu", stream_letter(m->stream), (unsigned long long)m->seq);
 	if (!cli->json) {
+		if (m->tag != NULL)
+			fprintf(out, "%s ", m->tag);
 		if (pm != NULL)
 			print_text(out, seq, m->ts_ns, m->type, pm, m->subject);
 		else
@@ -262,6 +266,8 @@ void tu_cli_print_msg(const struct tu_cli *cli, FILE *out, const struct tu_cli_m
 		tu_buf_init(&b, 1 << 26);
 		tu_buf_printf(&b, "{\"stream\":\"%s\",\"seq\":%llu", m->stream,
 			      (unsigned long long)m->seq);
+		if (m->tag != NULL)
+			tu_buf_printf(&b, ",\"diff\":\"%s\"", m->tag);
 		if (m->ts_ns > 0) {
 			char ts[48];
 			tu_time_format_ns(m->ts_ns, ts, sizeof(ts));

@@ -46,6 +46,21 @@ for rule in ghost-worker worker-counter; do
 	# one correlation id links drift, command and outcome
 	"$TU_BUILD/trueup" audit "$corr" -o json | jq -r .stream | sort -u | paste -sd, \
 		| grep -qx 'TRUEUP_CMD,TRUEUP_DRIFT,TRUEUP_EVENTS' || tu_fail "audit of $corr incomplete"
+	# it starts with the observation that opened the drift
+	# it starts with the fact that opened the drift (an observation or a scan's end)
+	"$TU_BUILD/trueup" audit "$corr" -o json | head -1 |
+		jq -e '.stream == "TRUEUP_EVENTS" and (.type == "trueup.v1.ObservedState" or .type == "trueup.v1.ScanMarker")' \
+		>/dev/null || tu_fail "audit of $corr does not start with the fact that opened it"
+done
+# inspect: the entity now, its drift, its history
+out=$("$TU_BUILD/trueup" inspect worker/default/k3s-worker-2 -o json) || tu_fail "inspect"
+echo "$out" | jq -e '.entity.sources | length == 2 and all(.[]; .present)' >/dev/null ||
+	tu_fail "inspect: $out"
+echo "$out" | jq -e '.history | length >= 2' >/dev/null || tu_fail "inspect history: $out"
+out=$("$TU_BUILD/trueup" inspect worker/default/k3s-worker-3 -o json) || tu_fail "inspect gone"
+echo "$out" | jq -e '.entity == null and (.history | map(.deleted) | any)' >/dev/null ||
+	tu_fail "inspect of the removed worker: $out"
+for _ in 1; do :
 done
 
 # Replay: the same drift events and commands, byte for byte.
@@ -70,4 +85,21 @@ t=$("$TU_BUILD/trueup" streams dump TRUEUP_EVENTS --from "$((first_cmd_seq - 1))
 	>"$TU_TMP/early-time.jsonl" 2>"$TU_TMP/early-time.log" || tu_fail "replay --until $t"
 grep -q "up to sequence $((first_cmd_seq - 1)) " "$TU_TMP/early-time.log" ||
 	tu_fail "replay --until $t did not stop at sequence $((first_cmd_seq - 1)): $(cat "$TU_TMP/early-time.log")"
+# --from: only what later events derive
+"$TU_BUILD/trueup" replay --view "$TU_TMP/replayed-from" --from "$first_cmd_seq" -o json \
+	>"$TU_TMP/from.jsonl" || tu_fail "replay --from"
+jq -e --argjson s "$first_cmd_seq" 'select(.seq < $s)' "$TU_TMP/from.jsonl" >/dev/null &&
+	tu_fail "replay --from printed messages derived before $first_cmd_seq"
+[ "$(wc -l <"$TU_TMP/from.jsonl")" -gt 0 ] || tu_fail "replay --from printed nothing"
+# --policy --diff: what if ghost-worker had only detected? Its command goes, nothing comes.
+sed 's/^    mode: enforce$/    mode: detect/' "$TRUEUP_CONFIG" >"$TU_TMP/detect.yaml"
+grep -q 'mode: detect' "$TU_TMP/detect.yaml" || tu_fail "what-if policy not made"
+"$TU_BUILD/trueup" replay --view "$TU_TMP/whatif" --policy "$TU_TMP/detect.yaml" --diff -o json \
+	>"$TU_TMP/diff.jsonl" || tu_fail "replay --diff"
+[ "$(jq -s '[.[] | select(.diff == "-" and .stream == "TRUEUP_CMD")] | length' "$TU_TMP/diff.jsonl")" -eq 2 ] ||
+	tu_fail "the diff should drop both commands: $(cat "$TU_TMP/diff.jsonl")"
+[ "$(jq -s '[.[] | select(.diff == "+" and .stream == "TRUEUP_CMD")] | length' "$TU_TMP/diff.jsonl")" -eq 0 ] ||
+	tu_fail "a detect-only policy derived commands"
+[ "$(jq -s '[.[] | select(.diff == "+" and .stream == "TRUEUP_DRIFT")] | length' "$TU_TMP/diff.jsonl")" -gt 0 ] ||
+	tu_fail "the what-if's own drift events are missing from the diff"
 tu_log "PASS"
