@@ -117,8 +117,16 @@ static const struct enum_name target_types[] = {
 	{ "redis", TU_TARGET_REDIS },
 };
 static const struct enum_name rule_types[] = {
-	{ "presence", TU_RULE_PRESENCE },
-	{ "counter", TU_RULE_COUNTER },
+	{ "presence", TU_RULE_PRESENCE },   { "counter", TU_RULE_COUNTER },
+	{ "spec", TU_RULE_SPEC },           { "count", TU_RULE_COUNT },
+	{ "reference", TU_RULE_REFERENCE }, { "equal", TU_RULE_EQUAL },
+	{ "pod-status", TU_RULE_POD_STATUS }, { "heartbeat", TU_RULE_HEARTBEAT },
+};
+static const struct enum_name compare_names[] = {
+	{ "string", TU_CMP_STRING },
+	{ "int", TU_CMP_INT },
+	{ "bool", TU_CMP_BOOL },
+	{ "quantity", TU_CMP_QUANTITY },
 };
 static const struct enum_name mode_names[] = {
 	{ "detect", TU_MODE_DETECT },
@@ -688,6 +696,7 @@ enum field_type {
 	F_INT,    /* int */
 	F_I64,    /* int64_t */
 	F_ENUM,   /* an int-sized enum: one of names */
+	F_BOOL,   /* bool */
 	F_MAP,    /* a nested mapping described by sub; then fn, if any, checks it */
 	F_FN,     /* anything else: fn parses the node */
 	F_NODE,   /* yaml_node_t *: kept for the caller to parse later */
@@ -775,6 +784,9 @@ static tu_status set_field(struct ctx *c, const struct field *f, void *dst, yaml
 		st = get_enum(c, n, path, f->names, f->n_names, &e);
 		if (st == TU_OK)
 			memcpy(dst, &e, sizeof(e));
+		break;
+	case F_BOOL:
+		st = get_bool(c, n, path, dst);
 		break;
 	case F_MAP:
 		st = parse_fields(c, n, path, &(struct field_set){ f->sub, f->n_sub, dst }, 1);
@@ -1934,6 +1946,415 @@ static const struct field counter_rule_fields[] = {
 };
 #undef CTR
 
+/* The source of another entity: a configured source, or "hb" (heartbeats). */
+static tu_status check_source_or_hb(struct ctx *c, yaml_node_t *node, const char *path,
+				    const char *name)
+{
+	if (strcmp(name, "hb") == 0)
+		return TU_OK;
+	return check_source_ref(c, node, path, name);
+}
+
+static tu_status check_entity_tmpl(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_entity_tmpl *e = dst;
+	char sub[PATH_LEN];
+
+	path_key(sub, path, "source");
+	return check_source_or_hb(c, map_get(c, node, "source"), sub, e->source);
+}
+
+#define ET(m) offsetof(struct tu_entity_tmpl, m)
+static const struct field entity_tmpl_fields[] = {
+	{ FLD("kind", F_NAME, ET(kind)), .required = true },
+	{ FLD("source", F_NAME, ET(source)), .required = true },
+	{ FLD("namespace", F_TMPL, ET(ns)) },
+	{ FLD("name", F_TMPL, ET(name)), .required = true },
+};
+#undef ET
+
+static tu_status parse_entity_tmpl(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_entity_tmpl *e = dst;
+	struct field_set set = { entity_tmpl_fields, ARRAY_LEN(entity_tmpl_fields), e };
+
+	e->ns = tu_xstrdup("{namespace}");
+	tu_status st = parse_fields(c, node, path, &set, 1);
+	if (st == TU_OK)
+		st = check_entity_tmpl(c, node, path, e);
+	return st;
+}
+
+static tu_status check_attr_cond(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_attr_cond *a = dst;
+
+	if ((a->equals == NULL) == (a->equals_attr == NULL))
+		return fail(c, node, path, "needs exactly one of equals and equals_attr");
+	return TU_OK;
+}
+
+#define AC(m) offsetof(struct tu_attr_cond, m)
+static const struct field attr_cond_fields[] = {
+	{ FLD("attr", F_STR, AC(attr)), .required = true, .max = TU_MAX_ATTR_KEY },
+	{ FLD("equals", F_TMPL, AC(equals)) },
+	{ FLD("equals_attr", F_STR, AC(equals_attr)), .max = TU_MAX_ATTR_KEY },
+};
+#undef AC
+
+static tu_status parse_attr_cond(struct ctx *c, yaml_node_t *node, const char *path, void *item)
+{
+	struct field_set set = { attr_cond_fields, ARRAY_LEN(attr_cond_fields), item };
+	tu_status st = parse_fields(c, node, path, &set, 1);
+	if (st == TU_OK)
+		st = check_attr_cond(c, node, path, item);
+	return st;
+}
+
+/* A non-empty list of maps into a fresh array of n structs of size each. */
+static tu_status parse_list(struct ctx *c, yaml_node_t *node, const char *path, size_t size,
+			    item_fn fn, bool required, void **out, size_t *n)
+{
+	tu_status st = open_seq(c, node, path);
+	if (st != TU_OK)
+		return st;
+	if (required && seq_n(node) == 0)
+		return fail(c, node, path, "needs at least one entry");
+	*n = seq_n(node);
+	*out = tu_xcalloc(*n ? *n : 1, size);
+	return parse_items(c, node, path, *out, size, fn);
+}
+
+static tu_status parse_strings(struct ctx *c, yaml_node_t *node, const char *path, char ***out,
+			       size_t *n)
+{
+	char sub[PATH_LEN];
+	tu_status st = open_seq(c, node, path);
+	if (st != TU_OK)
+		return st;
+	*n = seq_n(node);
+	*out = tu_xcalloc(*n ? *n : 1, sizeof(**out));
+	for (size_t i = 0; st == TU_OK && i < *n; i++) {
+		path_index(sub, path, i);
+		st = get_str(c, seq_item(c, node, i), sub, TU_MAX_ATTR_VALUE, &(*out)[i]);
+	}
+	return st;
+}
+
+/* --- spec ------------------------------------------------------------------ */
+
+#define SF(m) offsetof(struct tu_spec_field, m)
+static const struct field spec_field_fields[] = {
+	{ FLD("attr", F_STR, SF(attr)), .required = true, .max = TU_MAX_ATTR_KEY },
+	{ FLD("actual_attr", F_STR, SF(actual_attr)), .max = TU_MAX_ATTR_KEY },
+	{ FLD("compare", F_ENUM, SF(cmp)), NAMES(compare_names) },
+};
+#undef SF
+
+static tu_status parse_spec_field(struct ctx *c, yaml_node_t *node, const char *path, void *item)
+{
+	struct tu_spec_field *f = item;
+	struct field_set set = { spec_field_fields, ARRAY_LEN(spec_field_fields), f };
+	f->cmp = TU_CMP_STRING;
+	tu_status st = parse_fields(c, node, path, &set, 1);
+	if (st == TU_OK && f->actual_attr == NULL)
+		f->actual_attr = tu_xstrdup(f->attr);
+	return st;
+}
+
+static tu_status parse_spec_fields(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_spec_rule *r = dst;
+	return parse_list(c, node, path, sizeof(*r->fields), parse_spec_field, true,
+			  (void **)&r->fields, &r->n_fields);
+}
+
+static tu_status check_spec(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_spec_rule *r = dst;
+	char sub[PATH_LEN];
+	path_key(sub, path, "desired");
+	tu_status st = check_source_ref(c, map_get(c, node, "desired"), sub, r->desired);
+	path_key(sub, path, "actual");
+	if (st == TU_OK)
+		st = check_source_ref(c, map_get(c, node, "actual"), sub, r->actual);
+	if (st == TU_OK && strcmp(r->desired, r->actual) == 0)
+		st = fail(c, map_get(c, node, "actual"), sub, "desired and actual are the same source");
+	return st;
+}
+
+#define SPEC(m) offsetof(struct tu_spec_rule, m)
+static const struct field spec_rule_fields[] = {
+	{ FLD("kind", F_NAME, SPEC(kind)), .required = true },
+	{ FLD("desired", F_NAME, SPEC(desired)), .required = true },
+	{ FLD("actual", F_NAME, SPEC(actual)), .required = true },
+	{ FLD("fields", F_FN, 0), .required = true, .fn = parse_spec_fields },
+	{ FLD("fix", F_FN, SPEC(fix)), .fn = parse_action_list },
+};
+#undef SPEC
+
+/* --- count ------------------------------------------------------------------ */
+
+static tu_status check_count(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_count_rule *r = dst;
+	char sub[PATH_LEN];
+	path_key(sub, path, "source");
+	tu_status st = check_source_or_hb(c, map_get(c, node, "source"), sub, r->source);
+	if (st == TU_OK) {
+		yaml_node_t *of = map_get(c, node, "of");
+		path_key(sub, path, "of");
+		char src[PATH_LEN];
+		path_key(src, sub, "source");
+		st = check_source_or_hb(c, map_get(c, of, "source"), src, r->of_source);
+	}
+	return st;
+}
+
+#define CNT(m) offsetof(struct tu_count_rule, m)
+static const struct field count_of_fields[] = {
+	{ FLD("kind", F_NAME, CNT(of_kind)), .required = true },
+	{ FLD("source", F_NAME, CNT(of_source)), .required = true },
+	{ FLD("namespace", F_TMPL, CNT(of_ns)) },
+};
+static const struct field count_rule_fields[] = {
+	{ FLD("kind", F_NAME, CNT(kind)), .required = true },
+	{ FLD("source", F_NAME, CNT(source)), .required = true },
+	{ FLD("attr", F_STR, CNT(attr)), .required = true, .max = TU_MAX_ATTR_KEY },
+	{ FLD("of", F_MAP, 0), .required = true, SUB(count_of_fields) },
+	{ FLD("confirm", F_INT, CNT(confirm)), .min = 1, .max = 1000 },
+	{ FLD("fix", F_FN, CNT(fix)), .fn = parse_action_list },
+};
+#undef CNT
+
+/* --- reference --------------------------------------------------------------- */
+
+#define GD(m) offsetof(struct tu_guard, m)
+static const struct field guard_fields[] = {
+	{ FLD("kind", F_NAME, GD(entity.kind)), .required = true },
+	{ FLD("source", F_NAME, GD(entity.source)), .required = true },
+	{ FLD("namespace", F_TMPL, GD(entity.ns)) },
+	{ FLD("name", F_TMPL, GD(entity.name)), .required = true },
+	{ FLD("attr", F_STR, GD(cond.attr)), .required = true, .max = TU_MAX_ATTR_KEY },
+	{ FLD("equals", F_TMPL, GD(cond.equals)) },
+	{ FLD("equals_attr", F_STR, GD(cond.equals_attr)), .max = TU_MAX_ATTR_KEY },
+	{ FLD("missing_ok", F_BOOL, GD(missing_ok)) },
+};
+#undef GD
+
+static tu_status parse_guard(struct ctx *c, yaml_node_t *node, const char *path, void *item)
+{
+	struct tu_guard *g = item;
+	struct field_set set = { guard_fields, ARRAY_LEN(guard_fields), g };
+	g->entity.ns = tu_xstrdup("{namespace}");
+	tu_status st = parse_fields(c, node, path, &set, 1);
+	if (st == TU_OK)
+		st = check_entity_tmpl(c, node, path, &g->entity);
+	if (st == TU_OK)
+		st = check_attr_cond(c, node, path, &g->cond);
+	return st;
+}
+
+static tu_status parse_guards(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_reference_rule *r = dst;
+	return parse_list(c, node, path, sizeof(*r->guards), parse_guard, false,
+			  (void **)&r->guards, &r->n_guards);
+}
+
+static tu_status compile_re(struct ctx *c, yaml_node_t *node, const char *path, const char *re_text,
+			    regex_t *re, bool *compiled)
+{
+	char rerr[256];
+	int rc = regcomp(re, re_text, REG_EXTENDED);
+	if (rc != 0) {
+		regerror(rc, re, rerr, sizeof(rerr));
+		return fail(c, node, path, "invalid regular expression \"%s\": %s", re_text, rerr);
+	}
+	*compiled = true;
+	return TU_OK;
+}
+
+static tu_status check_reference(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_reference_rule *r = dst;
+	char sub[PATH_LEN];
+	path_key(sub, path, "source");
+	tu_status st = check_source_ref(c, map_get(c, node, "source"), sub, r->source);
+	if (st == TU_OK && r->match != NULL) {
+		path_key(sub, path, "match");
+		st = compile_re(c, map_get(c, node, "match"), sub, r->match, &r->match_re,
+				&r->match_compiled);
+	}
+	return st;
+}
+
+static tu_status parse_selector(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_entity_tmpl *e = dst;
+	return parse_list(c, node, path, sizeof(*e->selector), parse_attr_cond, true,
+			  (void **)&e->selector, &e->n_selector);
+}
+
+#define OW(m) offsetof(struct tu_entity_tmpl, m)
+static const struct field owner_fields[] = {
+	{ FLD("kind", F_NAME, OW(kind)), .required = true },
+	{ FLD("source", F_NAME, OW(source)), .required = true },
+	{ FLD("namespace", F_TMPL, OW(ns)) },
+	{ FLD("name", F_TMPL, OW(name)) },
+	{ FLD("selector", F_FN, 0), .fn = parse_selector },
+};
+#undef OW
+
+static tu_status parse_owner(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_entity_tmpl *e = dst;
+	struct field_set set = { owner_fields, ARRAY_LEN(owner_fields), e };
+
+	e->ns = tu_xstrdup("{namespace}");
+	tu_status st = parse_fields(c, node, path, &set, 1);
+	if (st == TU_OK && (e->name == NULL) == (e->selector == NULL))
+		st = fail(c, node, path, "needs exactly one of name and selector");
+	if (st == TU_OK)
+		st = check_entity_tmpl(c, node, path, e);
+	return st;
+}
+
+#define REF(m) offsetof(struct tu_reference_rule, m)
+static const struct field reference_rule_fields[] = {
+	{ FLD("kind", F_NAME, REF(kind)), .required = true },
+	{ FLD("source", F_NAME, REF(source)), .required = true },
+	{ FLD("match", F_STR, REF(match)) },
+	{ FLD("owner", F_FN, REF(owner)), .required = true, .fn = parse_owner },
+	{ FLD("guards", F_FN, 0), .fn = parse_guards },
+	{ FLD("when_orphan", F_FN, REF(when_orphan)), .fn = parse_action_list },
+};
+#undef REF
+
+/* --- equal ------------------------------------------------------------------- */
+
+#define EV(m) offsetof(struct tu_equal_value, m)
+static const struct field equal_value_fields[] = {
+	{ FLD("label", F_NAME, EV(label)) },
+	{ FLD("kind", F_NAME, EV(entity.kind)), .required = true },
+	{ FLD("source", F_NAME, EV(entity.source)), .required = true },
+	{ FLD("namespace", F_TMPL, EV(entity.ns)) },
+	{ FLD("name", F_TMPL, EV(entity.name)), .required = true },
+	{ FLD("attr", F_STR, EV(attr)), .required = true, .max = TU_MAX_ATTR_KEY },
+};
+#undef EV
+
+static tu_status parse_equal_value(struct ctx *c, yaml_node_t *node, const char *path, void *item)
+{
+	struct tu_equal_value *v = item;
+	struct field_set set = { equal_value_fields, ARRAY_LEN(equal_value_fields), v };
+	v->entity.ns = tu_xstrdup("{namespace}");
+	tu_status st = parse_fields(c, node, path, &set, 1);
+	if (st == TU_OK)
+		st = check_entity_tmpl(c, node, path, &v->entity);
+	if (st == TU_OK && v->label == NULL)
+		v->label = tu_xasprintf("%s-%s", v->entity.kind, v->attr);
+	return st;
+}
+
+static tu_status parse_equal_values(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_equal_rule *r = dst;
+	tu_status st = parse_list(c, node, path, sizeof(*r->values), parse_equal_value, true,
+				  (void **)&r->values, &r->n_values);
+	if (st == TU_OK && r->n_values < 2)
+		st = fail(c, node, path, "an equal rule compares at least two values");
+	if (st == TU_OK) {
+		const char **labels = tu_xcalloc(r->n_values, sizeof(*labels));
+		for (size_t i = 0; i < r->n_values; i++)
+			labels[i] = r->values[i].label;
+		st = check_unique(c, node, path, labels, "label", "value label");
+		free(labels);
+	}
+	return st;
+}
+
+static tu_status check_equal(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_equal_rule *r = dst;
+	char sub[PATH_LEN];
+	path_key(sub, path, "source");
+	return check_source_ref(c, map_get(c, node, "source"), sub, r->source);
+}
+
+#define EQ(m) offsetof(struct tu_equal_rule, m)
+static const struct field equal_rule_fields[] = {
+	{ FLD("kind", F_NAME, EQ(kind)), .required = true },
+	{ FLD("source", F_NAME, EQ(source)), .required = true },
+	{ FLD("values", F_FN, 0), .required = true, .fn = parse_equal_values },
+	{ FLD("compare", F_ENUM, EQ(cmp)), NAMES(compare_names) },
+	{ FLD("fix", F_FN, EQ(fix)), .fn = parse_action_list },
+};
+#undef EQ
+
+/* --- pod-status ------------------------------------------------------------------ */
+
+static void strv_free(char **v, size_t n);
+
+static tu_status parse_zombie_reasons(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_pod_status_rule *r = dst;
+	strv_free(r->zombie_reasons, r->n_zombie_reasons);
+	return parse_strings(c, node, path, &r->zombie_reasons, &r->n_zombie_reasons);
+}
+
+static tu_status parse_pull_reasons(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_pod_status_rule *r = dst;
+	strv_free(r->pull_reasons, r->n_pull_reasons);
+	return parse_strings(c, node, path, &r->pull_reasons, &r->n_pull_reasons);
+}
+
+static tu_status parse_ready(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_pod_status_rule *r = dst;
+	return parse_list(c, node, path, sizeof(*r->ready), parse_attr_cond, false,
+			  (void **)&r->ready, &r->n_ready);
+}
+
+static tu_status check_pod_status(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_pod_status_rule *r = dst;
+	char sub[PATH_LEN];
+	path_key(sub, path, "source");
+	tu_status st = check_source_ref(c, map_get(c, node, "source"), sub, r->source);
+	if (st == TU_OK && r->when_image_pull.n > 0 && r->owner.kind == NULL)
+		st = fail(c, node, path, "when_image_pull needs owner (the workload to roll back)");
+	return st;
+}
+
+#define PS(m) offsetof(struct tu_pod_status_rule, m)
+static const struct field pod_status_rule_fields[] = {
+	{ FLD("kind", F_NAME, PS(kind)), .required = true },
+	{ FLD("source", F_NAME, PS(source)), .required = true },
+	{ FLD("reason_attr", F_STR, PS(reason_attr)), .max = TU_MAX_ATTR_KEY },
+	{ FLD("zombie_reasons", F_FN, 0), .fn = parse_zombie_reasons },
+	{ FLD("terminating_attr", F_STR, PS(terminating_attr)), .max = TU_MAX_ATTR_KEY },
+	{ FLD("terminating_grace", F_DUR, PS(terminating_grace)) },
+	{ FLD("when_zombie", F_FN, PS(when_zombie)), .fn = parse_action_list },
+	{ FLD("pull_reasons", F_FN, 0), .fn = parse_pull_reasons },
+	{ FLD("owner", F_FN, PS(owner)), .fn = parse_entity_tmpl },
+	{ FLD("image_attr", F_STR, PS(image_attr)), .max = TU_MAX_ATTR_KEY },
+	{ FLD("ready", F_FN, 0), .fn = parse_ready },
+	{ FLD("when_image_pull", F_FN, PS(when_image_pull)), .fn = parse_action_list },
+};
+#undef PS
+
+/* --- heartbeat ------------------------------------------------------------------- */
+
+#define HB(m) offsetof(struct tu_heartbeat_rule, m)
+static const struct field heartbeat_rule_fields[] = {
+	{ FLD("service", F_STR, HB(service)), .max = TU_MAX_NAMESPACE },
+	{ FLD("forget", F_DUR, HB(forget)), .min = 1 },
+	{ FLD("when_stale", F_FN, HB(when_stale)), .fn = parse_action_list },
+};
+#undef HB
+
 #define RULE(m) offsetof(struct tu_rule_config, m)
 static const struct field rule_fields[] = {
 	{ FLD("name", F_NAME, RULE(name)), .required = true },
@@ -1941,6 +2362,7 @@ static const struct field rule_fields[] = {
 	{ FLD("mode", F_ENUM, RULE(mode)), NAMES(mode_names) },
 	{ FLD("for", F_DUR, RULE(for_ms)) },
 	{ FLD("max_attempts", F_INT, RULE(max_attempts)), .min = 1 },
+	{ FLD("on_escalate", F_FN, RULE(on_escalate)), .fn = parse_action_list },
 };
 #undef RULE
 
@@ -1973,23 +2395,78 @@ static tu_status parse_rule(struct ctx *c, yaml_node_t *node, const char *path, 
 	r->mode = TU_MODE_DETECT;
 	r->for_ms = 0;
 	r->max_attempts = 3;
-	if (r->type == TU_RULE_PRESENCE) {
+	n_sets = 2;
+	switch (r->type) {
+	case TU_RULE_PRESENCE:
 		sets[1] = (struct field_set){ presence_fields, ARRAY_LEN(presence_fields),
 					      &r->presence };
 		sets[2] = (struct field_set){ presence_node_fields,
 					      ARRAY_LEN(presence_node_fields), &pn };
-	} else {
+		n_sets = 3;
+		break;
+	case TU_RULE_COUNTER:
 		r->counter.ns = tu_xstrdup("default");
 		r->counter.attr = tu_xstrdup("value");
 		r->counter.suffix = tu_xstrdup("-([0-9]+)$");
 		r->counter.offset = 1;
 		sets[1] = (struct field_set){ counter_rule_fields, ARRAY_LEN(counter_rule_fields),
 					      &r->counter };
-		n_sets = 2;
+		break;
+	case TU_RULE_SPEC:
+		sets[1] = (struct field_set){ spec_rule_fields, ARRAY_LEN(spec_rule_fields),
+					      &r->spec };
+		break;
+	case TU_RULE_COUNT:
+		r->count.of_ns = tu_xstrdup("{name}");
+		r->count.confirm = 1;
+		sets[1] = (struct field_set){ count_rule_fields, ARRAY_LEN(count_rule_fields),
+					      &r->count };
+		break;
+	case TU_RULE_REFERENCE:
+		sets[1] = (struct field_set){ reference_rule_fields,
+					      ARRAY_LEN(reference_rule_fields), &r->reference };
+		break;
+	case TU_RULE_EQUAL:
+		r->equal.cmp = TU_CMP_STRING;
+		sets[1] = (struct field_set){ equal_rule_fields, ARRAY_LEN(equal_rule_fields),
+					      &r->equal };
+		break;
+	case TU_RULE_POD_STATUS: {
+		struct tu_pod_status_rule *ps = &r->pod_status;
+		ps->reason_attr = tu_xstrdup("reason");
+		ps->terminating_attr = tu_xstrdup("deletion_timestamp");
+		ps->terminating_grace = 5 * MS_M;
+		ps->image_attr = tu_xstrdup("image");
+		ps->n_zombie_reasons = 1;
+		ps->zombie_reasons = tu_xcalloc(1, sizeof(char *));
+		ps->zombie_reasons[0] = tu_xstrdup("ContainerStatusUnknown");
+		ps->n_pull_reasons = 2;
+		ps->pull_reasons = tu_xcalloc(2, sizeof(char *));
+		ps->pull_reasons[0] = tu_xstrdup("ImagePullBackOff");
+		ps->pull_reasons[1] = tu_xstrdup("ErrImagePull");
+		sets[1] = (struct field_set){ pod_status_rule_fields,
+					      ARRAY_LEN(pod_status_rule_fields), ps };
+		break;
+	}
+	case TU_RULE_HEARTBEAT:
+		r->heartbeat.forget = 1 * MS_H;
+		sets[1] = (struct field_set){ heartbeat_rule_fields,
+					      ARRAY_LEN(heartbeat_rule_fields), &r->heartbeat };
+		break;
 	}
 	st = parse_fields(c, node, path, sets, n_sets);
 	if (st == TU_OK && r->type == TU_RULE_PRESENCE)
 		st = parse_presence(c, node, path, &pn, &r->presence);
+	else if (st == TU_OK && r->type == TU_RULE_SPEC)
+		st = check_spec(c, node, path, &r->spec);
+	else if (st == TU_OK && r->type == TU_RULE_COUNT)
+		st = check_count(c, node, path, &r->count);
+	else if (st == TU_OK && r->type == TU_RULE_REFERENCE)
+		st = check_reference(c, node, path, &r->reference);
+	else if (st == TU_OK && r->type == TU_RULE_EQUAL)
+		st = check_equal(c, node, path, &r->equal);
+	else if (st == TU_OK && r->type == TU_RULE_POD_STATUS)
+		st = check_pod_status(c, node, path, &r->pod_status);
 	return st;
 }
 
@@ -2317,6 +2794,11 @@ const char *tu_rule_type_str(enum tu_rule_type t)
 	return enum_str(rule_types, ARRAY_LEN(rule_types), (int)t);
 }
 
+const char *tu_compare_str(enum tu_compare cmp)
+{
+	return enum_str(compare_names, ARRAY_LEN(compare_names), (int)cmp);
+}
+
 const char *tu_rule_mode_str(enum tu_rule_mode m)
 {
 	return enum_str(mode_names, ARRAY_LEN(mode_names), (int)m);
@@ -2392,6 +2874,94 @@ static void target_release(struct tu_target_config *t)
 	free(t->redis.done_prefix);
 }
 
+static void attr_cond_release(struct tu_attr_cond *a)
+{
+	free(a->attr);
+	free(a->equals);
+	free(a->equals_attr);
+}
+
+static void entity_tmpl_release(struct tu_entity_tmpl *e)
+{
+	free(e->kind);
+	free(e->source);
+	free(e->ns);
+	free(e->name);
+	for (size_t i = 0; i < e->n_selector; i++)
+		attr_cond_release(&e->selector[i]);
+	free(e->selector);
+}
+
+static void spec_release(struct tu_spec_rule *r)
+{
+	free(r->kind);
+	free(r->desired);
+	free(r->actual);
+	for (size_t i = 0; i < r->n_fields; i++) {
+		free(r->fields[i].attr);
+		free(r->fields[i].actual_attr);
+	}
+	free(r->fields);
+	actions_release(&r->fix);
+}
+
+static void count_release(struct tu_count_rule *r)
+{
+	free(r->kind);
+	free(r->source);
+	free(r->attr);
+	free(r->of_kind);
+	free(r->of_source);
+	free(r->of_ns);
+	actions_release(&r->fix);
+}
+
+static void reference_release(struct tu_reference_rule *r)
+{
+	free(r->kind);
+	free(r->source);
+	free(r->match);
+	if (r->match_compiled)
+		regfree(&r->match_re);
+	entity_tmpl_release(&r->owner);
+	for (size_t i = 0; i < r->n_guards; i++) {
+		entity_tmpl_release(&r->guards[i].entity);
+		attr_cond_release(&r->guards[i].cond);
+	}
+	free(r->guards);
+	actions_release(&r->when_orphan);
+}
+
+static void equal_release(struct tu_equal_rule *r)
+{
+	free(r->kind);
+	free(r->source);
+	for (size_t i = 0; i < r->n_values; i++) {
+		free(r->values[i].label);
+		entity_tmpl_release(&r->values[i].entity);
+		free(r->values[i].attr);
+	}
+	free(r->values);
+	actions_release(&r->fix);
+}
+
+static void pod_status_release(struct tu_pod_status_rule *r)
+{
+	free(r->kind);
+	free(r->source);
+	free(r->reason_attr);
+	strv_free(r->zombie_reasons, r->n_zombie_reasons);
+	free(r->terminating_attr);
+	actions_release(&r->when_zombie);
+	strv_free(r->pull_reasons, r->n_pull_reasons);
+	entity_tmpl_release(&r->owner);
+	free(r->image_attr);
+	for (size_t i = 0; i < r->n_ready; i++)
+		attr_cond_release(&r->ready[i]);
+	free(r->ready);
+	actions_release(&r->when_image_pull);
+}
+
 static void rule_release(struct tu_rule_config *r)
 {
 	struct tu_presence_rule *p = &r->presence;
@@ -2414,6 +2984,14 @@ static void rule_release(struct tu_rule_config *r)
 	if (k->suffix_compiled)
 		regfree(&k->suffix_re);
 	actions_release(&k->fix);
+	actions_release(&r->on_escalate);
+	spec_release(&r->spec);
+	count_release(&r->count);
+	reference_release(&r->reference);
+	equal_release(&r->equal);
+	pod_status_release(&r->pod_status);
+	free(r->heartbeat.service);
+	actions_release(&r->heartbeat.when_stale);
 }
 
 void tu_config_destroy(struct tu_config *cfg)

@@ -233,6 +233,42 @@ struct tu_source_actions {
 enum tu_rule_type {
 	TU_RULE_PRESENCE = 1,
 	TU_RULE_COUNTER = 2,
+	TU_RULE_SPEC = 3,
+	TU_RULE_COUNT = 4,
+	TU_RULE_REFERENCE = 5,
+	TU_RULE_EQUAL = 6,
+	TU_RULE_POD_STATUS = 7,
+	TU_RULE_HEARTBEAT = 8,
+};
+
+/* How two attribute values are compared. */
+enum tu_compare {
+	TU_CMP_STRING = 1,   /* byte for byte (default) */
+	TU_CMP_INT = 2,      /* decimal integers: "007" == "7" */
+	TU_CMP_BOOL = 3,     /* true/false, yes/no, 1/0, on/off, any case */
+	TU_CMP_QUANTITY = 4, /* Kubernetes quantities: "1Gi" == "1024Mi", "0.5" == "500m" */
+};
+
+/*
+ * Another entity, found from the rule's anchor entity: its kind and source,
+ * and templates for its namespace and name (they see the anchor's {name},
+ * {namespace}, {kind}, {<source>.<attr>} and, for reference rules, the
+ * captures {1}..{9} of `match`).
+ */
+/* One condition on an entity's attribute: attr == value, or == another attr. */
+struct tu_attr_cond {
+	char *attr;       /* required */
+	char *equals;     /* template; or: */
+	char *equals_attr; /* the other attribute of the same entity */
+};
+
+struct tu_entity_tmpl {
+	char *kind;   /* required */
+	char *source; /* required; a configured source or "hb" */
+	char *ns;     /* template; default "{namespace}" */
+	char *name;   /* template; required, except for a reference rule's owner: */
+	struct tu_attr_cond *selector; /* owner only, instead of name: any entity of kind */
+	size_t n_selector;             /* in ns whose attributes all match (a label selector) */
 };
 
 enum tu_rule_mode {
@@ -281,15 +317,141 @@ struct tu_counter_rule {
 	struct tu_actions fix;
 };
 
+/*
+ * spec: an entity's desired attributes (in `desired`) must equal its actual
+ * ones (in `actual`), field by field with a typed comparator. An unparseable
+ * value is drift with its reason. Both sources must have the entity.
+ */
+struct tu_spec_field {
+	char *attr;          /* attribute in the desired source */
+	char *actual_attr;   /* in the actual source; default: attr */
+	enum tu_compare cmp; /* default string */
+};
+
+struct tu_spec_rule {
+	char *kind;
+	char *desired;                /* source of the desired values */
+	char *actual;                 /* source of the actual values */
+	struct tu_spec_field *fields; /* owned, n_fields >= 1 */
+	size_t n_fields;
+	struct tu_actions fix;        /* templates see {<desired>.<attr>}, {<actual>.<attr>}, {mismatch} */
+};
+
+/*
+ * count: an entity (`kind` in `source`) says how many of something there
+ * should be (`attr`); the actual number is the present entities of `of_kind`
+ * in `of_source` whose namespace renders from `of_ns` (e.g. live heartbeats
+ * of a service). The drift opens after `confirm` violated evaluations in a row
+ * (and `for:`).
+ */
+struct tu_count_rule {
+	char *kind;
+	char *source;
+	char *attr;        /* the desired count */
+	char *of_kind;
+	char *of_source;   /* a configured source or "hb" */
+	char *of_ns;       /* template over the desired entity; default "{name}" */
+	int confirm;       /* default 1 */
+	struct tu_actions fix; /* templates also see {desired}, {actual} */
+};
+
+/* A guard of a reference rule: act only while this entity's attr holds value. */
+struct tu_guard {
+	struct tu_entity_tmpl entity;
+	struct tu_attr_cond cond;
+	bool missing_ok;   /* an absent guard entity counts as holding; default false */
+};
+
+/*
+ * reference: every `kind` entity of `source` (whose name matches `match`, if
+ * given) must have its owner; an orphan is drift, and the actions run only
+ * while every guard holds (otherwise the orphan is reported and left).
+ */
+struct tu_reference_rule {
+	char *kind;
+	char *source;
+	char *match;              /* POSIX ERE on the name; captures {1}..{9}; NULL: all */
+	regex_t match_re;
+	bool match_compiled;
+	struct tu_entity_tmpl owner;
+	struct tu_guard *guards;  /* owned, n_guards */
+	size_t n_guards;
+	struct tu_actions when_orphan; /* cascade: every action runs */
+};
+
+/* One value an equal rule compares. */
+struct tu_equal_value {
+	char *label;                  /* how the drift names it; default entity/attr */
+	struct tu_entity_tmpl entity; /* found from the group entity */
+	char *attr;
+};
+
+/*
+ * equal: for each group entity (`kind` in `source`), the listed values (on it
+ * or on entities found from it) must agree. The drift lists every value and
+ * where it came from.
+ */
+struct tu_equal_rule {
+	char *kind;
+	char *source;
+	struct tu_equal_value *values; /* owned, n_values >= 2 */
+	size_t n_values;
+	enum tu_compare cmp;
+	struct tu_actions fix;         /* templates also see {value.<label>} */
+};
+
+/*
+ * pod-status: pods (`kind` in `source`) that are zombies (a zombie reason, or
+ * terminating past the grace) and pods whose image cannot be pulled (a pull
+ * reason): the first get when_zombie, the second when_image_pull, which sees
+ * {owner} and {last_ready_image}: the last image the owner ran while ready,
+ * as the view's history recorded it.
+ */
+struct tu_pod_status_rule {
+	char *kind;
+	char *source;
+	char *reason_attr;          /* default "reason" */
+	char **zombie_reasons;      /* owned; default ContainerStatusUnknown */
+	size_t n_zombie_reasons;
+	char *terminating_attr;     /* RFC 3339 deletion time; default "deletion_timestamp" */
+	int64_t terminating_grace;  /* default 5m */
+	struct tu_actions when_zombie;
+	char **pull_reasons;        /* owned; default ImagePullBackOff, ErrImagePull */
+	size_t n_pull_reasons;
+	struct tu_entity_tmpl owner; /* the owning workload (e.g. a deployment) */
+	char *image_attr;           /* on the owner; default "image" */
+	struct tu_attr_cond *ready; /* owned: all hold = the owner is ready with its image */
+	size_t n_ready;
+	struct tu_actions when_image_pull;
+};
+
+/*
+ * heartbeat: an instance (`instance/<service>/<name>` of source "hb") that
+ * stopped heartbeating without saying it leaves is stale. The drift resolves
+ * when it heartbeats again, or `forget` after it went silent.
+ */
+struct tu_heartbeat_rule {
+	char *service;        /* only this service (namespace); NULL: all */
+	int64_t forget;       /* default 1h */
+	struct tu_actions when_stale;
+};
+
 struct tu_rule_config {
 	char *name;             /* subject token; unique among rules */
 	enum tu_rule_type type;
 	enum tu_rule_mode mode; /* default detect */
 	int64_t for_ms;         /* violation must last this long; default 0s */
 	int max_attempts;       /* fix attempts before escalation; default 3 */
+	struct tu_actions on_escalate; /* run once when the drift escalates (e.g. an alert) */
 	int line;
-	struct tu_presence_rule presence; /* type presence */
-	struct tu_counter_rule counter;   /* type counter */
+	struct tu_presence_rule presence;     /* type presence */
+	struct tu_counter_rule counter;       /* type counter */
+	struct tu_spec_rule spec;             /* type spec */
+	struct tu_count_rule count;           /* type count */
+	struct tu_reference_rule reference;   /* type reference */
+	struct tu_equal_rule equal;           /* type equal */
+	struct tu_pod_status_rule pod_status; /* type pod-status */
+	struct tu_heartbeat_rule heartbeat;   /* type heartbeat */
 };
 
 /* Listen addresses of the components' HTTP endpoints (docs/metrics.md); "" = off. */
@@ -336,6 +498,7 @@ const struct tu_target_config *tu_config_target(const struct tu_config *cfg, con
 const struct tu_rule_config *tu_config_rule(const struct tu_config *cfg, const char *name);
 
 const char *tu_rule_type_str(enum tu_rule_type t);
+const char *tu_compare_str(enum tu_compare c);
 const char *tu_rule_mode_str(enum tu_rule_mode m);
 
 #endif

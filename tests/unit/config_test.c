@@ -1020,6 +1020,193 @@ static void err_stream_duplicates_window(void **state)
 		     "duplicates (10m) must not be longer than max_age (5m)");
 }
 
+/* ---- rule types of issue 4 ------------------------------------------------------ */
+
+static const char rules_yaml[] = BASE
+	"  - name: db-spec\n"
+	"    type: spec\n"
+	"    kind: database\n"
+	"    desired: b\n"
+	"    actual: a\n"
+	"    mode: propose\n"
+	"    max_attempts: 2\n"
+	"    on_escalate:\n"
+	"      - { target: t, action: set, key: \"alert:{name}\", value: escalated }\n"
+	"    fields:\n"
+	"      - { attr: storage, compare: quantity }\n"
+	"      - { attr: replicas, actual_attr: instances, compare: int }\n"
+	"      - { attr: owner }\n"
+	"    fix:\n"
+	"      - { target: t, action: set, key: \"db:{name}\", value: \"{b.storage}\" }\n"
+	"  - name: replicas\n"
+	"    type: count\n"
+	"    kind: service\n"
+	"    source: b\n"
+	"    attr: instance_count\n"
+	"    of: { kind: instance, source: hb }\n"
+	"    confirm: 3\n"
+	"  - name: orphans\n"
+	"    type: reference\n"
+	"    kind: service\n"
+	"    source: a\n"
+	"    match: \"^session-(.+)$\"\n"
+	"    owner: { kind: deployment, source: a, name: \"session-{1}\" }\n"
+	"    guards:\n"
+	"      - { kind: endpoints, source: a, name: \"{name}\", attr: ready, equals: \"0\","
+	" missing_ok: true }\n"
+	"    when_orphan:\n"
+	"      - { target: t, action: del, key: \"session:{1}\" }\n"
+	"  - name: by-label\n"
+	"    type: reference\n"
+	"    kind: service\n"
+	"    source: a\n"
+	"    owner:\n"
+	"      kind: deployment\n"
+	"      source: a\n"
+	"      namespace: apps\n"
+	"      selector: [{ attr: app, equals: \"{a.app}\" }, { attr: x, equals_attr: y }]\n"
+	"  - name: ports\n"
+	"    type: equal\n"
+	"    kind: deployment\n"
+	"    source: a\n"
+	"    compare: int\n"
+	"    values:\n"
+	"      - { label: configmap, kind: configmap, source: a, name: \"{name}-config\","
+	" attr: port }\n"
+	"      - { kind: deployment, source: a, name: \"{name}\", attr: container_port }\n"
+	"  - name: pods\n"
+	"    type: pod-status\n"
+	"    kind: pod\n"
+	"    source: a\n"
+	"    terminating_grace: 90s\n"
+	"    zombie_reasons: [ContainerStatusUnknown, NodeLost]\n"
+	"    when_zombie: [{ target: t, action: del, key: \"pod:{name}\" }]\n"
+	"    owner: { kind: deployment, source: a, name: \"{name|beforelast:-|beforelast:-}\" }\n"
+	"    ready: [{ attr: updated, equals_attr: replicas }]\n"
+	"    when_image_pull: [{ target: t, action: set, key: \"img:{owner}\","
+	" value: \"{last_ready_image}\" }]\n"
+	"  - name: stale\n"
+	"    type: heartbeat\n"
+	"    service: api\n"
+	"    forget: 2h\n";
+
+static void rules_of_every_type(void **state)
+{
+	struct tu_config *cfg = NULL;
+	char err[1024];
+	tu_status st = load(rules_yaml, &cfg, err, sizeof(err));
+	if (st != TU_OK)
+		print_error("%s\n", err);
+	assert_int_equal(st, TU_OK);
+	assert_int_equal(cfg->n_rules, 7);
+
+	const struct tu_rule_config *r = tu_config_rule(cfg, "db-spec");
+	assert_int_equal(r->type, TU_RULE_SPEC);
+	assert_string_equal(tu_rule_type_str(r->type), "spec");
+	assert_int_equal(r->mode, TU_MODE_PROPOSE);
+	assert_int_equal(r->on_escalate.n, 1);
+	assert_string_equal(r->spec.desired, "b");
+	assert_string_equal(r->spec.actual, "a");
+	assert_int_equal(r->spec.n_fields, 3);
+	assert_int_equal(r->spec.fields[0].cmp, TU_CMP_QUANTITY);
+	assert_string_equal(r->spec.fields[0].actual_attr, "storage");
+	assert_string_equal(r->spec.fields[1].actual_attr, "instances");
+	assert_int_equal(r->spec.fields[1].cmp, TU_CMP_INT);
+	assert_int_equal(r->spec.fields[2].cmp, TU_CMP_STRING);
+	assert_string_equal(tu_compare_str(TU_CMP_QUANTITY), "quantity");
+	assert_int_equal(r->spec.fix.n, 1);
+
+	r = tu_config_rule(cfg, "replicas");
+	assert_int_equal(r->type, TU_RULE_COUNT);
+	assert_string_equal(r->count.of_source, "hb");
+	assert_string_equal(r->count.of_ns, "{name}"); /* default */
+	assert_int_equal(r->count.confirm, 3);
+	assert_int_equal(r->mode, TU_MODE_DETECT);
+
+	r = tu_config_rule(cfg, "orphans");
+	assert_int_equal(r->type, TU_RULE_REFERENCE);
+	assert_true(r->reference.match_compiled);
+	assert_string_equal(r->reference.owner.name, "session-{1}");
+	assert_string_equal(r->reference.owner.ns, "{namespace}");
+	assert_int_equal(r->reference.n_guards, 1);
+	assert_true(r->reference.guards[0].missing_ok);
+	assert_string_equal(r->reference.guards[0].cond.equals, "0");
+	assert_int_equal(r->reference.when_orphan.n, 1);
+
+	r = tu_config_rule(cfg, "by-label");
+	assert_null(r->reference.owner.name);
+	assert_int_equal(r->reference.owner.n_selector, 2);
+	assert_string_equal(r->reference.owner.selector[1].equals_attr, "y");
+	assert_string_equal(r->reference.owner.ns, "apps");
+
+	r = tu_config_rule(cfg, "ports");
+	assert_int_equal(r->type, TU_RULE_EQUAL);
+	assert_int_equal(r->equal.cmp, TU_CMP_INT);
+	assert_int_equal(r->equal.n_values, 2);
+	assert_string_equal(r->equal.values[0].label, "configmap");
+	assert_string_equal(r->equal.values[1].label, "deployment-container_port");
+
+	r = tu_config_rule(cfg, "pods");
+	assert_int_equal(r->type, TU_RULE_POD_STATUS);
+	assert_int_equal(r->pod_status.terminating_grace, S(90));
+	assert_int_equal(r->pod_status.n_zombie_reasons, 2);
+	assert_string_equal(r->pod_status.zombie_reasons[1], "NodeLost");
+	assert_int_equal(r->pod_status.n_pull_reasons, 2); /* default */
+	assert_string_equal(r->pod_status.pull_reasons[0], "ImagePullBackOff");
+	assert_string_equal(r->pod_status.reason_attr, "reason");
+	assert_string_equal(r->pod_status.image_attr, "image");
+	assert_int_equal(r->pod_status.n_ready, 1);
+	assert_string_equal(r->pod_status.owner.kind, "deployment");
+
+	r = tu_config_rule(cfg, "stale");
+	assert_int_equal(r->type, TU_RULE_HEARTBEAT);
+	assert_string_equal(r->heartbeat.service, "api");
+	assert_int_equal(r->heartbeat.forget, M(120));
+	tu_config_destroy(cfg);
+}
+
+static void err_new_rules(void **state)
+{
+	expect_error(BASE "  - { name: r, type: spec, kind: k, desired: a, actual: a,"
+			  " fields: [{ attr: x }] }\n",
+		     "t.yaml:7:", "desired and actual are the same source");
+	expect_error(BASE "  - { name: r, type: spec, kind: k, desired: a, actual: b, fields: [] }\n",
+		     "t.yaml:7:", "needs at least one entry");
+	expect_error(BASE "  - { name: r, type: spec, kind: k, desired: a, actual: b,"
+			  " fields: [{ attr: x, compare: float }] }\n",
+		     "t.yaml:7:", "rules[0].fields[0].compare");
+	expect_error(BASE "  - { name: r, type: count, kind: k, source: a, attr: n,"
+			  " of: { kind: i, source: zz } }\n",
+		     "t.yaml:7:", "rules[0].of.source");
+	expect_error(BASE "  - { name: r, type: count, kind: k, source: a, attr: n,"
+			  " of: { kind: i, source: hb }, confirm: 0 }\n",
+		     "t.yaml:7:", "rules[0].confirm");
+	expect_error(BASE "  - { name: r, type: reference, kind: k, source: a, match: \"(\","
+			  " owner: { kind: d, source: a, name: x } }\n",
+		     "t.yaml:7:", "invalid regular expression");
+	expect_error(BASE "  - { name: r, type: reference, kind: k, source: a,"
+			  " owner: { kind: d, source: a } }\n",
+		     "t.yaml:7:", "needs exactly one of name and selector");
+	expect_error(BASE "  - { name: r, type: reference, kind: k, source: a,"
+			  " owner: { kind: d, source: a, name: x },"
+			  " guards: [{ kind: e, source: a, name: x, attr: y }] }\n",
+		     "t.yaml:7:", "needs exactly one of equals and equals_attr");
+	expect_error(BASE "  - { name: r, type: equal, kind: k, source: a,"
+			  " values: [{ kind: c, source: a, name: x, attr: p }] }\n",
+		     "t.yaml:7:", "at least two values");
+	expect_error(BASE "  - { name: r, type: equal, kind: k, source: a,"
+			  " values: [{ label: v, kind: c, source: a, name: x, attr: p },"
+			  " { label: v, kind: c, source: a, name: y, attr: p }] }\n",
+		     "t.yaml:7:", "value label");
+	expect_error(BASE "  - { name: r, type: pod-status, kind: pod, source: a,"
+			  " when_image_pull: [{ target: t, action: del, key: x }] }\n",
+		     "t.yaml:7:", "when_image_pull needs owner");
+	expect_error(BASE "  - { name: r, type: heartbeat, forget: 0s }\n", "t.yaml:7:",
+		     "rules[0].forget");
+	expect_error(BASE "  - { name: r, type: heartbeat, kind: x }\n", "t.yaml:7:",
+		     "unknown field \"kind\"");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(full_config),
 	cmocka_unit_test(minimal_defaults),
@@ -1066,6 +1253,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(err_alias_expansion),
 	cmocka_unit_test(err_bad_redis_url),
 	cmocka_unit_test(err_stream_duplicates_window),
+	cmocka_unit_test(rules_of_every_type),
+	cmocka_unit_test(err_new_rules),
 };
 
 TU_TEST_MAIN(tests)
