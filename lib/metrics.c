@@ -251,7 +251,8 @@ tu_status tu_metrics_render(tu_metrics *m, struct tu_buf *out)
 	pthread_mutex_lock(&m->mu);
 	size_t nc = m->n_collectors;
 	struct collector *cs = tu_xmalloc((nc ? nc : 1) * sizeof(*cs));
-	memcpy(cs, m->collectors, nc * sizeof(*cs));
+	if (nc > 0)
+		memcpy(cs, m->collectors, nc * sizeof(*cs));
 	pthread_mutex_unlock(&m->mu);
 	for (size_t i = 0; i < nc; i++)
 		cs[i].fn(cs[i].ctx);

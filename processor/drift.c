@@ -216,6 +216,26 @@ static tu_status send_all(tu_fold *f, const struct outgoing *out)
 	return st;
 }
 
+/* Stores command c of drift d (key dk) and lists it in d's current attempt. */
+static tu_status record_command(tu_fold *f, Trueup__View__Drift *d, const struct tu__key *dk,
+				Trueup__V1__FixCommand *c, bool proposed)
+{
+	Trueup__View__Command rec = TRUEUP__VIEW__COMMAND__INIT;
+	rec.cmd = c;
+	rec.state = proposed ? TRUEUP__VIEW__COMMAND__STATE__STATE_PROPOSED
+			     : TRUEUP__VIEW__COMMAND__STATE__STATE_ISSUED;
+	rec.drift_key.data = (uint8_t *)dk->b;
+	rec.drift_key.len = dk->n;
+	struct tu__key ck;
+	tu__key_init(&ck);
+	tu__key_str(&ck, c->command_id);
+	d->command_ids[d->n_command_ids++] = c->command_id;
+	TU__COUNT(f, commands);
+	if (f->hooks.command != NULL)
+		f->hooks.command(f->hooks.ctx, d->rule, c->target, c->action);
+	return tu__put_pb(f, f->db->cmd, &ck, &rec.base);
+}
+
 /*
  * Starts fix attempt `attempt`: a command for every action of the verdict,
  * recorded in the view; those to send now (not held for approval) are left
@@ -258,23 +278,10 @@ static tu_status issue(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift
 			tu_pb_attrs_sort(d->details, d->n_details);
 			continue;
 		}
-		Trueup__View__Command rec = TRUEUP__VIEW__COMMAND__INIT;
-		rec.cmd = c;
-		rec.state = propose ? TRUEUP__VIEW__COMMAND__STATE__STATE_PROPOSED
-				    : TRUEUP__VIEW__COMMAND__STATE__STATE_ISSUED;
-		rec.drift_key.data = dk.b;
-		rec.drift_key.len = dk.n;
-		struct tu__key ck;
-		tu__key_init(&ck);
-		tu__key_str(&ck, c->command_id);
-		st = tu__put_pb(f, f->db->cmd, &ck, &rec.base);
+		st = record_command(f, d, &dk, c, propose);
 		if (!propose)
 			out->cmds[out->n++] = c;
-		d->command_ids[d->n_command_ids++] = c->command_id;
 		d->outcomes_pending++;
-		TU__COUNT(f, commands);
-		if (f->hooks.command != NULL)
-			f->hooks.command(f->hooks.ctx, d->rule, c->target, c->action);
 	}
 	if (d->n_command_ids == 0)
 		d->confirm_after_seq = f->seq; /* nothing to wait for: the next scan re-checks */
@@ -308,18 +315,68 @@ static tu_status open_drift(tu_fold *f, const struct tu__rule *r, Trueup__View__
 	return st;
 }
 
+tu_status tu__drift_load(tu_fold *f, const char *rule, const Trueup__V1__EntityRef *ref,
+			 Trueup__View__Drift **out)
+{
+	struct tu__key k;
+	tu__key_drift(&k, rule, ref);
+	*out = NULL;
+	tu_status st = tu__get_pb(f, f->db->drift, &k, &trueup__view__drift__descriptor,
+				  (ProtobufCMessage **)out);
+	if (st == TU_ENOTFOUND || k.over) {
+		*out = NULL;
+		return TU_OK;
+	}
+	return st;
+}
+
+/* Enough consecutive violated polls for the rule's confirm:? */
+static bool confirmed(const struct tu__rule *r, const Trueup__View__Drift *d)
+{
+	return r->confirm <= 1 || d->evals >= (uint32_t)r->confirm;
+}
+
+/*
+ * Escalation: the on_escalate actions (an alert, typically) as commands of
+ * the last attempt with their own ordinals; nothing waits for their outcomes.
+ */
+static tu_status escalate(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift *d,
+			  struct tu__verdict *v, struct outgoing *out)
+{
+	const struct tu_actions *a = &r->cfg->on_escalate;
+	out->cmds = tu_arena_alloc(&f->arena, (a->n + 1) * sizeof(*out->cmds));
+	out->n = 0;
+	if (a->n == 0 || r->cfg->mode == TU_MODE_DETECT)
+		return TU_OK;
+	struct tu__key dk;
+	tu__key_drift(&dk, d->rule, d->entity);
+	char **ids = tu_arena_alloc(&f->arena, (d->n_command_ids + a->n) * sizeof(char *));
+	if (d->n_command_ids > 0)
+		memcpy(ids, d->command_ids, d->n_command_ids * sizeof(char *));
+	d->command_ids = ids;
+	tu_status st = TU_OK;
+	for (size_t i = 0; i < a->n && st == TU_OK; i++) {
+		struct tu__action_ref ar = { &a->items[i], TU__ESCALATE_ORDINAL + (uint32_t)i };
+		const char *why = NULL;
+		Trueup__V1__FixCommand *c = build_command(f, r, d, v, &ar, d->attempt, &why);
+		if (c == NULL) {
+			tu_log(TU_LOG_WARN, d->correlation_id, "cannot build escalation command: %s",
+			       why);
+			continue;
+		}
+		st = record_command(f, d, &dk, c, false);
+		out->cmds[out->n++] = c;
+	}
+	return st;
+}
+
 tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
 			  struct tu__verdict *v, enum tu__trigger trig)
 {
 	struct tu__key k;
 	tu__key_drift(&k, r->cfg->name, ref);
 	Trueup__View__Drift *d = NULL;
-	tu_status st = tu__get_pb(f, f->db->drift, &k, &trueup__view__drift__descriptor,
-				  (ProtobufCMessage **)&d);
-	if (st == TU_ENOTFOUND) {
-		d = NULL;
-		st = TU_OK;
-	}
+	tu_status st = tu__drift_load(f, r->cfg->name, ref, &d);
 	if (st != TU_OK || v->state == TU__UNKNOWN)
 		return st;
 
@@ -351,8 +408,11 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 		d->since_seq = f->seq;
 		d->since_ns = f->now;
 		d->group = d->entity->namespace_;
+		d->evals = v->poll ? 1 : 0;
 		describe(f, d, v, fp);
-		if (r->cfg->for_ms > 0) {
+		if (r->cfg->for_ms > 0 || !confirmed(r, d)) {
+			if (r->cfg->for_ms <= 0)
+				return put_drift(f, d);
 			st = tu__timer_put(f, d->since_ns + r->cfg->for_ms * 1000000, TU__TIMER_FOR, &k);
 			if (st == TU_OK)
 				st = put_drift(f, d);
@@ -366,7 +426,9 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 
 	if (d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_PENDING) {
 		describe(f, d, v, fp);
-		if (f->now - d->since_ns >= r->cfg->for_ms * 1000000) {
+		if (v->poll)
+			d->evals++;
+		if (f->now - d->since_ns >= r->cfg->for_ms * 1000000 && confirmed(r, d)) {
 			if (trig != TU__TRIG_TIMER)
 				st = tu__timer_del(f, d->since_ns + r->cfg->for_ms * 1000000,
 						   TU__TIMER_FOR, &k);
@@ -402,11 +464,28 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 		} else {
 			d->state = TRUEUP__VIEW__DRIFT__STATE__STATE_ESCALATED;
 			TU__COUNT(f, drift_escalated);
-			st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_ESCALATED,
-				  tu_arena_printf(&f->arena,
-						  "fix did not hold after %u attempts; needs a human: %s",
-						  d->attempt, d->reason));
+			struct outgoing out = { 0 };
+			st = escalate(f, r, d, v, &out);
+			if (st == TU_OK)
+				st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_ESCALATED,
+					  tu_arena_printf(&f->arena,
+							  "fix did not hold after %u attempt%s; needs "
+							  "a human: %s",
+							  d->attempt, d->attempt == 1 ? "" : "s",
+							  d->reason));
+			if (st == TU_OK)
+				st = send_all(f, &out);
 		}
+	} else if (d->attempt == 0 && r->cfg->mode != TU_MODE_DETECT && v->n_actions > 0) {
+		/* Opened without a fix (a guard held it back, nothing to roll back to): act now. */
+		d->revision++;
+		struct outgoing out = { 0 };
+		st = issue(f, r, d, v, 1, &out);
+		if (st == TU_OK)
+			st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_UPDATED,
+				  tu_arena_printf(&f->arena, "a fix is possible now: %s", d->reason));
+		if (st == TU_OK)
+			st = send_all(f, &out);
 	} else if (changed) {
 		d->revision++;
 		st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_UPDATED, d->reason);

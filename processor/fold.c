@@ -212,12 +212,6 @@ Trueup__View__SourceState *tu__entity_source(const Trueup__View__Entity *e, cons
 
 /* ---- lifecycle --------------------------------------------------------------- */
 
-static void collect_actions(struct tu__rule *r, const struct tu_actions *a)
-{
-	for (size_t i = 0; i < a->n; i++)
-		r->actions[r->n_actions++] = &a->items[i];
-}
-
 tu_status tu_fold_create(const struct tu_config *cfg, tu_view *view, tu_fold **out, char *err,
 			 size_t errlen)
 {
@@ -235,24 +229,12 @@ tu_status tu_fold_create(const struct tu_config *cfg, tu_view *view, tu_fold **o
 		struct tu__rule *r = &f->rules[i];
 		const struct tu_rule_config *rc = &cfg->rules[i];
 		r->cfg = rc;
-		size_t n = 0;
-		if (rc->type == TU_RULE_PRESENCE) {
-			for (size_t j = 0; j < rc->presence.n_extra; j++)
-				n += rc->presence.when_extra[j].actions.n;
-			for (size_t j = 0; j < rc->presence.n_missing; j++)
-				n += rc->presence.when_missing[j].actions.n;
-		} else {
-			n = rc->counter.fix.n;
-		}
-		r->actions = tu_xcalloc(n ? n : 1, sizeof(*r->actions));
-		if (rc->type == TU_RULE_PRESENCE) {
-			for (size_t j = 0; j < rc->presence.n_extra; j++)
-				collect_actions(r, &rc->presence.when_extra[j].actions);
-			for (size_t j = 0; j < rc->presence.n_missing; j++)
-				collect_actions(r, &rc->presence.when_missing[j].actions);
-		} else {
-			collect_actions(r, &rc->counter.fix);
-		}
+		r->confirm = rc->type == TU_RULE_COUNT ? rc->count.confirm : 1;
+		if (r->confirm > 1)
+			f->any_poll = true;
+		if (rc->type == TU_RULE_COUNT || rc->type == TU_RULE_REFERENCE ||
+		    rc->type == TU_RULE_EQUAL)
+			f->any_watch = true;
 	}
 	*out = f;
 	return TU_OK;
@@ -262,8 +244,6 @@ void tu_fold_destroy(tu_fold *f)
 {
 	if (f == NULL)
 		return;
-	for (size_t i = 0; i < f->n_rules; i++)
-		free(f->rules[i].actions);
 	free(f->rules);
 	free(f->src_complete);
 	tu_arena_release(&f->arena);
@@ -524,19 +504,30 @@ static bool entity_any_present(const Trueup__View__Entity *e)
 	return false;
 }
 
+/* How one source's state of an entity changes. */
+struct update {
+	bool present;
+	Trueup__V1__Attr **attrs;  /* NULL keeps the previous attributes (absence, expiry) */
+	size_t n_attrs;
+	const char *scan_id;       /* NULL keeps it */
+	int64_t expires_ns;        /* heartbeats: TTL end; 0 never */
+	bool observed;             /* the source said so now (not a sweep or an expiry) */
+	bool expired;              /* heartbeats: absent because the TTL elapsed */
+};
+
 /*
  * Applies one source's new state to an entity and everything that depends on
- * it: the record, bysrc, counter indexes and rules (if it changed).
- * attrs NULL keeps the previous attributes (absence, expiry).
+ * it: the record, bysrc, counter indexes and rules (if it changed). The
+ * record is stored before rules run, so that what they load is current.
  */
 static tu_status entity_update(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
-			       bool present, Trueup__V1__Attr **attrs, size_t n_attrs,
-			       const char *scan_id, int64_t expires_ns, bool observed)
+			       const struct update *u)
 {
 	struct tu__key ek;
 	tu__key_entity(&ek, ref->kind, ref->namespace_, ref->name);
 	Trueup__View__Entity *e = NULL;
 	tu_status st = load_entity(f, &ek, &e);
+	bool present = u->present;
 	if (st == TU_ENOTFOUND) {
 		if (!present)
 			return TU_OK; /* absent from a source we never saw it in: nothing to do */
@@ -550,23 +541,24 @@ static tu_status entity_update(tu_fold *f, const Trueup__V1__EntityRef *ref, con
 	Trueup__View__SourceState *s = entity_source_upsert(f, e, source);
 	bool was_present = s->present;
 	bool changed = was_present != present;
-	if (present && attrs != NULL && !attrs_equal(s->attrs, s->n_attrs, attrs, n_attrs))
+	if (present && u->attrs != NULL && !attrs_equal(s->attrs, s->n_attrs, u->attrs, u->n_attrs))
 		changed = true;
 	if (s->first_seq == 0) {
 		s->first_seq = f->seq;
 		s->first_ns = f->now;
 	}
-	if (observed) {
+	if (u->observed) {
 		s->last_seq = f->seq;
 		s->last_ns = f->now;
 	}
-	if (scan_id != NULL)
-		s->scan_id = (char *)scan_id;
-	s->expires_ns = expires_ns;
+	if (u->scan_id != NULL)
+		s->scan_id = (char *)u->scan_id;
+	s->expires_ns = u->expires_ns;
+	s->expired = u->expired;
 	s->present = present;
-	if (attrs != NULL && present) {
-		s->attrs = attrs;
-		s->n_attrs = n_attrs;
+	if (u->attrs != NULL && present) {
+		s->attrs = u->attrs;
+		s->n_attrs = u->n_attrs;
 	}
 	if (changed) {
 		s->changed_seq = f->seq;
@@ -585,14 +577,17 @@ static tu_status entity_update(tu_fold *f, const Trueup__V1__EntityRef *ref, con
 	}
 	if (st == TU_OK && was_present != present)
 		st = tu__counter_index(f, ref, source, present);
+	/* Gone from every source: the record has nothing left to say. */
+	if (st == TU_OK)
+		st = entity_any_present(e) ? tu__put_pb(f, f->db->entity, &ek, &e->base)
+					   : tu__del(f, f->db->entity, &ek);
+	f->polled = u->observed;
 	if (st == TU_OK && changed)
 		st = tu__rules_on_change(f, ref, source, e, was_present != present, TU__TRIG_CHANGE);
-	if (st != TU_OK)
-		return st;
-	/* Gone from every source: the record has nothing left to say. */
-	if (!entity_any_present(e))
-		return tu__del(f, f->db->entity, &ek);
-	return tu__put_pb(f, f->db->entity, &ek, &e->base);
+	else if (st == TU_OK && u->observed && f->any_poll)
+		st = tu__rules_on_poll(f, ref, source, e);
+	f->polled = false;
+	return st;
 }
 
 /* ---- facts ------------------------------------------------------------------------ */
@@ -615,8 +610,9 @@ static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
 			    o->source, o->entity->kind);
 	if (!check_attrs(o->attrs, o->n_attrs, why, sizeof(why)))
 		return park(f, ev, "%s", why);
-	return entity_update(f, o->entity, o->source, !o->deleted, o->attrs, o->n_attrs,
-			     o->scan_id, 0, true);
+	struct update u = { .present = !o->deleted, .attrs = o->attrs, .n_attrs = o->n_attrs,
+			    .scan_id = o->scan_id, .observed = true };
+	return entity_update(f, o->entity, o->source, &u);
 }
 
 /* Reads a protobuf varint at p (n bytes left); returns its length, 0 if malformed. */
@@ -758,7 +754,8 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 	tu_status st = TU_OK;
 	for (size_t i = 0; i < gone.n && st == TU_OK; i++) {
 		struct tu_arena_mark m = tu_arena_mark(&f->arena);
-		st = entity_update(f, gone.items[i], source, false, NULL, 0, NULL, 0, false);
+		struct update u = { .present = false };
+		st = entity_update(f, gone.items[i], source, &u);
 		tu_arena_rewind(&f->arena, m);
 	}
 	*swept = gone.n;
@@ -873,8 +870,9 @@ static tu_status fold_heartbeat(tu_fold *f, const struct tu_fold_event *ev)
 	ref.namespace_ = h->service;
 	ref.name = h->instance;
 	int64_t expires = f->now + h->ttl_ms * TU_NS_PER_MS;
-	tu_status st = entity_update(f, &ref, TU__HB_SOURCE, !h->stopping, h->attrs, h->n_attrs,
-				     NULL, h->stopping ? 0 : expires, true);
+	struct update u = { .present = !h->stopping, .attrs = h->attrs, .n_attrs = h->n_attrs,
+			    .expires_ns = h->stopping ? 0 : expires, .observed = true };
+	tu_status st = entity_update(f, &ref, TU__HB_SOURCE, &u);
 	if (st == TU_OK && !h->stopping) {
 		struct tu__key ek;
 		tu__key_entity(&ek, ref.kind, ref.namespace_, ref.name);
@@ -945,7 +943,39 @@ static tu_status fire_heartbeat(tu_fold *f, const unsigned char *p, size_t n)
 	Trueup__View__SourceState *s = tu__entity_source(e, TU__HB_SOURCE);
 	if (s == NULL || !s->present || s->expires_ns == 0 || s->expires_ns > f->now)
 		return TU_OK; /* renewed since */
-	return entity_update(f, e->ref, TU__HB_SOURCE, false, NULL, 0, NULL, 0, false);
+	struct update u = { .present = false, .expires_ns = s->expires_ns, .expired = true };
+	return entity_update(f, e->ref, TU__HB_SOURCE, &u);
+}
+
+/* Splits a drift-form key rule\0kind\0ns\0name; false if it has not four parts. */
+static bool split_drift_key(tu_fold *f, const unsigned char *p, size_t n, const char **rule,
+			    Trueup__V1__EntityRef **ref)
+{
+	const char *parts[4];
+	size_t np = 0, start = 0;
+	for (size_t i = 0; i <= n && np < 4; i++) {
+		if (i == n || p[i] == 0) {
+			parts[np++] = tu_arena_strndup(&f->arena, (const char *)p + start, i - start);
+			start = i + 1;
+		}
+	}
+	if (np != 4 || start != n + 1)
+		return false;
+	*rule = parts[0];
+	*ref = tu_pb_entity(&f->arena, parts[1], parts[2], parts[3]);
+	return true;
+}
+
+static tu_status fire_reeval(tu_fold *f, const unsigned char *p, size_t n)
+{
+	const char *rule = NULL;
+	Trueup__V1__EntityRef *ref = NULL;
+	if (!split_drift_key(f, p, n, &rule, &ref))
+		return TU_OK;
+	const struct tu__rule *r = tu__rule_by_name(f, rule);
+	if (r == NULL)
+		return TU_OK; /* the policy no longer has this rule */
+	return tu__rule_reeval(f, r, ref, TU__TRIG_CHANGE);
 }
 
 static tu_status fire_for(tu_fold *f, const unsigned char *p, size_t n)
@@ -1012,6 +1042,8 @@ static tu_status fire_timers(tu_fold *f)
 			st = fire_heartbeat(f, kb + 9, kn - 9);
 		else if (kb[8] == TU__TIMER_FOR)
 			st = fire_for(f, kb + 9, kn - 9);
+		else if (kb[8] == TU__TIMER_REEVAL)
+			st = fire_reeval(f, kb + 9, kn - 9);
 		if (st != TU_OK)
 			return st;
 	}

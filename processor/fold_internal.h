@@ -34,13 +34,16 @@ void tu__key_drift(struct tu__key *k, const char *rule, const Trueup__V1__Entity
 /* A rule with what the fold precomputes for it. */
 struct tu__rule {
 	const struct tu_rule_config *cfg;
-	const struct tu_action_config **actions; /* every action of the rule; index = ordinal */
-	size_t n_actions;
+	int confirm; /* violated polls before the drift opens (count rules), else 1 */
 };
+
+/* Ordinal base of on_escalate actions (command ids stay distinct from the fix's). */
+#define TU__ESCALATE_ORDINAL 10000u
 
 /* Timer tags (one byte after the due time in timer keys). */
 #define TU__TIMER_FOR 'F'       /* payload: drift key; `for:` elapsed */
 #define TU__TIMER_HEARTBEAT 'H' /* payload: entity key; heartbeat TTL elapsed */
+#define TU__TIMER_REEVAL 'R'    /* payload: drift-key form rule\0kind\0ns\0name; re-evaluate */
 
 /* The reserved source of heartbeat facts and the kind of their entities. */
 #define TU__HB_SOURCE "hb"
@@ -62,14 +65,25 @@ struct tu__action_ref {
 #define TU__MAX_VERDICT_ACTIONS 64
 #define TU__MAX_DETAILS 64
 
-/* Template variables of one evaluation (lookup order: fixed names, then source.attr). */
+/*
+ * Template variables of one evaluation (lookup order: fixed names, the rule's
+ * extra variables, then <source>.<attr> of ent).
+ */
 struct tu__tctx {
 	const char *rule;
 	const Trueup__V1__EntityRef *ref;
 	const Trueup__View__Entity *ent; /* may be NULL */
 	const char *current;             /* counter rules, else NULL */
 	const char *desired;
+	const char **xk;                 /* extra variables (arena), nx of them */
+	const char **xv;
+	size_t nx;
 };
+
+/* Adds (or replaces) an extra template variable; key and value must outlive the tctx. */
+void tu__tctx_set(tu_fold *f, struct tu__tctx *t, const char *key, const char *value);
+/* Renders tmpl over t into the arena; NULL with *why (arena) if a variable is missing. */
+const char *tu__render(tu_fold *f, const char *tmpl, const struct tu__tctx *t, const char **why);
 
 struct tu__verdict {
 	enum tu__verdict_state state;
@@ -80,6 +94,7 @@ struct tu__verdict {
 	size_t n_actions;
 	const char *confirm_sources[16];         /* sources whose fresh scan re-checks a fix */
 	size_t n_confirm;
+	bool poll;                               /* counts toward the rule's confirm: */
 	struct tu__tctx tctx;
 };
 
@@ -111,6 +126,9 @@ struct tu_fold {
 	int8_t *src_complete;           /* per cfg source: -1 unknown, 0 never complete, 1 complete */
 	int64_t next_timer;             /* earliest timer due, INT64_MAX if none; -1 unknown */
 	struct tu_fold_hooks hooks;     /* observers of derived messages (metrics) */
+	bool any_watch;                 /* some rule uses watches */
+	bool any_poll;                  /* some rule counts polls */
+	bool polled;                    /* the change being evaluated is an observation */
 };
 
 /* LMDB helpers on the current transaction; records decode into the arena. */
@@ -134,6 +152,47 @@ int tu__source_index(const tu_fold *f, const char *source);
 
 /* A source's state in an entity record, or NULL. */
 Trueup__View__SourceState *tu__entity_source(const Trueup__View__Entity *e, const char *source);
+/* The state of source in e if present there, else NULL. */
+const Trueup__View__SourceState *tu__present_in(const Trueup__View__Entity *e, const char *source);
+/* Loads an entity record; *out NULL if there is none. */
+tu_status tu__load_entity(tu_fold *f, const char *kind, const char *ns, const char *name,
+			  Trueup__View__Entity **out);
+/* Can an absence in source be believed? Heartbeats always; a source after a complete scan. */
+bool tu__evidence(tu_fold *f, const char *source);
+/* An attribute of a source state, or NULL. */
+const char *tu__attr(const Trueup__View__SourceState *s, const char *key);
+
+/* Verdict helpers. */
+void tu__verdict_init(struct tu__verdict *v, const struct tu__rule *r,
+		      const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent);
+void tu__add_detail(tu_fold *f, struct tu__verdict *v, const char *key, const char *value);
+void tu__add_actions(struct tu__verdict *v, const struct tu_actions *a, uint32_t base);
+void tu__add_confirm(struct tu__verdict *v, const char *source);
+
+/* Typed comparison of two attribute values: 0 equal, 1 different, -1 *why says what does not parse. */
+int tu__compare(tu_fold *f, enum tu_compare cmp, const char *a, const char *b, const char **why);
+
+/*
+ * Watches (rules_graph.c). An evaluation of (rule, anchor) declares what it
+ * read besides the anchor: entities (kind, ns, name) and classes (every
+ * entity of a kind in a namespace). When one of them changes, the anchor is
+ * re-evaluated. Declaring replaces the previous set.
+ */
+struct tu__watchset {
+	struct tu__key keys[16];
+	char modes[16]; /* TU__WATCH_ANY or TU__WATCH_PRESENCE (classes only) */
+	size_t n;
+};
+#define TU__WATCH_ANY 'A'      /* any change of the watched entity */
+#define TU__WATCH_PRESENCE 'P' /* an entity of the class appeared or disappeared */
+void tu__watch_entity(struct tu__watchset *w, const char *kind, const char *ns, const char *name);
+void tu__watch_class(struct tu__watchset *w, const char *kind, const char *ns, char mode);
+tu_status tu__watch_set(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *anchor,
+			const struct tu__watchset *w);
+/* Re-evaluates the anchors watching ref (or its class). */
+tu_status tu__watch_fire(tu_fold *f, const Trueup__V1__EntityRef *ref, bool presence_changed);
+/* Whether any configured rule uses watches (set at create). */
+bool tu__rules_watch(const tu_fold *f);
 
 /*
  * rules.c: evaluations. ent may be NULL (no record). With describe=false only
@@ -156,6 +215,34 @@ tu_status tu__counter_index(tu_fold *f, const Trueup__V1__EntityRef *ref, const 
 tu_status tu__rules_on_change(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
 			      const Trueup__View__Entity *ent, bool presence_changed,
 			      enum tu__trigger trig);
+/* An observation that changed nothing: rules that count polls (confirm:) still evaluate. */
+tu_status tu__rules_on_poll(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
+			    const Trueup__View__Entity *ent);
+/* Whether any rule counts polls (set at create). */
+bool tu__rules_poll(const tu_fold *f);
+/*
+ * The rule types of rules_spec.c, rules_graph.c and rules_pod.c: evaluate
+ * (rule, anchor) with the anchor's record ent (NULL if none) and feed the
+ * drift machine. poll: the anchor was just observed by its source.
+ */
+tu_status tu__spec_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
+			const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig);
+tu_status tu__equal_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
+			 const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig);
+tu_status tu__count_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
+			 const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig);
+tu_status tu__reference_eval(tu_fold *f, const struct tu__rule *r,
+			     const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent,
+			     bool poll, enum tu__trigger trig);
+tu_status tu__pod_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
+		       const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig);
+tu_status tu__heartbeat_eval(tu_fold *f, const struct tu__rule *r,
+			     const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent,
+			     bool poll, enum tu__trigger trig);
+/* Loads the drift record of (rule, ref); *out NULL if none. */
+tu_status tu__drift_load(tu_fold *f, const char *rule, const Trueup__V1__EntityRef *ref,
+			 Trueup__View__Drift **out);
+
 /* Is there a drift record for (rule, ref)? */
 bool tu__drift_exists(tu_fold *f, const char *rule, const Trueup__V1__EntityRef *ref);
 /* Evaluates one rule for one entity (loading what it needs) and feeds the drift machine. */

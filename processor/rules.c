@@ -21,6 +21,7 @@
 #include "fold_internal.h"
 #include "ids.h"
 #include "log.h"
+#include "tmpl.h"
 
 bool tu__tctx_lookup(void *ctx, const char *var, size_t var_len, const char **val, size_t *len)
 {
@@ -39,6 +40,13 @@ bool tu__tctx_lookup(void *ctx, const char *var, size_t var_len, const char **va
 				return false;
 			*val = fixed[i].value;
 			*len = strlen(fixed[i].value);
+			return true;
+		}
+	}
+	for (size_t i = t->nx; i-- > 0;) {
+		if (strlen(t->xk[i]) == var_len && memcmp(t->xk[i], var, var_len) == 0) {
+			*val = t->xv[i];
+			*len = strlen(t->xv[i]);
 			return true;
 		}
 	}
@@ -63,19 +71,97 @@ bool tu__tctx_lookup(void *ctx, const char *var, size_t var_len, const char **va
 	return false;
 }
 
-static void add_detail(tu_fold *f, struct tu__verdict *v, const char *key, const char *value)
+void tu__tctx_set(tu_fold *f, struct tu__tctx *t, const char *key, const char *value)
+{
+	const char **xk = tu_arena_alloc(&f->arena, (t->nx + 1) * sizeof(*xk));
+	const char **xv = tu_arena_alloc(&f->arena, (t->nx + 1) * sizeof(*xv));
+	if (t->nx > 0) {
+		memcpy(xk, t->xk, t->nx * sizeof(*xk));
+		memcpy(xv, t->xv, t->nx * sizeof(*xv));
+	}
+	xk[t->nx] = key;
+	xv[t->nx] = value;
+	t->xk = xk;
+	t->xv = xv;
+	t->nx++;
+}
+
+const char *tu__render(tu_fold *f, const char *tmpl, const struct tu__tctx *t, const char **why)
+{
+	char err[256];
+	struct tu_buf b;
+	tu_buf_init(&b, 65536);
+	const char *out = NULL;
+	if (tu_tmpl_render(tmpl, tu__tctx_lookup, (void *)t, &b, err, sizeof(err)) == TU_OK)
+		out = tu_arena_strdup(&f->arena, tu_buf_cstr(&b));
+	else if (why != NULL)
+		*why = tu_arena_printf(&f->arena, "template \"%s\": %s", tmpl, err);
+	tu_buf_release(&b);
+	return out;
+}
+
+const Trueup__View__SourceState *tu__present_in(const Trueup__View__Entity *e, const char *source)
+{
+	const Trueup__View__SourceState *s = tu__entity_source(e, source);
+	return s != NULL && s->present ? s : NULL;
+}
+
+tu_status tu__load_entity(tu_fold *f, const char *kind, const char *ns, const char *name,
+			  Trueup__View__Entity **out)
+{
+	struct tu__key ek;
+	tu__key_entity(&ek, kind, ns, name);
+	*out = NULL;
+	tu_status st = tu__get_pb(f, f->db->entity, &ek, &trueup__view__entity__descriptor,
+				  (ProtobufCMessage **)out);
+	if (st == TU_ENOTFOUND || ek.over) {
+		*out = NULL;
+		return TU_OK;
+	}
+	return st;
+}
+
+bool tu__evidence(tu_fold *f, const char *source)
+{
+	return strcmp(source, TU__HB_SOURCE) == 0 || tu__source_complete(f, source);
+}
+
+const char *tu__attr(const Trueup__View__SourceState *s, const char *key)
+{
+	return s != NULL ? tu_pb_attrs_get(s->attrs, s->n_attrs, key) : NULL;
+}
+
+void tu__verdict_init(struct tu__verdict *v, const struct tu__rule *r,
+		      const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent)
+{
+	memset(v, 0, sizeof(*v));
+	v->tctx.rule = r->cfg->name;
+	v->tctx.ref = ref;
+	v->tctx.ent = ent;
+}
+
+void tu__add_detail(tu_fold *f, struct tu__verdict *v, const char *key, const char *value)
 {
 	if (v->n_details < TU__MAX_DETAILS)
 		v->details[v->n_details++] = tu_pb_attr(&f->arena, key, value);
 }
 
-static void add_actions(struct tu__verdict *v, const struct tu_actions *a, uint32_t base)
+void tu__add_actions(struct tu__verdict *v, const struct tu_actions *a, uint32_t base)
 {
 	for (size_t i = 0; i < a->n && v->n_actions < TU__MAX_VERDICT_ACTIONS; i++) {
 		v->actions[v->n_actions].cfg = &a->items[i];
 		v->actions[v->n_actions].ordinal = base + (uint32_t)i;
 		v->n_actions++;
 	}
+}
+
+void tu__add_confirm(struct tu__verdict *v, const char *source)
+{
+	for (size_t i = 0; i < v->n_confirm; i++)
+		if (strcmp(v->confirm_sources[i], source) == 0)
+			return;
+	if (v->n_confirm < sizeof(v->confirm_sources) / sizeof(v->confirm_sources[0]))
+		v->confirm_sources[v->n_confirm++] = source;
 }
 
 /* Ordinal base of source's entry in a when_* list; *found whether it has one. */
@@ -120,7 +206,7 @@ void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 		else
 			st[i] = P_UNKNOWN;
 		if (describe)
-			add_detail(f, v, tu_arena_printf(&f->arena, "source.%s", p->sources[i]),
+			tu__add_detail(f, v, tu_arena_printf(&f->arena, "source.%s", p->sources[i]),
 				   pstate_str(st[i]));
 	}
 	int decider = -1;
@@ -134,8 +220,8 @@ void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 	}
 	bool should = st[decider] == P_PRESENT;
 	if (describe) {
-		add_detail(f, v, "authority", p->sources[decider]);
-		add_detail(f, v, "should_exist", should ? "true" : "false");
+		tu__add_detail(f, v, "authority", p->sources[decider]);
+		tu__add_detail(f, v, "should_exist", should ? "true" : "false");
 	}
 
 	uint32_t extra_total = 0;
@@ -164,9 +250,8 @@ void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 		}
 		any = true;
 		if (acts != NULL)
-			add_actions(v, acts, ord);
-		if (v->n_confirm < sizeof(v->confirm_sources) / sizeof(v->confirm_sources[0]))
-			v->confirm_sources[v->n_confirm++] = p->sources[i];
+			tu__add_actions(v, acts, ord);
+		tu__add_confirm(v, p->sources[i]);
 	}
 	if (!any) {
 		v->state = TU__HOLDS;
@@ -333,11 +418,11 @@ tu_status tu__counter_eval(tu_fold *f, const struct tu__rule *r, const char *ns,
 	char *desired_s = tu_arena_printf(&f->arena, "%" PRId64, desired);
 	v->tctx.current = current ? current : "";
 	v->tctx.desired = desired_s;
-	add_detail(f, v, "current", current ? current : "(missing)");
-	add_detail(f, v, "desired", desired_s);
-	add_detail(f, v, "max_suffix", any ? tu_arena_printf(&f->arena, "%" PRIu64, max) : "(none)");
-	add_detail(f, v, "offset", tu_arena_printf(&f->arena, "%" PRId64, c->offset));
-	add_detail(f, v, "of", tu_arena_printf(&f->arena, "%s/%s", c->of_source, c->of_kind));
+	tu__add_detail(f, v, "current", current ? current : "(missing)");
+	tu__add_detail(f, v, "desired", desired_s);
+	tu__add_detail(f, v, "max_suffix", any ? tu_arena_printf(&f->arena, "%" PRIu64, max) : "(none)");
+	tu__add_detail(f, v, "offset", tu_arena_printf(&f->arena, "%" PRId64, c->offset));
+	tu__add_detail(f, v, "of", tu_arena_printf(&f->arena, "%s/%s", c->of_source, c->of_kind));
 
 	int64_t cur_v = 0;
 	if (current == NULL) {
@@ -364,8 +449,8 @@ tu_status tu__counter_eval(tu_fold *f, const struct tu__rule *r, const char *ns,
 					    c->name, desired_s);
 		return TU_OK;
 	}
-	add_actions(v, &c->fix, 0);
-	v->confirm_sources[v->n_confirm++] = c->source;
+	tu__add_actions(v, &c->fix, 0);
+	tu__add_confirm(v, c->source);
 	return TU_OK;
 }
 
@@ -403,6 +488,75 @@ static tu_status presence_apply(tu_fold *f, const struct tu__rule *r,
 	return tu__drift_apply(f, r, ref, v, trig);
 }
 
+static bool is(const char *a, const char *b)
+{
+	return a != NULL && strcmp(a, b) == 0;
+}
+
+/* The anchor kinds of a rule (the entities its drift records are about). */
+static size_t anchor_kinds(const struct tu_rule_config *rc, const char *kinds[2])
+{
+	switch (rc->type) {
+	case TU_RULE_PRESENCE: kinds[0] = rc->presence.kind; return 1;
+	case TU_RULE_COUNTER: kinds[0] = rc->counter.kind; return 1;
+	case TU_RULE_SPEC: kinds[0] = rc->spec.kind; return 1;
+	case TU_RULE_COUNT: kinds[0] = rc->count.kind; return 1;
+	case TU_RULE_REFERENCE: kinds[0] = rc->reference.kind; return 1;
+	case TU_RULE_EQUAL: kinds[0] = rc->equal.kind; return 1;
+	case TU_RULE_POD_STATUS:
+		kinds[0] = rc->pod_status.kind;
+		kinds[1] = rc->pod_status.owner.kind;
+		return kinds[1] != NULL ? 2 : 1;
+	case TU_RULE_HEARTBEAT: kinds[0] = TU__HB_KIND; return 1;
+	}
+	return 0;
+}
+
+/* Is (kind, source) an anchor of rule rc that its own changes evaluate? */
+static bool anchors(const struct tu_rule_config *rc, const Trueup__V1__EntityRef *ref,
+		    const char *source)
+{
+	const char *k = ref->kind;
+	switch (rc->type) {
+	case TU_RULE_PRESENCE:
+	case TU_RULE_COUNTER:
+		return false; /* dispatched by their own conditions */
+	case TU_RULE_SPEC:
+		return is(rc->spec.kind, k) && (is(rc->spec.desired, source) ||
+						 is(rc->spec.actual, source));
+	case TU_RULE_COUNT: return is(rc->count.kind, k) && is(rc->count.source, source);
+	case TU_RULE_REFERENCE:
+		return is(rc->reference.kind, k) && is(rc->reference.source, source);
+	case TU_RULE_EQUAL: return is(rc->equal.kind, k) && is(rc->equal.source, source);
+	case TU_RULE_POD_STATUS: {
+		const struct tu_pod_status_rule *p = &rc->pod_status;
+		return (is(p->kind, k) && is(p->source, source)) ||
+		       (is(p->owner.kind, k) && is(p->owner.source, source));
+	}
+	case TU_RULE_HEARTBEAT:
+		return is(TU__HB_KIND, k) && is(TU__HB_SOURCE, source) &&
+		       (rc->heartbeat.service == NULL || is(rc->heartbeat.service, ref->namespace_));
+	}
+	return false;
+}
+
+/* Evaluates a rule of the types that take an anchor and its record. */
+static tu_status eval_anchor(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
+			     const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
+{
+	switch (r->cfg->type) {
+	case TU_RULE_PRESENCE: return presence_apply(f, r, ref, ent, trig);
+	case TU_RULE_COUNTER: return eval_counter(f, r, ref->namespace_, trig);
+	case TU_RULE_SPEC: return tu__spec_eval(f, r, ref, ent, poll, trig);
+	case TU_RULE_COUNT: return tu__count_eval(f, r, ref, ent, poll, trig);
+	case TU_RULE_REFERENCE: return tu__reference_eval(f, r, ref, ent, poll, trig);
+	case TU_RULE_EQUAL: return tu__equal_eval(f, r, ref, ent, poll, trig);
+	case TU_RULE_POD_STATUS: return tu__pod_eval(f, r, ref, ent, poll, trig);
+	case TU_RULE_HEARTBEAT: return tu__heartbeat_eval(f, r, ref, ent, poll, trig);
+	}
+	return TU_OK;
+}
+
 tu_status tu__rules_on_change(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
 			      const Trueup__View__Entity *ent, bool presence_changed,
 			      enum tu__trigger trig)
@@ -426,20 +580,39 @@ tu_status tu__rules_on_change(tu_fold *f, const Trueup__V1__EntityRef *ref, cons
 				    strcmp(c->name, ref->name) == 0 &&
 				    strcmp(c->ns, ref->namespace_) == 0 &&
 				    strcmp(c->source, source) == 0;
-			if (!of && !self)
-				continue;
-			if (self) {
-				/* The record in hand is newer than the view's: store it first. */
-				struct tu__key ek;
-				tu__key_entity(&ek, ref->kind, ref->namespace_, ref->name);
-				st = tu__put_pb(f, f->db->entity, &ek, &ent->base);
-				if (st != TU_OK)
-					break;
-			}
-			st = eval_counter(f, r, c->ns, trig);
+			if (of || self)
+				st = eval_counter(f, r, c->ns, trig);
+		} else if (anchors(rc, ref, source)) {
+			struct tu_arena_mark m = tu_arena_mark(&f->arena);
+			st = eval_anchor(f, r, ref, ent, trig == TU__TRIG_CHANGE && f->polled, trig);
+			tu_arena_rewind(&f->arena, m);
 		}
 	}
+	if (st == TU_OK && f->any_watch)
+		st = tu__watch_fire(f, ref, presence_changed);
 	return st;
+}
+
+tu_status tu__rules_on_poll(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
+			    const Trueup__View__Entity *ent)
+{
+	tu_status st = TU_OK;
+	for (size_t i = 0; i < f->n_rules && st == TU_OK; i++) {
+		const struct tu__rule *r = &f->rules[i];
+		if (r->confirm > 1 && anchors(r->cfg, ref, source))
+			st = eval_anchor(f, r, ref, ent, true, TU__TRIG_CHANGE);
+	}
+	return st;
+}
+
+bool tu__rules_poll(const tu_fold *f)
+{
+	return f->any_poll;
+}
+
+bool tu__rules_watch(const tu_fold *f)
+{
+	return f->any_watch;
 }
 
 tu_status tu__rule_reeval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
@@ -447,18 +620,11 @@ tu_status tu__rule_reeval(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 {
 	if (r->cfg->type == TU_RULE_COUNTER)
 		return eval_counter(f, r, ref->namespace_, trig);
-	struct tu__key ek;
-	tu__key_entity(&ek, ref->kind, ref->namespace_, ref->name);
 	Trueup__View__Entity *ent = NULL;
-	tu_status st = tu__get_pb(f, f->db->entity, &ek, &trueup__view__entity__descriptor,
-				  (ProtobufCMessage **)&ent);
-	if (st == TU_ENOTFOUND) {
-		ent = NULL;
-		st = TU_OK;
-	}
+	tu_status st = tu__load_entity(f, ref->kind, ref->namespace_, ref->name, &ent);
 	if (st != TU_OK)
 		return st;
-	return presence_apply(f, r, ref, ent, trig);
+	return eval_anchor(f, r, ref, ent, false, trig);
 }
 
 /* Every entity of kind in the view, as refs (Trueup__V1__EntityRef *) in the arena. */
@@ -493,26 +659,58 @@ static tu_status entities_of_kind(tu_fold *f, const char *kind, struct tu_arena_
 	return TU_OK;
 }
 
+/* Does rule rc read source (so that its first complete scan is new evidence)? */
+static bool involves(const struct tu_rule_config *rc, const char *source)
+{
+	switch (rc->type) {
+	case TU_RULE_PRESENCE:
+		return in_list(rc->presence.sources, rc->presence.n_sources, source);
+	case TU_RULE_COUNTER:
+		return is(rc->counter.source, source) || is(rc->counter.of_source, source);
+	case TU_RULE_SPEC: return is(rc->spec.desired, source) || is(rc->spec.actual, source);
+	case TU_RULE_COUNT: return is(rc->count.source, source) || is(rc->count.of_source, source);
+	case TU_RULE_REFERENCE: {
+		const struct tu_reference_rule *p = &rc->reference;
+		bool any = is(p->source, source) || is(p->owner.source, source);
+		for (size_t i = 0; i < p->n_guards && !any; i++)
+			any = is(p->guards[i].entity.source, source);
+		return any;
+	}
+	case TU_RULE_EQUAL: {
+		bool any = is(rc->equal.source, source);
+		for (size_t i = 0; i < rc->equal.n_values && !any; i++)
+			any = is(rc->equal.values[i].entity.source, source);
+		return any;
+	}
+	case TU_RULE_POD_STATUS:
+		return is(rc->pod_status.source, source) || is(rc->pod_status.owner.source, source);
+	case TU_RULE_HEARTBEAT: return false;
+	}
+	return false;
+}
+
 tu_status tu__rules_on_first_complete(tu_fold *f, const char *source)
 {
 	tu_status st = TU_OK;
 	for (size_t i = 0; i < f->n_rules && st == TU_OK; i++) {
 		const struct tu__rule *r = &f->rules[i];
 		const struct tu_rule_config *rc = r->cfg;
-		if (rc->type == TU_RULE_PRESENCE) {
-			if (!in_list(rc->presence.sources, rc->presence.n_sources, source))
-				continue;
+		if (!involves(rc, source))
+			continue;
+		if (rc->type == TU_RULE_COUNTER) {
+			st = eval_counter(f, r, rc->counter.ns, TU__TRIG_CHANGE);
+			continue;
+		}
+		const char *kinds[2];
+		size_t nk = anchor_kinds(rc, kinds);
+		for (size_t k = 0; k < nk && st == TU_OK; k++) {
 			struct tu_arena_vec refs = { 0 };
-			st = entities_of_kind(f, rc->presence.kind, &refs);
+			st = entities_of_kind(f, kinds[k], &refs);
 			for (size_t j = 0; j < refs.n && st == TU_OK; j++) {
 				struct tu_arena_mark m = tu_arena_mark(&f->arena);
 				st = tu__rule_reeval(f, r, refs.items[j], TU__TRIG_CHANGE);
 				tu_arena_rewind(&f->arena, m);
 			}
-		} else if (rc->type == TU_RULE_COUNTER) {
-			if (strcmp(rc->counter.source, source) == 0 ||
-			    strcmp(rc->counter.of_source, source) == 0)
-				st = eval_counter(f, r, rc->counter.ns, TU__TRIG_CHANGE);
 		}
 	}
 	return st;

@@ -114,6 +114,8 @@ tu_status tu_view_open(const char *dir, int64_t map_size, enum tu_sync_mode sync
 		{ "meta", &v->dbs.meta },   { "entity", &v->dbs.entity }, { "bysrc", &v->dbs.bysrc },
 		{ "scan", &v->dbs.scan },   { "drift", &v->dbs.drift },   { "cmd", &v->dbs.cmd },
 		{ "outbox", &v->dbs.outbox }, { "timer", &v->dbs.timer }, { "cidx", &v->dbs.cidx },
+		{ "watch", &v->dbs.watch }, { "deps", &v->dbs.deps },   { "member", &v->dbs.member },
+		{ "hist", &v->dbs.hist },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, dflags, dbs[i].dbi);
@@ -303,6 +305,10 @@ tu_status tu_view_dump(tu_view *v, FILE *out, bool volatile_too)
 		{ "cmd", v->dbs.cmd, &trueup__view__command__descriptor, false },
 		{ "timer", v->dbs.timer, NULL, false },
 		{ "cidx", v->dbs.cidx, NULL, false },
+		{ "watch", v->dbs.watch, NULL, false },
+		{ "deps", v->dbs.deps, NULL, false },
+		{ "member", v->dbs.member, NULL, false },
+		{ "hist", v->dbs.hist, NULL, false },
 		{ "outbox", v->dbs.outbox, &trueup__view__outbox_entry__descriptor, true },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {

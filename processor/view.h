@@ -12,6 +12,12 @@
  *   outbox  u64 BE -> OutboxEntry              derived messages not yet acked by JetStream
  *   timer   u64 BE due_ns, tag, payload -> ""  fold-time timers (for:, heartbeat expiry)
  *   cidx    rule\0ns\0u64 BE suffix\0name -> "" counter rules' suffix index
+ *   watch   u16 BE len, watched, rule\0kind\0ns\0name -> mode
+ *                                              anchors re-evaluated when a watched entity
+ *                                              (kind\0ns\0name) or class (kind\0ns) changes
+ *   deps    rule\0kind\0ns\0name -> watches     what an anchor watches (to replace them)
+ *   member  rule\0kind\0ns\0name\0ns\0name -> "" pod-status: failing pods of an owner
+ *   hist    rule\0kind\0ns\0name -> image       pod-status: an owner's last Ready image
  *
  * Invariants: everything but the outbox is a pure function of the folded
  * prefix of TRUEUP_EVENTS and the policy; the outbox only loses entries
@@ -47,6 +53,10 @@ struct tu_view_dbs {
 	MDB_dbi outbox;
 	MDB_dbi timer;
 	MDB_dbi cidx;
+	MDB_dbi watch;
+	MDB_dbi deps;
+	MDB_dbi member;
+	MDB_dbi hist;
 };
 
 /* Meta keys. */
