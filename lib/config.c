@@ -44,6 +44,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "contract.h"
+#include "docker.h"
 #include "ids.h"
 #include "jsonmap.h"
 #include "tmpl.h"
@@ -112,9 +113,11 @@ static const struct enum_name format_names[] = {
 static const struct enum_name source_types[] = {
 	{ "redis", TU_SOURCE_REDIS },
 	{ "files", TU_SOURCE_FILES },
+	{ "docker", TU_SOURCE_DOCKER },
 };
 static const struct enum_name target_types[] = {
 	{ "redis", TU_TARGET_REDIS },
+	{ "docker", TU_TARGET_DOCKER },
 };
 static const struct enum_name rule_types[] = {
 	{ "presence", TU_RULE_PRESENCE },   { "counter", TU_RULE_COUNTER },
@@ -135,11 +138,17 @@ static const struct enum_name mode_names[] = {
 	{ "enforce", TU_MODE_ENFORCE },
 };
 
+struct tu_action_config;
+typedef tu_status (*verb_check_fn)(struct ctx *c, yaml_node_t *node, const char *path,
+				   const struct tu_action_config *a);
+
 /* A verb of a target type and the params it takes. */
 struct verb {
-	const char *name;      /* the action verb */
-	const char *params[2]; /* required params (unused slots NULL) */
-	bool fields;           /* also takes field.<f> params, at least one */
+	const char *name;        /* the action verb */
+	const char *params[2];   /* required params (unused slots NULL) */
+	const char *optional[2]; /* params it may take besides (unused slots NULL) */
+	bool fields;             /* also takes field.<f> params, at least one */
+	verb_check_fn check;     /* checks literal param values; NULL: none */
 };
 
 static const struct verb redis_verbs[] = {
@@ -149,6 +158,28 @@ static const struct verb redis_verbs[] = {
 	{ .name = "hdel", .params = { "key", "field" } },
 	{ .name = "sadd", .params = { "key", "member" } },
 	{ .name = "srem", .params = { "key", "member" } },
+};
+
+static tu_status check_docker_params(struct ctx *c, yaml_node_t *node, const char *path,
+				     const struct tu_action_config *a);
+
+static const struct verb docker_verbs[] = {
+	{ .name = "remove", .params = { "id" }, .optional = { "force", "volumes" },
+	  .check = check_docker_params },
+	{ .name = "stop", .params = { "id" }, .optional = { "timeout" },
+	  .check = check_docker_params },
+	{ .name = "restart", .params = { "id" }, .optional = { "timeout" },
+	  .check = check_docker_params },
+};
+
+/* The verbs of each target type. */
+static const struct {
+	int type;                /* enum tu_target_type */
+	const struct verb *verbs; /* n entries */
+	size_t n;
+} target_verbs[] = {
+	{ TU_TARGET_REDIS, redis_verbs, ARRAY_LEN(redis_verbs) },
+	{ TU_TARGET_DOCKER, docker_verbs, ARRAY_LEN(docker_verbs) },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -695,8 +726,8 @@ enum field_type {
 	F_SIZE32, /* int32_t: a byte size */
 	F_INT,    /* int */
 	F_I64,    /* int64_t */
+	F_BOOL,   /* bool: true or false */
 	F_ENUM,   /* an int-sized enum: one of names */
-	F_BOOL,   /* bool */
 	F_MAP,    /* a nested mapping described by sub; then fn, if any, checks it */
 	F_FN,     /* anything else: fn parses the node */
 	F_NODE,   /* yaml_node_t *: kept for the caller to parse later */
@@ -780,13 +811,13 @@ static tu_status set_field(struct ctx *c, const struct field *f, void *dst, yaml
 	case F_I64:
 		st = get_i64(c, n, path, f->min, max_or(f->max, INT64_MAX), dst);
 		break;
+	case F_BOOL:
+		st = get_bool(c, n, path, dst);
+		break;
 	case F_ENUM:
 		st = get_enum(c, n, path, f->names, f->n_names, &e);
 		if (st == TU_OK)
 			memcpy(dst, &e, sizeof(e));
-		break;
-	case F_BOOL:
-		st = get_bool(c, n, path, dst);
 		break;
 	case F_MAP:
 		st = parse_fields(c, n, path, &(struct field_set){ f->sub, f->n_sub, dst }, 1);
@@ -1014,7 +1045,7 @@ static tu_status parse_match(struct ctx *c, yaml_node_t *node, const char *path,
  * a field_set whose base is the mapping, next to the adapter's own set.
  */
 #define JM(m) offsetof(struct tu_json_mapping, m)
-static const struct field json_mapping_fields[] __attribute__((unused)) = {
+static const struct field json_mapping_fields[] = {
 	{ FLD("kind", F_NAME, JM(kind)), .required = true },
 	{ FLD("namespace", F_TMPL, JM(ns)) },
 	{ FLD("name", F_TMPL, JM(name)), .required = true },
@@ -1024,14 +1055,14 @@ static const struct field json_mapping_fields[] __attribute__((unused)) = {
 };
 #undef JM
 
-__attribute__((unused)) static void json_mapping_defaults(struct tu_json_mapping *m)
+static void json_mapping_defaults(struct tu_json_mapping *m)
 {
 	m->ns = tu_xstrdup("default");
 }
 
 static void kvlist_release(struct tu_kvlist *l);
 
-__attribute__((unused)) static void json_mapping_release(struct tu_json_mapping *m)
+static void json_mapping_release(struct tu_json_mapping *m)
 {
 	free(m->kind);
 	free(m->ns);
@@ -1277,18 +1308,34 @@ static tu_status parse_observe_entry(struct ctx *c, yaml_node_t *node, const cha
 	return st;
 }
 
-static tu_status parse_observe(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+/*
+ * A list of at least one struct of `size` bytes, each parsed by fn, into
+ * *items (*n entries; both set even on failure, so that the config being
+ * built owns what was parsed). `what` says what the entries are for.
+ */
+static tu_status parse_nonempty(struct ctx *c, yaml_node_t *node, const char *path, size_t size,
+				item_fn fn, const char *what, void **items, size_t *n)
 {
-	struct tu_redis_source *r = dst;
 	tu_status st = open_seq(c, node, path);
 
 	if (st != TU_OK)
 		return st;
 	if (seq_n(node) == 0)
-		return fail(c, node, path, "needs at least one entry (which keys to observe)");
-	r->n_observe = seq_n(node);
-	r->observe = tu_xcalloc(r->n_observe, sizeof(*r->observe));
-	return parse_items(c, node, path, r->observe, sizeof(*r->observe), parse_observe_entry);
+		return fail(c, node, path, "needs at least one entry (%s)", what);
+	*n = seq_n(node);
+	*items = tu_xcalloc(*n, size);
+	return parse_items(c, node, path, *items, size, fn);
+}
+
+static tu_status parse_observe(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_redis_source *r = dst;
+	void *items = NULL;
+	tu_status st = parse_nonempty(c, node, path, sizeof(*r->observe), parse_observe_entry,
+				      "which keys to observe", &items, &r->n_observe);
+
+	r->observe = items;
+	return st;
 }
 
 static tu_status parse_kinds(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
@@ -1329,10 +1376,171 @@ static const struct field files_source_fields[] = {
 };
 #undef FSRC
 
+/* A list of non-empty strings of at most max bytes into *out (n entries). */
+static tu_status parse_strings(struct ctx *c, yaml_node_t *node, const char *path, size_t max,
+			       char ***out, size_t *n)
+{
+	char sub[PATH_LEN];
+	tu_status st = open_seq(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	*n = seq_n(node);
+	*out = tu_xcalloc(*n, sizeof(**out));
+	for (size_t i = 0; st == TU_OK && i < *n; i++) {
+		path_index(sub, path, i);
+		st = get_str(c, seq_item(c, node, i), sub, max, &(*out)[i]);
+	}
+	return st;
+}
+
+static tu_status parse_docker_prefixes(struct ctx *c, yaml_node_t *node, const char *path,
+				       void *dst)
+{
+	struct tu_docker_source *d = dst;
+	char sub[PATH_LEN];
+	tu_status st = parse_strings(c, node, path, TU_MAX_NAME, &d->name_prefixes,
+				     &d->n_name_prefixes);
+
+	for (size_t i = 0; st == TU_OK && i < d->n_name_prefixes; i++) {
+		path_index(sub, path, i);
+		if (d->name_prefixes[i][0] == '/')
+			st = fail(c, seq_item(c, node, i), sub,
+				  "write the name without Docker's leading '/' (\"%s\")",
+				  d->name_prefixes[i] + 1);
+	}
+	return st;
+}
+
+static tu_status parse_docker_labels(struct ctx *c, yaml_node_t *node, const char *path,
+				     void *dst)
+{
+	struct tu_docker_source *d = dst;
+	char sub[PATH_LEN];
+	tu_status st = parse_strings(c, node, path, TU_MAX_ATTR_KEY + TU_MAX_NAME, &d->labels,
+				     &d->n_labels);
+
+	for (size_t i = 0; st == TU_OK && i < d->n_labels; i++) {
+		path_index(sub, path, i);
+		if (d->labels[i][0] == '=')
+			st = fail(c, seq_item(c, node, i), sub,
+				  "a label filter is \"key\" or \"key=value\", not \"%s\"",
+				  d->labels[i]);
+	}
+	return st;
+}
+
+/* True if tmpl has a placeholder whose variable starts with var (e.g. "inspect."). */
+static bool tmpl_uses(const char *tmpl, const char *var)
+{
+	for (const char *p = tmpl; p != NULL && *p != '\0'; p++) {
+		if (p[0] == '{' && p[1] == '{') {
+			p++;
+			continue;
+		}
+		if (p[0] == '{' && strncmp(p + 1, var, strlen(var)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* {inspect.*} needs inspect: true; names the first template that uses it. */
+static tu_status check_docker_observe(struct ctx *c, yaml_node_t *node, const char *path,
+				      const struct tu_docker_observe *o)
+{
+	const struct tu_json_mapping *m = &o->map;
+	const char *where = NULL;
+
+	if (o->inspect)
+		return TU_OK;
+	if (tmpl_uses(m->name, "inspect.") || tmpl_uses(m->name, "inspect["))
+		where = "name";
+	else if (tmpl_uses(m->ns, "inspect.") || tmpl_uses(m->ns, "inspect["))
+		where = "namespace";
+	for (size_t i = 0; where == NULL && i < m->attrs.n; i++) {
+		if (tmpl_uses(m->attrs.items[i].value, "inspect.") ||
+		    tmpl_uses(m->attrs.items[i].value, "inspect["))
+			where = m->attrs.items[i].key;
+	}
+	for (size_t i = 0; where == NULL && i < m->match.n; i++) {
+		if (tmpl_uses(m->match.items[i].value, "inspect.") ||
+		    tmpl_uses(m->match.items[i].value, "inspect["))
+			where = m->match.items[i].key;
+	}
+	if (where == NULL)
+		return TU_OK;
+	return fail(c, node, path, "%s uses {inspect...}: add inspect: true (one GET "
+		    "/containers/<id>/json per matching container)", where);
+}
+
+#define DOBS(m) offsetof(struct tu_docker_observe, m)
+static const struct field docker_observe_fields[] = {
+	{ FLD("inspect", F_BOOL, DOBS(inspect)) },
+};
+#undef DOBS
+
+static tu_status parse_docker_observe_entry(struct ctx *c, yaml_node_t *node, const char *path,
+					    void *item)
+{
+	struct tu_docker_observe *o = item;
+	struct field_set sets[] = {
+		{ json_mapping_fields, ARRAY_LEN(json_mapping_fields), &o->map },
+		{ docker_observe_fields, ARRAY_LEN(docker_observe_fields), o },
+	};
+	tu_status st;
+
+	json_mapping_defaults(&o->map);
+	st = parse_fields(c, node, path, sets, ARRAY_LEN(sets));
+	if (st == TU_OK)
+		st = check_docker_observe(c, node, path, o);
+	return st;
+}
+
+static tu_status parse_docker_observe(struct ctx *c, yaml_node_t *node, const char *path,
+				      void *dst)
+{
+	struct tu_docker_source *d = dst;
+	void *items = NULL;
+	tu_status st = parse_nonempty(c, node, path, sizeof(*d->observe),
+				      parse_docker_observe_entry, "which containers to observe",
+				      &items, &d->n_observe);
+
+	d->observe = items;
+	return st;
+}
+
+#define DD(m) offsetof(struct tu_docker_daemon, m)
+static const struct field docker_daemon_fields[] = {
+	{ FLD("socket", F_PATH, DD(socket)) },
+	{ FLD("rate", F_INT, DD(rate)), .min = 0 },
+	{ FLD("max_body", F_SIZE, DD(max_body)), .min = 1 },
+};
+#undef DD
+
+#define DSRC(m) offsetof(struct tu_docker_source, m)
+static const struct field docker_filter_fields[] = {
+	{ FLD("name_prefixes", F_FN, 0), .fn = parse_docker_prefixes },
+	{ FLD("labels", F_FN, 0), .fn = parse_docker_labels },
+};
+static const struct field docker_source_fields[] = {
+	{ FLD("max_inspects", F_INT, DSRC(max_inspects)), .min = 0 },
+	{ FLD("filters", F_MAP, 0), SUB(docker_filter_fields) },
+	{ FLD("observe", F_FN, 0), .required = true, .fn = parse_docker_observe },
+};
+#undef DSRC
+
+static void docker_daemon_defaults(struct tu_docker_daemon *d, int rate, int64_t max_body)
+{
+	d->socket = tu_xstrdup("/var/run/docker.sock");
+	d->rate = rate;
+	d->max_body = max_body;
+}
+
 static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path, void *item)
 {
 	struct tu_source_config *s = item;
-	struct field_set sets[2] = { { source_fields, ARRAY_LEN(source_fields), s } };
+	struct field_set sets[3] = { { source_fields, ARRAY_LEN(source_fields), s } };
+	size_t n_sets = 2;
 	int type = 0;
 	tu_status st = get_type(c, node, path, source_types, ARRAY_LEN(source_types), &type);
 
@@ -1351,12 +1559,20 @@ static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path
 		s->redis.pipeline = 256;
 		sets[1] = (struct field_set){ redis_source_fields, ARRAY_LEN(redis_source_fields),
 					      &s->redis };
+	} else if (s->type == TU_SOURCE_DOCKER) {
+		docker_daemon_defaults(&s->docker.daemon, 20, 32 * 1024 * 1024);
+		s->docker.max_inspects = 1000;
+		sets[1] = (struct field_set){ docker_source_fields, ARRAY_LEN(docker_source_fields),
+					      &s->docker };
+		sets[2] = (struct field_set){ docker_daemon_fields, ARRAY_LEN(docker_daemon_fields),
+					      &s->docker.daemon };
+		n_sets = 3;
 	} else {
 		s->files.default_ns = tu_xstrdup("default");
 		sets[1] = (struct field_set){ files_source_fields, ARRAY_LEN(files_source_fields),
 					      &s->files };
 	}
-	return parse_fields(c, node, path, sets, ARRAY_LEN(sets));
+	return parse_fields(c, node, path, sets, n_sets);
 }
 
 static tu_status parse_sources(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
@@ -1417,9 +1633,15 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 	t->ack_wait = 30 * MS_S;
 	t->max_deliver = 5;
 	t->timeout = 5 * MS_S;
-	t->redis.url = tu_xstrdup("redis://127.0.0.1:6379");
-	t->redis.done_prefix = tu_xstrdup("trueup:done:");
-	t->redis.done_ttl = 7 * MS_D;
+	if (t->type == TU_TARGET_DOCKER) {
+		docker_daemon_defaults(&t->docker.daemon, 10, 4 * 1024 * 1024);
+		sets[1] = (struct field_set){ docker_daemon_fields, ARRAY_LEN(docker_daemon_fields),
+					      &t->docker.daemon };
+	} else {
+		t->redis.url = tu_xstrdup("redis://127.0.0.1:6379");
+		t->redis.done_prefix = tu_xstrdup("trueup:done:");
+		t->redis.done_ttl = 7 * MS_D;
+	}
 	st = parse_fields(c, node, path, sets, ARRAY_LEN(sets));
 	if (st == TU_OK && t->consumer == NULL)
 		t->consumer = tu_xasprintf("trueup-actuator-%s", t->name);
@@ -1616,14 +1838,20 @@ static tu_status fail_param(struct ctx *c, yaml_node_t *node, const char *path, 
 static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
 			    const struct tu_action_config *a, const struct tu_target_config *t)
 {
-	const struct verb *v = NULL;
+	const struct verb *v = NULL, *verbs = NULL;
 	char known[LIST_LEN] = "", why[LIST_LEN + 128], sub[PATH_LEN];
-	size_t n_fields = 0;
+	size_t n_fields = 0, n_verbs = 0;
 
-	for (size_t i = 0; i < ARRAY_LEN(redis_verbs); i++) {
-		if (strcmp(redis_verbs[i].name, a->action) == 0)
-			v = &redis_verbs[i];
-		list_add(known, sizeof(known), redis_verbs[i].name);
+	for (size_t i = 0; i < ARRAY_LEN(target_verbs); i++) {
+		if (target_verbs[i].type == (int)t->type) {
+			verbs = target_verbs[i].verbs;
+			n_verbs = target_verbs[i].n;
+		}
+	}
+	for (size_t i = 0; i < n_verbs; i++) {
+		if (strcmp(verbs[i].name, a->action) == 0)
+			v = &verbs[i];
+		list_add(known, sizeof(known), verbs[i].name);
 	}
 	if (v == NULL) {
 		path_key(sub, path, "action");
@@ -1639,6 +1867,8 @@ static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
 			return fail(c, node, path, "action %s needs param \"%s\"", v->name,
 				    v->params[i]);
 	}
+	for (size_t i = 0; i < ARRAY_LEN(v->optional) && v->optional[i] != NULL; i++)
+		list_add(known, sizeof(known), v->optional[i]);
 	if (v->fields)
 		list_add(known, sizeof(known), "fields");
 	for (size_t i = 0; i < a->params.n; i++) {
@@ -1647,6 +1877,8 @@ static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
 
 		for (size_t j = 0; j < ARRAY_LEN(v->params) && v->params[j] != NULL && !ok; j++)
 			ok = strcmp(p, v->params[j]) == 0;
+		for (size_t j = 0; j < ARRAY_LEN(v->optional) && v->optional[j] != NULL && !ok; j++)
+			ok = strcmp(p, v->optional[j]) == 0;
 		if (!ok && v->fields && strncmp(p, "field.", 6) == 0) {
 			ok = true;
 			n_fields++;
@@ -1661,6 +1893,41 @@ static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
 		return fail(c, node, path,
 			    "action %s needs at least one field (fields: { <field>: <value> })",
 			    v->name);
+	return v->check != NULL ? v->check(c, node, path, a) : TU_OK;
+}
+
+/*
+ * Docker params whose value is fixed in the file (no placeholder) are checked
+ * here, so that `force: yes` fails at load instead of at the first command.
+ */
+static tu_status check_docker_params(struct ctx *c, yaml_node_t *node, const char *path,
+				     const struct tu_action_config *a)
+{
+	char why[256];
+
+	for (size_t i = 0; i < a->params.n; i++) {
+		const char *k = a->params.items[i].key, *v = a->params.items[i].value;
+		bool b = false;
+		int secs = 0;
+
+		if (!tu_tmpl_is_literal(v))
+			continue;
+		if (strcmp(k, "id") == 0 && !tu_docker_id_valid(v))
+			snprintf(why, sizeof(why),
+				 "\"%s\" is not a container id (%d to %d hex digits; names are "
+				 "reused, ids are not: use \"{<source>.id}\")",
+				 v, TU_DOCKER_ID_MIN, TU_DOCKER_ID_MAX);
+		else if ((strcmp(k, "force") == 0 || strcmp(k, "volumes") == 0) &&
+			 tu_docker_param_bool(v, &b) != TU_OK)
+			snprintf(why, sizeof(why), "invalid boolean \"%s\" (true or false)", v);
+		else if (strcmp(k, "timeout") == 0 && tu_docker_param_seconds(v, &secs) != TU_OK)
+			snprintf(why, sizeof(why),
+				 "invalid timeout \"%s\" (whole seconds, 0 to %d)", v,
+				 TU_DOCKER_MAX_STOP_S);
+		else
+			continue;
+		return fail_param(c, node, path, k, why);
+	}
 	return TU_OK;
 }
 
@@ -1741,7 +2008,8 @@ static tu_status parse_action(struct ctx *c, yaml_node_t *node, const char *path
 		st = fail(c, node, path, "missing required field \"action\"");
 	if (st != TU_OK)
 		return st;
-	qsort(a->params.items, a->params.n, sizeof(*a->params.items), kv_cmp);
+	if (a->params.n > 1) /* items is NULL without params: qsort must not see it */
+		qsort(a->params.items, a->params.n, sizeof(*a->params.items), kv_cmp);
 	for (size_t i = 1; i < a->params.n; i++) {
 		if (strcmp(a->params.items[i - 1].key, a->params.items[i].key) == 0)
 			return fail(c, node, path, "param \"%s\" is given twice",
@@ -2025,22 +2293,6 @@ static tu_status parse_list(struct ctx *c, yaml_node_t *node, const char *path, 
 	return parse_items(c, node, path, *out, size, fn);
 }
 
-static tu_status parse_strings(struct ctx *c, yaml_node_t *node, const char *path, char ***out,
-			       size_t *n)
-{
-	char sub[PATH_LEN];
-	tu_status st = open_seq(c, node, path);
-	if (st != TU_OK)
-		return st;
-	*n = seq_n(node);
-	*out = tu_xcalloc(*n ? *n : 1, sizeof(**out));
-	for (size_t i = 0; st == TU_OK && i < *n; i++) {
-		path_index(sub, path, i);
-		st = get_str(c, seq_item(c, node, i), sub, TU_MAX_ATTR_VALUE, &(*out)[i]);
-	}
-	return st;
-}
-
 /* --- spec ------------------------------------------------------------------ */
 
 #define SF(m) offsetof(struct tu_spec_field, m)
@@ -2300,14 +2552,16 @@ static tu_status parse_zombie_reasons(struct ctx *c, yaml_node_t *node, const ch
 {
 	struct tu_pod_status_rule *r = dst;
 	strv_free(r->zombie_reasons, r->n_zombie_reasons);
-	return parse_strings(c, node, path, &r->zombie_reasons, &r->n_zombie_reasons);
+	return parse_strings(c, node, path, TU_MAX_ATTR_VALUE, &r->zombie_reasons,
+			     &r->n_zombie_reasons);
 }
 
 static tu_status parse_pull_reasons(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
 {
 	struct tu_pod_status_rule *r = dst;
 	strv_free(r->pull_reasons, r->n_pull_reasons);
-	return parse_strings(c, node, path, &r->pull_reasons, &r->n_pull_reasons);
+	return parse_strings(c, node, path, TU_MAX_ATTR_VALUE, &r->pull_reasons,
+			     &r->n_pull_reasons);
 }
 
 static tu_status parse_ready(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
@@ -2862,6 +3116,12 @@ static void source_release(struct tu_source_config *s)
 	free(s->files.path);
 	strv_free(s->files.kinds, s->files.n_kinds);
 	free(s->files.default_ns);
+	free(s->docker.daemon.socket);
+	strv_free(s->docker.name_prefixes, s->docker.n_name_prefixes);
+	strv_free(s->docker.labels, s->docker.n_labels);
+	for (size_t i = 0; i < s->docker.n_observe; i++)
+		json_mapping_release(&s->docker.observe[i].map);
+	free(s->docker.observe);
 }
 
 static void target_release(struct tu_target_config *t)
@@ -2872,6 +3132,7 @@ static void target_release(struct tu_target_config *t)
 	free(t->redis.username);
 	free(t->redis.password_file);
 	free(t->redis.done_prefix);
+	free(t->docker.daemon.socket);
 }
 
 static void attr_cond_release(struct tu_attr_cond *a)

@@ -110,6 +110,7 @@ struct tu_processor_config {
 enum tu_source_type {
 	TU_SOURCE_REDIS = 1,
 	TU_SOURCE_FILES = 2,
+	TU_SOURCE_DOCKER = 3,
 };
 
 /* How a Redis key's value becomes attributes. */
@@ -149,6 +150,39 @@ struct tu_files_source {
 	char *default_ns;  /* namespace when a manifest has none; default "default" */
 };
 
+/* ---- docker (issue 3): the Docker Engine API over its unix socket ------------------- */
+
+/* How to reach a Docker daemon: shared by the docker source and target. */
+struct tu_docker_daemon {
+	char *socket;     /* the daemon's unix socket; default /var/run/docker.sock */
+	int rate;         /* requests per second to it; default 20 (source), 10 (target); 0: no limit */
+	int64_t max_body; /* largest reply accepted; default 32MiB (source), 4MiB (target) */
+};
+
+/* One `observe:` entry of a Docker source: which containers become which entities. */
+struct tu_docker_observe {
+	struct tu_json_mapping map; /* over one item of GET /containers/json */
+	bool inspect;               /* may inspect matching containers ({health}, {inspect.*});
+				       default false */
+};
+
+struct tu_docker_source {
+	struct tu_docker_daemon daemon;   /* socket, rate, max_body */
+	int max_inspects;                 /* container inspects per scan; default 1000 */
+	char **name_prefixes;             /* filters.name_prefixes: containers named so (any) */
+	size_t n_name_prefixes;
+	char **labels;                    /* filters.labels: "key" or "key=value" (all) */
+	size_t n_labels;
+	struct tu_docker_observe *observe; /* owned, n_observe entries (at least one) */
+	size_t n_observe;
+};
+
+struct tu_docker_target {
+	struct tu_docker_daemon daemon; /* socket, rate, max_body (an inspect) */
+};
+
+/* ---- end docker ------------------------------------------------------------------------ */
+
 struct tu_source_config {
 	char *name;              /* subject token; unique among sources */
 	enum tu_source_type type;
@@ -160,10 +194,12 @@ struct tu_source_config {
 	int line;                /* line of the entry in the config file */
 	struct tu_redis_source redis; /* type redis */
 	struct tu_files_source files; /* type files */
+	struct tu_docker_source docker; /* type docker */
 };
 
 enum tu_target_type {
 	TU_TARGET_REDIS = 1,
+	TU_TARGET_DOCKER = 2,
 };
 
 struct tu_redis_target {
@@ -185,6 +221,7 @@ struct tu_target_config {
 	int64_t timeout;      /* per call to the target; default 5s */
 	int line;
 	struct tu_redis_target redis; /* type redis */
+	struct tu_docker_target docker; /* type docker */
 };
 
 enum tu_precond_op {

@@ -190,7 +190,8 @@ tu_status tu_http_do(tu_http *h, const struct tu_http_req *req, struct tu_http_r
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->opts.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+			 (long)(req->timeout_ms > 0 ? req->timeout_ms : h->opts.timeout_ms));
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(h->opts.connect_timeout_ms > 0 ? h->opts.connect_timeout_ms
 							      : h->opts.timeout_ms));

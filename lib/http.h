@@ -45,6 +45,7 @@ struct tu_http_req {
 	const void *body;                     /* request body; NULL: none */
 	size_t body_len;
 	const char *content_type;             /* of the body; default application/json */
+	int64_t timeout_ms;                   /* this request's whole timeout; 0: opts.timeout_ms */
 };
 
 struct tu_http_resp {

@@ -890,8 +890,8 @@ static void err_missing_required(void **state)
 		     "missing required field \"path\"");
 	expect_error("sources:\n  - { name: f }\n", "t.yaml:2:5: sources[0]: ",
 		     "missing required field \"type\"");
-	expect_error("sources:\n  - { name: f, type: docker }\n", "t.yaml:2:22: sources[0].type: ",
-		     "invalid value \"docker\" (one of: redis, files)");
+	expect_error("sources:\n  - { name: f, type: ftp }\n", "t.yaml:2:22: sources[0].type: ",
+		     "invalid value \"ftp\" (one of: redis, files, docker)");
 }
 
 static void err_bad_integer(void **state)
@@ -1207,6 +1207,206 @@ static void err_new_rules(void **state)
 		     "unknown field \"kind\"");
 }
 
+/* ---- docker source and target ---------------------------------------------------------- */
+
+static struct tu_config *load_ok(const char *yaml)
+{
+	struct tu_config *cfg = NULL;
+	char err[1024] = "";
+	tu_status st = load(yaml, &cfg, err, sizeof(err));
+	if (st != TU_OK)
+		print_error("%s\n", err);
+	assert_int_equal(st, TU_OK);
+	return cfg;
+}
+
+static const char docker_yaml[] =
+	"sources:\n"
+	"  - name: docker\n"
+	"    type: docker\n"
+	"    socket: /run/docker.sock\n"
+	"    interval: 15s\n"
+	"    timeout: 3s\n"
+	"    rate: 50\n"
+	"    max_body: 8MiB\n"
+	"    max_inspects: 20\n"
+	"    filters:\n"
+	"      name_prefixes: [k3s-worker-, k3s-server-]\n"
+	"      labels: [\"com.example.role=worker\", team]\n"
+	"    observe:\n"
+	"      - kind: worker\n"
+	"        namespace: \"{.Labels.ns|default:default}\"\n"
+	"        name: \"{.Names[0]|trimprefix:/}\"\n"
+	"        name_prefix: k3s-worker-\n"
+	"        match: { .State: running }\n"
+	"        inspect: true\n"
+	"        attrs: { id: \"{.Id}\", health: \"{health}\", pid: \"{inspect.State.Pid}\" }\n"
+	"      - { kind: box, name: \"{.Id}\" }\n"
+	"  - { name: redis, type: redis, observe: [{ kind: worker, get: x }] }\n"
+	"targets:\n"
+	"  - name: docker\n"
+	"    type: docker\n"
+	"    socket: sock/docker.sock\n"
+	"    rate: 5\n"
+	"    max_body: 1MiB\n"
+	"    timeout: 20s\n"
+	"rules:\n"
+	"  - name: ghost\n"
+	"    type: presence\n"
+	"    kind: worker\n"
+	"    sources: [redis, docker]\n"
+	"    when_extra:\n"
+	"      docker:\n"
+	"        - target: docker\n"
+	"          action: remove\n"
+	"          id: \"{docker.id}\"\n"
+	"          force: \"true\"\n"
+	"          if: [{ field_equals: { name: \"{name}\" } }]\n"
+	"        - { target: docker, action: stop, id: \"{docker.id}\", timeout: \"30\" }\n"
+	"        - { target: docker, action: restart, id: 727c47bc2a48 }\n";
+
+static void docker_full(void **state)
+{
+	(void)state;
+	struct tu_config *cfg = load_ok(docker_yaml);
+	const struct tu_source_config *s = &cfg->sources[0];
+	const struct tu_docker_source *d = &s->docker;
+	assert_int_equal(s->type, TU_SOURCE_DOCKER);
+	assert_string_equal(d->daemon.socket, "/run/docker.sock");
+	assert_int_equal(s->interval, 15000);
+	assert_int_equal(s->timeout, 3000);
+	assert_int_equal(d->daemon.rate, 50);
+	assert_int_equal(d->daemon.max_body, 8 * 1024 * 1024);
+	assert_int_equal(d->max_inspects, 20);
+	assert_int_equal(d->n_name_prefixes, 2);
+	assert_string_equal(d->name_prefixes[1], "k3s-server-");
+	assert_int_equal(d->n_labels, 2);
+	assert_string_equal(d->labels[0], "com.example.role=worker");
+	assert_string_equal(d->labels[1], "team");
+	assert_int_equal(d->n_observe, 2);
+	const struct tu_docker_observe *o = &d->observe[0];
+	assert_string_equal(o->map.kind, "worker");
+	assert_string_equal(o->map.ns, "{.Labels.ns|default:default}");
+	assert_string_equal(o->map.name, "{.Names[0]|trimprefix:/}");
+	assert_string_equal(o->map.name_prefix, "k3s-worker-");
+	assert_true(o->inspect);
+	assert_int_equal(o->map.attrs.n, 3);
+	assert_string_equal(o->map.attrs.items[2].key, "pid");
+	assert_int_equal(o->map.match.n, 1);
+	assert_string_equal(o->map.match.items[0].key, ".State");
+	assert_false(d->observe[1].inspect);
+	assert_string_equal(d->observe[1].map.ns, "default");
+	assert_int_equal(d->observe[1].map.attrs.n, 0);
+
+	const struct tu_target_config *t = &cfg->targets[0];
+	assert_int_equal(t->type, TU_TARGET_DOCKER);
+	assert_non_null(strstr(t->docker.daemon.socket, "/sock/docker.sock")); /* resolved */
+	assert_true(t->docker.daemon.socket[0] == '/');
+	assert_int_equal(t->docker.daemon.rate, 5);
+	assert_int_equal(t->docker.daemon.max_body, 1024 * 1024);
+	assert_int_equal(t->timeout, 20000);
+	assert_string_equal(t->consumer, "trueup-actuator-docker");
+	assert_null(t->redis.url); /* no redis defaults on a docker target */
+
+	const struct tu_actions *acts = &cfg->rules[0].presence.when_extra[0].actions;
+	assert_int_equal(acts->n, 3);
+	assert_string_equal(acts->items[0].action, "remove");
+	assert_int_equal(acts->items[0].params.n, 2);
+	assert_string_equal(acts->items[0].params.items[0].key, "force");
+	assert_string_equal(acts->items[0].params.items[1].key, "id");
+	assert_int_equal(acts->items[0].n_pre, 1);
+	assert_int_equal(acts->items[0].pre[0].op, TU_PRE_FIELD_EQUALS);
+	assert_string_equal(acts->items[0].pre[0].field, "name");
+	assert_string_equal(acts->items[1].params.items[1].key, "timeout");
+	tu_config_destroy(cfg);
+}
+
+static void docker_defaults(void **state)
+{
+	(void)state;
+	struct tu_config *cfg = load_ok("sources:\n"
+					"  - { name: d, type: docker, observe: [{ kind: c, name: x }] }\n"
+					"targets:\n"
+					"  - { name: d, type: docker }\n");
+	const struct tu_docker_source *d = &cfg->sources[0].docker;
+	assert_string_equal(d->daemon.socket, "/var/run/docker.sock");
+	assert_int_equal(d->daemon.rate, 20);
+	assert_int_equal(d->daemon.max_body, 32 * 1024 * 1024);
+	assert_int_equal(d->max_inspects, 1000);
+	assert_int_equal(d->n_name_prefixes + d->n_labels, 0);
+	assert_int_equal(cfg->sources[0].timeout, 5000);
+	assert_string_equal(cfg->targets[0].docker.daemon.socket, "/var/run/docker.sock");
+	assert_int_equal(cfg->targets[0].docker.daemon.rate, 10);
+	assert_int_equal(cfg->targets[0].docker.daemon.max_body, 4 * 1024 * 1024);
+	assert_int_equal(cfg->targets[0].timeout, 5000);
+	tu_config_destroy(cfg);
+}
+
+#define DSRC "sources:\n  - name: d\n    type: docker\n"
+
+static void docker_source_errors(void **state)
+{
+	(void)state;
+	expect_error(DSRC, "t.yaml:2:5: sources[0]: ", "missing required field \"observe\"");
+	expect_error(DSRC "    observe: []\n", "t.yaml:4:14: sources[0].observe: ",
+		     "needs at least one entry");
+	expect_error(DSRC "    observe: [{ kind: c }]\n", "t.yaml:4:15: sources[0].observe[0]: ",
+		     "missing required field \"name\"");
+	expect_error(DSRC "    observe: [{ kind: c, name: x, scan: y }]\n",
+		     "t.yaml:4:35: sources[0].observe[0]: ", "unknown field \"scan\"");
+	expect_error(DSRC "    observe: [{ kind: c, name: x, inspect: yes }]\n",
+		     "t.yaml:4:44: sources[0].observe[0].inspect: ", "invalid boolean \"yes\"");
+	expect_error(DSRC "    observe: [{ kind: c, name: x, attrs: { pid: \"{inspect.State.Pid}\" } "
+			 "}]\n",
+		     "t.yaml:4:15: sources[0].observe[0]: ",
+		     "pid uses {inspect...}: add inspect: true");
+	expect_error(DSRC "    observe: [{ kind: c, name: x, match: { State: running } }]\n",
+		     "t.yaml:4:44: sources[0].observe[0].match.State: ", "must start with '.'");
+	expect_error(DSRC "    filters: { name_prefixes: [/k3s-] }\n    observe: [{ kind: c, name: x "
+			 "}]\n",
+		     "t.yaml:4:32: sources[0].filters.name_prefixes[0]: ",
+		     "without Docker's leading '/' (\"k3s-\")");
+	expect_error(DSRC "    filters: { labels: [\"=x\"] }\n    observe: [{ kind: c, name: x }]\n",
+		     "t.yaml:4:25: sources[0].filters.labels[0]: ", "\"key\" or \"key=value\"");
+	expect_error(DSRC "    filters: { names: [a] }\n    observe: [{ kind: c, name: x }]\n",
+		     "t.yaml:4:16: sources[0].filters: ", "unknown field \"names\"");
+	expect_error(DSRC "    rate: -1\n    observe: [{ kind: c, name: x }]\n",
+		     "t.yaml:4:11: sources[0].rate: ", "too small");
+	expect_error(DSRC "    url: redis://x\n    observe: [{ kind: c, name: x }]\n",
+		     "t.yaml:4:5: sources[0]: ", "unknown field \"url\"");
+}
+
+#define DACT                                                                          \
+	"sources:\n  - { name: a, type: files, path: /x }\n  - { name: b, type: files, path: /y }\n" \
+	"targets:\n  - { name: dk, type: docker }\n"                                        \
+	"rules:\n  - name: r\n    type: presence\n    kind: w\n    sources: [a, b]\n"       \
+	"    when_extra:\n      b:\n"
+
+static void docker_action_errors(void **state)
+{
+	(void)state;
+	expect_error(DACT "        - { target: dk, action: del, key: x }\n",
+		     "t.yaml:13:33: rules[0].when_extra.b[0].action: ",
+		     "unknown action \"del\" for target \"dk\" of type docker (known: remove, stop, "
+		     "restart)");
+	expect_error(DACT "        - { target: dk, action: remove }\n",
+		     "t.yaml:13:11: rules[0].when_extra.b[0]: ", "action remove needs param \"id\"");
+	expect_error(DACT "        - { target: dk, action: stop, id: \"{b.id}\", force: \"true\" }\n",
+		     "t.yaml:13:53: rules[0].when_extra.b[0].force: ",
+		     "action stop takes no param \"force\" (takes: id, timeout)");
+	expect_error(DACT "        - { target: dk, action: remove, id: \"{b.id}\", force: \"yes\" }\n",
+		     "t.yaml:13:55: rules[0].when_extra.b[0].force: ", "invalid boolean \"yes\"");
+	expect_error(DACT "        - { target: dk, action: stop, id: \"{b.id}\", timeout: 10s }\n",
+		     "t.yaml:13:53: rules[0].when_extra.b[0].timeout: ", "invalid timeout \"10s\"");
+	expect_error(DACT "        - { target: dk, action: remove, id: k3s-worker-3 }\n",
+		     "t.yaml:13:41: rules[0].when_extra.b[0].id: ",
+		     "\"k3s-worker-3\" is not a container id");
+	/* templates are checked when rendered, not here */
+	struct tu_config *cfg = load_ok(DACT "        - { target: dk, action: remove, id: \"{b.id}\", "
+					    "force: \"{b.force}\", volumes: \"false\" }\n");
+	tu_config_destroy(cfg);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(full_config),
 	cmocka_unit_test(minimal_defaults),
@@ -1255,6 +1455,10 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(err_stream_duplicates_window),
 	cmocka_unit_test(rules_of_every_type),
 	cmocka_unit_test(err_new_rules),
+	cmocka_unit_test(docker_full),
+	cmocka_unit_test(docker_defaults),
+	cmocka_unit_test(docker_source_errors),
+	cmocka_unit_test(docker_action_errors),
 };
 
 TU_TEST_MAIN(tests)
