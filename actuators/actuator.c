@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "breaker.h"
 #include "buf.h"
 #include "clock.h"
 #include "contract.h"
@@ -46,6 +47,7 @@ struct tu_actuator {
 	uint64_t rng;                           /* xorshift state for backoff jitter */
 	struct tu_arena arena;                  /* per-command memory; reset per command */
 	struct tu_actuator_stats stats;         /* counters */
+	struct tu_breaker breaker;              /* stops taking commands while the target is down */
 };
 
 /* ---- pure parts --------------------------------------------------------------------------- */
@@ -205,6 +207,8 @@ tu_status tu_actuator_create(tu_bus *bus, const struct tu_actuator_opts *opts, t
 	a->max_deliver = max_deliver;
 	a->crash_after_execute = opts->crash_after_execute;
 	a->rng = (uint64_t)tu_clock_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
+	tu_breaker_init(&a->breaker, t->breaker.failures, t->breaker.cooldown,
+			t->breaker.max_cooldown);
 	tu_arena_init(&a->arena, 64 * 1024);
 	*out = a;
 	return TU_OK;
@@ -434,6 +438,43 @@ static void give_back(tu_actuator *a, natsMsg *msg, const struct tu_bus_meta *me
 	nak_later(a, msg, meta->delivered, cmd->correlation_id);
 }
 
+/* Feeds the breaker with whether the target could answer. */
+static void note_target(tu_actuator *a, bool failed, const char *corr)
+{
+	if (!failed) {
+		if (a->breaker.state != TU_BREAKER_CLOSED)
+			tu_log(TU_LOG_INFO, corr, "target %s answers again: breaker closed",
+			       a->target->name);
+		tu_breaker_success(&a->breaker);
+		return;
+	}
+	if (tu_breaker_failure(&a->breaker, tu_clock_mono_ns() / 1000000)) {
+		a->stats.breaker_opened++;
+		tu_log(TU_LOG_WARN, corr,
+		       "target %s keeps failing: breaker open for %" PRId64 " ms; its commands wait "
+		       "in %s",
+		       a->target->name, a->breaker.cooldown_ms, TU_STREAM_CMD);
+	}
+}
+
+/*
+ * The breaker is open: give msg back for when it may close, unexecuted; on
+ * its last delivery it runs anyway (a nak would drop it without an outcome).
+ */
+static bool defer_if_open(tu_actuator *a, natsMsg *msg)
+{
+	int64_t wait = tu_breaker_wait_ms(&a->breaker, tu_clock_mono_ns() / 1000000);
+	struct tu_bus_meta meta;
+	if (wait <= 0 || tu_bus_meta(msg, &meta) != TU_OK || last_delivery(a, &meta))
+		return false;
+	natsStatus s = natsMsg_NakWithDelay(msg, wait, NULL);
+	if (s != NATS_OK)
+		tu_warn("nak failed (%s); the command comes back after ack_wait",
+			natsStatus_GetText(s));
+	a->stats.deferred++;
+	return true;
+}
+
 static bool is_dry_run(const Trueup__V1__FixCommand *cmd)
 {
 	/* A detect-mode command should not exist; if one does, it must change nothing. */
@@ -506,6 +547,8 @@ static void handle_command(tu_actuator *a, natsMsg *msg)
 		}
 	}
 	bool retry = ex.result == TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_RETRYABLE;
+	if (ex.result != TRUEUP__V1__OUTCOME__RESULT__RESULT_EXPIRED)
+		note_target(a, retry, corr);
 	bool exhausted = retry && last_delivery(a, &meta);
 	if (exhausted) {
 		char last[TU_EXEC_ERROR];
@@ -549,7 +592,15 @@ tu_status tu_actuator_run(tu_actuator *a, const volatile sig_atomic_t *stop)
 		a->instance, t->name, a->adapter.ops->type, t->consumer, t->batch, a->max_deliver);
 	while (!*stop) {
 		natsMsgList list = { 0 };
-		int batch = t->batch > 0 ? t->batch : 1;
+		int64_t now_ms = tu_clock_mono_ns() / 1000000;
+		if (!tu_breaker_allow(&a->breaker, now_ms)) {
+			/* Open: commands wait in JetStream, not here. */
+			int64_t wait = tu_breaker_wait_ms(&a->breaker, now_ms);
+			tu_clock_sleep_ms(wait < 500 ? wait : 500);
+			continue;
+		}
+		/* Half-open: one command tries the target. */
+		int batch = a->breaker.state == TU_BREAKER_HALF_OPEN ? 1 : t->batch > 0 ? t->batch : 1;
 		tu_status st = tu_bus_fetch(a->sub, batch, t->fetch_wait, &list);
 		if (st == TU_ETIMEOUT)
 			continue;
@@ -568,14 +619,17 @@ tu_status tu_actuator_run(tu_actuator *a, const volatile sig_atomic_t *stop)
 				natsMsg_Nak(list.Msgs[i], NULL);
 				continue;
 			}
+			if (a->breaker.state == TU_BREAKER_OPEN && defer_if_open(a, list.Msgs[i]))
+				continue;
 			handle_command(a, list.Msgs[i]);
 		}
 		natsMsgList_Destroy(&list);
 	}
 	tu_info("actuator %s: stopping: %" PRIu64 " commands, %" PRIu64 " outcomes, %" PRIu64
 		" duplicates skipped, %" PRIu64 " dead letters, %" PRIu64 " retries, %" PRIu64
-		" exhausted",
+		" exhausted, breaker opened %" PRIu64 " times, %" PRIu64 " deferred",
 		a->instance, a->stats.commands, a->stats.outcomes, a->stats.duplicates,
-		a->stats.dead, a->stats.retries, a->stats.exhausted);
+		a->stats.dead, a->stats.retries, a->stats.exhausted, a->stats.breaker_opened,
+		a->stats.deferred);
 	return TU_OK;
 }

@@ -57,6 +57,8 @@ struct tu_actuator_stats {
 	uint64_t dead;       /* dead-lettered and terminated */
 	uint64_t retries;    /* naked for another delivery */
 	uint64_t exhausted;  /* failed-permanent after the last delivery, terminated */
+	uint64_t breaker_opened; /* times the target's breaker opened */
+	uint64_t deferred;   /* naked unexecuted while the breaker was open */
 };
 
 /*

@@ -30,6 +30,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1592,6 +1593,23 @@ static tu_status parse_sources(struct ctx *c, yaml_node_t *node, const char *pat
 /* targets                                                                   */
 
 #define TGT(m) offsetof(struct tu_target_config, m)
+static tu_status check_breaker(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_breaker_config *b = dst;
+	if (b->max_cooldown < b->cooldown)
+		return fail(c, node, path, "max_cooldown (%" PRId64 "ms) is below cooldown (%" PRId64
+			    "ms)", b->max_cooldown, b->cooldown);
+	return TU_OK;
+}
+
+#define BRK(m) offsetof(struct tu_breaker_config, m)
+static const struct field breaker_fields[] = {
+	{ FLD("failures", F_INT, BRK(failures)), .max = 1000 },
+	{ FLD("cooldown", F_DUR, BRK(cooldown)), .min = 1 },
+	{ FLD("max_cooldown", F_DUR, BRK(max_cooldown)), .min = 1 },
+};
+#undef BRK
+
 static const struct field target_fields[] = {
 	{ FLD("name", F_NAME, TGT(name)), .required = true },
 	{ FLD("type", F_SKIP, 0) },
@@ -1601,6 +1619,7 @@ static const struct field target_fields[] = {
 	{ FLD("ack_wait", F_DUR, TGT(ack_wait)), .min = 1 },
 	{ FLD("max_deliver", F_INT, TGT(max_deliver)), .min = 1 },
 	{ FLD("timeout", F_DUR, TGT(timeout)), .min = 1 },
+	{ FLD("breaker", F_MAP, TGT(breaker)), SUB(breaker_fields), .fn = check_breaker },
 };
 #undef TGT
 
@@ -1633,6 +1652,9 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 	t->ack_wait = 30 * MS_S;
 	t->max_deliver = 5;
 	t->timeout = 5 * MS_S;
+	t->breaker.failures = 5;
+	t->breaker.cooldown = 30 * MS_S;
+	t->breaker.max_cooldown = 5 * MS_M;
 	if (t->type == TU_TARGET_DOCKER) {
 		docker_daemon_defaults(&t->docker.daemon, 10, 4 * 1024 * 1024);
 		sets[1] = (struct field_set){ docker_daemon_fields, ARRAY_LEN(docker_daemon_fields),

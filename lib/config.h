@@ -210,6 +210,17 @@ struct tu_redis_target {
 	int64_t done_ttl;     /* lifetime of a marker; default 7d */
 };
 
+/*
+ * A target's circuit breaker: after `failures` retryable failures in a row
+ * the actuator stops taking commands for `cooldown`, then tries one; each
+ * failed try doubles the pause, up to `max_cooldown`.
+ */
+struct tu_breaker_config {
+	int failures;         /* default 5; 0 = no breaker */
+	int64_t cooldown;     /* default 30s */
+	int64_t max_cooldown; /* default 5m */
+};
+
 struct tu_target_config {
 	char *name;           /* subject token; unique among targets */
 	enum tu_target_type type;
@@ -219,6 +230,7 @@ struct tu_target_config {
 	int64_t ack_wait;     /* default 30s */
 	int max_deliver;      /* default 5 */
 	int64_t timeout;      /* per call to the target; default 5s */
+	struct tu_breaker_config breaker;
 	int line;
 	struct tu_redis_target redis; /* type redis */
 	struct tu_docker_target docker; /* type docker */
