@@ -110,6 +110,7 @@ struct tu_processor_config {
 enum tu_source_type {
 	TU_SOURCE_REDIS = 1,
 	TU_SOURCE_FILES = 2,
+	TU_SOURCE_MONGODB = 3, /* mongodb (issue 3, item 3) */
 };
 
 /* How a Redis key's value becomes attributes. */
@@ -149,6 +150,34 @@ struct tu_files_source {
 	char *default_ns;  /* namespace when a manifest has none; default "default" */
 };
 
+/* ---- mongodb (issue 3, item 3): source and target ---------------------------------- */
+
+/* One `observe:` entry of a mongodb source: a query whose documents become entities. */
+struct tu_mongo_observe {
+	struct tu_json_mapping map; /* kind, namespace, name, attrs, match, name_prefix */
+	char *database;             /* required */
+	char *collection;           /* required */
+	char *filter;               /* query filter, relaxed extended JSON object; default "{}" */
+	char *projection;           /* projection, JSON object; NULL: whole documents */
+};
+
+struct tu_mongo_source {
+	char *uri;                        /* mongodb://host[:port][/?options]; no password in it */
+	char *password_file;              /* optional; inserted into the URI at connect */
+	int batch_size;                   /* documents per find/getMore reply; default 500 */
+	int rate;                         /* find/getMore requests per second; 0 (default): no limit */
+	int64_t max_document;             /* largest document (BSON bytes) mapped; default 1MiB */
+	struct tu_mongo_observe *observe; /* owned, n_observe entries */
+	size_t n_observe;
+};
+
+struct tu_mongo_target {
+	char *uri;           /* as for the source; default mongodb://127.0.0.1:27017 */
+	char *password_file; /* optional */
+};
+
+/* ---- end mongodb ---------------------------------------------------------------------- */
+
 struct tu_source_config {
 	char *name;              /* subject token; unique among sources */
 	enum tu_source_type type;
@@ -160,10 +189,12 @@ struct tu_source_config {
 	int line;                /* line of the entry in the config file */
 	struct tu_redis_source redis; /* type redis */
 	struct tu_files_source files; /* type files */
+	struct tu_mongo_source mongo; /* type mongodb */
 };
 
 enum tu_target_type {
 	TU_TARGET_REDIS = 1,
+	TU_TARGET_MONGODB = 2, /* mongodb (issue 3, item 3) */
 };
 
 struct tu_redis_target {
@@ -185,6 +216,7 @@ struct tu_target_config {
 	int64_t timeout;      /* per call to the target; default 5s */
 	int line;
 	struct tu_redis_target redis; /* type redis */
+	struct tu_mongo_target mongo; /* type mongodb */
 };
 
 enum tu_precond_op {
