@@ -10,9 +10,15 @@
  *  - bytes from NATS are input: anything malformed is dead-lettered with a
  *    reason, never asserted on, and never stops the loop.
  *
+ *  - commands of one fetch are executed together only through an adapter's
+ *    execute_batch; they are checked first (decode, outcome lookup,
+ *    deadline), never two with the same command id in one batch (a second
+ *    one waits until the first one's outcome is stored, then finds it), and
+ *    each still gets its own outcome, publish and ack, in stream order.
+ *
  * Workload: fix commands are rare (tens per second at most); each costs one
- * outcome lookup, one target call and one synchronous publish, so the loop
- * handles one command at a time and keeps every per-command byte in one arena.
+ * outcome lookup, one synchronous publish and a share of one target call, so
+ * the loop handles one fetch at a time and keeps its bytes in one arena.
  */
 #include "actuator.h"
 
@@ -35,6 +41,16 @@
 #define TU_ACTUATOR_DEAD_PAYLOAD (TU_MAX_MSG - 65536) /* payload kept in a dead letter */
 #define TU_ACTUATOR_FETCH_ERROR_PAUSE_MS 1000 /* pause after a failed fetch */
 
+/* A command of the current fetch that passed the checks and waits for its execution. */
+struct pending {
+	natsMsg *msg;                /* borrowed from the fetched list */
+	struct tu_bus_meta meta;     /* its delivery */
+	Trueup__V1__FixCommand *cmd; /* in the actuator's arena */
+	bool expired;                /* past its deadline: ex says so, nothing is executed */
+	int64_t started;             /* wall clock when its execution began */
+	struct tu_exec ex;           /* its verdict */
+};
+
 struct tu_actuator {
 	tu_bus *bus;                            /* borrowed */
 	const struct tu_target_config *target;  /* borrowed */
@@ -45,7 +61,14 @@ struct tu_actuator {
 	int64_t max_deliver;                    /* the consumer's MaxDeliver; <= 0: unlimited */
 	bool crash_after_execute;               /* test hook, see actuator.h */
 	uint64_t rng;                           /* xorshift state for backoff jitter */
-	struct tu_arena arena;                  /* per-command memory; reset per command */
+	struct tu_arena arena;                  /* memory of the pending commands; reset per batch */
+	struct pending *pending;                /* owned; cap entries, n_pending in use */
+	size_t n_pending;
+	size_t cap;                             /* the target's batch */
+	const Trueup__V1__FixCommand **cmds;    /* owned, cap: the commands handed to the adapter */
+	bool *dry;                              /* owned, cap: their dry-run flags */
+	size_t *slot;                           /* owned, cap: their index in pending */
+	struct tu_exec *outs;                   /* owned, cap: their verdicts */
 	struct tu_actuator_stats stats;         /* counters */
 	struct tu_breaker breaker;              /* stops taking commands while the target is down */
 };
@@ -210,6 +233,12 @@ tu_status tu_actuator_create(tu_bus *bus, const struct tu_actuator_opts *opts, t
 	tu_breaker_init(&a->breaker, t->breaker.failures, t->breaker.cooldown,
 			t->breaker.max_cooldown);
 	tu_arena_init(&a->arena, 64 * 1024);
+	a->cap = t->batch > 0 ? (size_t)t->batch : 1;
+	a->pending = tu_xcalloc(a->cap, sizeof(*a->pending));
+	a->cmds = tu_xcalloc(a->cap, sizeof(*a->cmds));
+	a->dry = tu_xcalloc(a->cap, sizeof(*a->dry));
+	a->slot = tu_xcalloc(a->cap, sizeof(*a->slot));
+	a->outs = tu_xcalloc(a->cap, sizeof(*a->outs));
 	*out = a;
 	return TU_OK;
 }
@@ -220,6 +249,11 @@ void tu_actuator_destroy(tu_actuator *a)
 		return;
 	natsSubscription_Destroy(a->sub);
 	tu_arena_release(&a->arena);
+	free(a->pending);
+	free(a->cmds);
+	free(a->dry);
+	free(a->slot);
+	free(a->outs);
 	free(a->instance);
 	free(a->origin);
 	free(a);
@@ -482,15 +516,112 @@ static bool is_dry_run(const Trueup__V1__FixCommand *cmd)
 	       cmd->mode == TRUEUP__V1__MODE__MODE_DETECT;
 }
 
-static void handle_command(tu_actuator *a, natsMsg *msg)
+/* Publishes p's outcome, then acks, naks or terminates its message. */
+static void finish(tu_actuator *a, struct pending *p)
+{
+	const Trueup__V1__FixCommand *cmd = p->cmd;
+	const char *corr = cmd->correlation_id;
+	struct tu_exec *ex = &p->ex;
+	char err[512];
+
+	bool retry = ex->result == TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_RETRYABLE;
+	if (!p->expired)
+		note_target(a, retry, corr);
+	bool exhausted = retry && last_delivery(a, &p->meta);
+	if (exhausted) {
+		char last[TU_EXEC_ERROR];
+		snprintf(last, sizeof(last), "%s", ex->error);
+		ex->result = TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_PERMANENT;
+		snprintf(ex->error, sizeof(ex->error), "retries exhausted after %" PRIu64
+			 " deliveries; last error: %.440s", p->meta.delivered, last);
+		retry = false;
+	}
+	int64_t finished = tu_clock_wall_ns();
+
+	tu_status st = publish_outcome(a, cmd, &p->meta, ex, p->started, finished, err,
+				       sizeof(err));
+	if (st != TU_OK) {
+		char why[TU_EXEC_ERROR + 64];
+		snprintf(why, sizeof(why), "%s, but its outcome was not stored (%.400s)",
+			 tu_pb_result_str(ex->result), err);
+		give_back(a, p->msg, &p->meta, cmd, why);
+		return;
+	}
+	a->stats.outcomes++;
+	tu_log(retry || exhausted ? TU_LOG_WARN : TU_LOG_INFO, corr,
+	       "command %s %s.%s (rule %s, attempt %" PRIu32 ", delivery %" PRIu64 "): %s: %s%s%s",
+	       cmd->command_id, cmd->target, cmd->action, cmd->rule, cmd->attempt,
+	       p->meta.delivered, tu_pb_result_str(ex->result), ex->detail,
+	       ex->error[0] ? "; error: " : "", ex->error);
+	if (retry) {
+		nak_later(a, p->msg, p->meta.delivered, corr);
+		return;
+	}
+	if (exhausted)
+		a->stats.exhausted++;
+	settle(p->msg, exhausted, corr);
+}
+
+/*
+ * Executes the pending commands (the expired ones only get their outcome):
+ * one tu_adapter_run() for all of them, then, in stream order, each one's
+ * outcome and ack.
+ */
+static void run_pending(tu_actuator *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_pending; i++) {
+		struct pending *p = &a->pending[i];
+		if (p->expired)
+			continue;
+		a->cmds[n] = p->cmd;
+		a->dry[n] = is_dry_run(p->cmd);
+		a->slot[n] = i;
+		n++;
+	}
+	if (n > 0) {
+		int64_t started = tu_clock_wall_ns();
+		tu_adapter_run(&a->adapter, a->cmds, a->dry, n, a->outs);
+		for (size_t k = 0; k < n; k++) {
+			a->pending[a->slot[k]].started = started;
+			a->pending[a->slot[k]].ex = a->outs[k];
+		}
+		if (a->crash_after_execute) {
+			tu_log(TU_LOG_WARN, a->cmds[0]->correlation_id,
+			       "test hook: crashing after execute (%s)",
+			       tu_pb_result_str(a->outs[0].result));
+			raise(SIGKILL);
+		}
+	}
+	for (size_t i = 0; i < a->n_pending; i++)
+		finish(a, &a->pending[i]);
+	a->n_pending = 0;
+}
+
+static bool is_pending(const tu_actuator *a, const char *command_id)
+{
+	for (size_t i = 0; i < a->n_pending; i++) {
+		if (strcmp(a->pending[i].cmd->command_id, command_id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Checks one command message: dead-letters what is malformed, acks what
+ * already has a final outcome, gives back what cannot be looked up, and
+ * queues the rest (expired ones with their verdict) for run_pending().
+ */
+static void prepare(tu_actuator *a, natsMsg *msg)
 {
 	struct tu_bus_meta meta;
 	Trueup__V1__FixCommand *cmd = NULL;
 	char reason[TU_ACTUATOR_MAX_REASON];
 	char err[512];
-	struct tu_exec ex;
 
-	tu_arena_reset(&a->arena);
+	if (a->n_pending == 0)
+		tu_arena_reset(&a->arena);
 	a->stats.commands++;
 	if (tu_bus_meta(msg, &meta) != TU_OK) {
 		/* Not a JetStream delivery: nothing to dead-letter it by. */
@@ -507,6 +638,9 @@ static void handle_command(tu_actuator *a, natsMsg *msg)
 		dead_letter(a, msg, &meta, reason);
 		return;
 	}
+	/* The same id twice in one batch: the first one's outcome decides about this one. */
+	if (is_pending(a, cmd->command_id))
+		run_pending(a);
 	const char *corr = cmd->correlation_id;
 	Trueup__V1__Outcome__Result prior;
 	uint64_t prior_seq = 0;
@@ -527,59 +661,19 @@ static void handle_command(tu_actuator *a, natsMsg *msg)
 		return;
 	}
 
-	int64_t started = tu_clock_wall_ns();
-	if (cmd->deadline_ns > 0 && started > cmd->deadline_ns) {
+	struct pending *p = &a->pending[a->n_pending++];
+	memset(p, 0, sizeof(*p));
+	p->msg = msg;
+	p->meta = meta;
+	p->cmd = cmd;
+	p->started = tu_clock_wall_ns();
+	if (cmd->deadline_ns > 0 && p->started > cmd->deadline_ns) {
 		char when[40];
 		tu_time_format(cmd->deadline_ns, when, sizeof(when));
-		tu_exec_set(&ex, TRUEUP__V1__OUTCOME__RESULT__RESULT_EXPIRED, NULL,
+		p->expired = true;
+		tu_exec_set(&p->ex, TRUEUP__V1__OUTCOME__RESULT__RESULT_EXPIRED, NULL,
 			    "deadline %s passed before execution; nothing done", when);
-	} else {
-		memset(&ex, 0, sizeof(ex));
-		st = a->adapter.ops->execute(a->adapter.impl, cmd, is_dry_run(cmd), &ex);
-		if (st != TU_OK || ex.result == TRUEUP__V1__OUTCOME__RESULT__RESULT_UNSPECIFIED)
-			tu_exec_set(&ex, TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_PERMANENT,
-				    tu_status_str(st), "the %s adapter failed unexpectedly",
-				    a->adapter.ops->type);
-		if (a->crash_after_execute) {
-			tu_log(TU_LOG_WARN, corr, "test hook: crashing after execute (%s)",
-			       tu_pb_result_str(ex.result));
-			raise(SIGKILL);
-		}
 	}
-	bool retry = ex.result == TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_RETRYABLE;
-	if (ex.result != TRUEUP__V1__OUTCOME__RESULT__RESULT_EXPIRED)
-		note_target(a, retry, corr);
-	bool exhausted = retry && last_delivery(a, &meta);
-	if (exhausted) {
-		char last[TU_EXEC_ERROR];
-		snprintf(last, sizeof(last), "%s", ex.error);
-		ex.result = TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_PERMANENT;
-		snprintf(ex.error, sizeof(ex.error), "retries exhausted after %" PRIu64
-			 " deliveries; last error: %.440s", meta.delivered, last);
-		retry = false;
-	}
-	int64_t finished = tu_clock_wall_ns();
-
-	st = publish_outcome(a, cmd, &meta, &ex, started, finished, err, sizeof(err));
-	if (st != TU_OK) {
-		char why[TU_EXEC_ERROR + 64];
-		snprintf(why, sizeof(why), "%s, but its outcome was not stored (%.400s)",
-			 tu_pb_result_str(ex.result), err);
-		give_back(a, msg, &meta, cmd, why);
-		return;
-	}
-	a->stats.outcomes++;
-	tu_log(retry || exhausted ? TU_LOG_WARN : TU_LOG_INFO, corr,
-	       "command %s %s.%s (rule %s, attempt %" PRIu32 ", delivery %" PRIu64 "): %s: %s%s%s",
-	       cmd->command_id, cmd->target, cmd->action, cmd->rule, cmd->attempt, meta.delivered,
-	       tu_pb_result_str(ex.result), ex.detail, ex.error[0] ? "; error: " : "", ex.error);
-	if (retry) {
-		nak_later(a, msg, meta.delivered, corr);
-		return;
-	}
-	if (exhausted)
-		a->stats.exhausted++;
-	settle(msg, exhausted, corr);
 }
 
 /* ---- the loop ----------------------------------------------------------------------------- */
@@ -621,8 +715,12 @@ tu_status tu_actuator_run(tu_actuator *a, const volatile sig_atomic_t *stop)
 			}
 			if (a->breaker.state == TU_BREAKER_OPEN && defer_if_open(a, list.Msgs[i]))
 				continue;
-			handle_command(a, list.Msgs[i]);
+			prepare(a, list.Msgs[i]);
+			/* One at a time unless the adapter takes batches (or the batch is full). */
+			if (a->adapter.ops->execute_batch == NULL || a->n_pending == a->cap)
+				run_pending(a);
 		}
+		run_pending(a);
 		natsMsgList_Destroy(&list);
 	}
 	tu_info("actuator %s: stopping: %" PRIu64 " commands, %" PRIu64 " outcomes, %" PRIu64

@@ -11,10 +11,16 @@
  * on the consumer's last delivery they become failed-permanent and the
  * command is terminated. If the outcome cannot be published the command is
  * naked, never acked: the outcome lookup and the target's own at-most-once
- * guard (the Redis done-marker) make the redelivery safe.
+ * guard (the Redis done-marker, MongoDB's conditional idempotent writes) make
+ * the redelivery safe.
+ *
+ * Batches: an adapter with execute_batch (adapter.h) gets every command of
+ * one fetch that passed the checks above in one call (never one command id
+ * twice); outcomes, acks and naks still follow per command, in stream order.
  *
  * Threads: one thread runs the loop; tu_actuator_run() returns when *stop is
- * set (from a signal handler) after finishing the command in hand.
+ * set (from a signal handler) after finishing the commands in hand (those of
+ * the fetch already checked); the rest of the fetch is naked.
  */
 #ifndef TU_ACTUATOR_H
 #define TU_ACTUATOR_H

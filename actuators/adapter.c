@@ -11,6 +11,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "status.h"
 
 /* Length of the valid UTF-8 sequence at p (RFC 3629), or 0 if there is none. */
 static size_t utf8_seq(const unsigned char *p)
@@ -69,4 +72,31 @@ void tu_exec_set(struct tu_exec *e, Trueup__V1__Outcome__Result result, const ch
 	snprintf(e->error, sizeof(e->error), "%s", error != NULL ? error : "");
 	tu_exec_sanitize(e->detail);
 	tu_exec_sanitize(e->error);
+}
+
+void tu_adapter_run(const struct tu_adapter *ad, const Trueup__V1__FixCommand *const *cmds,
+		    const bool *dry_run, size_t n, struct tu_exec *outs)
+{
+	tu_status st = TU_OK;
+
+	memset(outs, 0, n * sizeof(*outs));
+	if (ad->ops->execute_batch != NULL && n > 0) {
+		st = ad->ops->execute_batch(ad->impl, cmds, dry_run, n, outs);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			tu_status s = ad->ops->execute(ad->impl, cmds[i], dry_run[i], &outs[i]);
+			if (s != TU_OK) {
+				tu_exec_set(&outs[i],
+					    TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_PERMANENT,
+					    tu_status_str(s), "the %s adapter failed unexpectedly",
+					    ad->ops->type);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (outs[i].result == TRUEUP__V1__OUTCOME__RESULT__RESULT_UNSPECIFIED)
+			tu_exec_set(&outs[i], TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_PERMANENT,
+				    tu_status_str(st != TU_OK ? st : TU_EINTERNAL),
+				    "the %s adapter failed unexpectedly", ad->ops->type);
+	}
 }

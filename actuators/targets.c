@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "docker_target.h"
+#include "mongo_target.h"
 #include "redis_target.h"
 
 tu_status tu_target_open(const struct tu_target_config *t, struct tu_adapter *out, char *err,
@@ -24,6 +25,13 @@ tu_status tu_target_open(const struct tu_target_config *t, struct tu_adapter *ou
 			tu_docker_adapter_view(d, out);
 		return st;
 	}
+	case TU_TARGET_MONGODB: {
+		tu_mongo_adapter *m = NULL;
+		tu_status st = tu_mongo_adapter_create(t, &m, err, errlen);
+		if (st == TU_OK)
+			tu_mongo_adapter_view(m, out);
+		return st;
+	}
 	}
 	snprintf(err, errlen, "target %s: unsupported type %d", t->name, (int)t->type);
 	return TU_EINVAL;
@@ -39,6 +47,9 @@ void tu_target_close(const struct tu_target_config *t, struct tu_adapter *a)
 		break;
 	case TU_TARGET_DOCKER:
 		tu_docker_adapter_destroy(a->impl);
+		break;
+	case TU_TARGET_MONGODB:
+		tu_mongo_adapter_destroy(a->impl);
 		break;
 	}
 	a->impl = NULL;

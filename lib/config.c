@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -115,10 +116,12 @@ static const struct enum_name source_types[] = {
 	{ "redis", TU_SOURCE_REDIS },
 	{ "files", TU_SOURCE_FILES },
 	{ "docker", TU_SOURCE_DOCKER },
+	{ "mongodb", TU_SOURCE_MONGODB },
 };
 static const struct enum_name target_types[] = {
 	{ "redis", TU_TARGET_REDIS },
 	{ "docker", TU_TARGET_DOCKER },
+	{ "mongodb", TU_TARGET_MONGODB },
 };
 static const struct enum_name rule_types[] = {
 	{ "presence", TU_RULE_PRESENCE },   { "counter", TU_RULE_COUNTER },
@@ -146,7 +149,7 @@ typedef tu_status (*verb_check_fn)(struct ctx *c, yaml_node_t *node, const char 
 /* A verb of a target type and the params it takes. */
 struct verb {
 	const char *name;        /* the action verb */
-	const char *params[2];   /* required params (unused slots NULL) */
+	const char *params[4];   /* required params (unused slots NULL) */
 	const char *optional[2]; /* params it may take besides (unused slots NULL) */
 	bool fields;             /* also takes field.<f> params, at least one */
 	verb_check_fn check;     /* checks literal param values; NULL: none */
@@ -173,6 +176,19 @@ static const struct verb docker_verbs[] = {
 	  .check = check_docker_params },
 };
 
+static tu_status check_json_params(struct ctx *c, yaml_node_t *node, const char *path,
+				     const struct tu_action_config *a);
+
+/* mongodb: templates of JSON params are checked at load, values when a command runs. */
+static const struct verb mongo_verbs[] = {
+	{ .name = "delete-one", .params = { "database", "collection", "filter" },
+	  .check = check_json_params },
+	{ .name = "update-one", .params = { "database", "collection", "filter", "update" },
+	  .check = check_json_params },
+	{ .name = "insert-one", .params = { "database", "collection", "document" },
+	  .check = check_json_params },
+};
+
 /* The verbs of each target type. */
 static const struct {
 	int type;                /* enum tu_target_type */
@@ -181,6 +197,7 @@ static const struct {
 } target_verbs[] = {
 	{ TU_TARGET_REDIS, redis_verbs, ARRAY_LEN(redis_verbs) },
 	{ TU_TARGET_DOCKER, docker_verbs, ARRAY_LEN(docker_verbs) },
+	{ TU_TARGET_MONGODB, mongo_verbs, ARRAY_LEN(mongo_verbs) },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1445,6 +1462,28 @@ static bool tmpl_uses(const char *tmpl, const char *var)
 	return false;
 }
 
+/* ---- mongodb (issue 3, item 3) ---------------------------------------------------------- */
+
+#define MONGO_MAX_DOCUMENT (16 * 1024 * 1024) /* MongoDB's own limit of one document */
+#define MONGO_MAX_DATABASE 63                 /* bytes of a database name (MongoDB's limit) */
+#define MONGO_MAX_COLLECTION 255              /* bytes of a namespace (MongoDB's limit) */
+
+/* True if the query part of a URI (after '?') has an option whose name mentions a password. */
+static bool uri_option_has_password(const char *q)
+{
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q, "=&");
+		for (size_t i = 0; i + 8 <= n; i++) {
+			if (strncasecmp(q + i, "password", 8) == 0)
+				return true;
+		}
+		q = strchr(q, '&');
+		if (q != NULL)
+			q++;
+	}
+	return false;
+}
+
 /* {inspect.*} needs inspect: true; names the first template that uses it. */
 static tu_status check_docker_observe(struct ctx *c, yaml_node_t *node, const char *path,
 				      const struct tu_docker_observe *o)
@@ -1537,6 +1576,155 @@ static void docker_daemon_defaults(struct tu_docker_daemon *d, int rate, int64_t
 	d->max_body = max_body;
 }
 
+/*
+ * A MongoDB connection string (mongodb:// or mongodb+srv://) without a password:
+ * passwords live in password_file, so a URI can be shown (redacted anyway).
+ */
+static tu_status parse_mongo_uri(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	char **uri = dst;
+	char *s = NULL;
+	const char *rest = NULL, *end, *at = NULL;
+	tu_status st = get_str(c, node, path, TU_MAX_ATTR_VALUE, &s);
+
+	if (st != TU_OK)
+		return st;
+	if (strncmp(s, "mongodb://", 10) == 0)
+		rest = s + 10;
+	else if (strncmp(s, "mongodb+srv://", 14) == 0)
+		rest = s + 14;
+	if (rest == NULL || *rest == '\0' || *rest == '/' || *rest == '?' || *rest == '@') {
+		st = fail(c, node, path,
+			  "invalid URI (mongodb://[user@]host[:port][,host...][/[db]][?options])");
+		goto out;
+	}
+	end = rest + strcspn(rest, "/?");
+	for (const char *p = rest; p < end; p++) {
+		if (*p == '@')
+			at = p;
+	}
+	if ((at != NULL && memchr(rest, ':', (size_t)(at - rest)) != NULL) ||
+	    (strchr(end, '?') != NULL && uri_option_has_password(strchr(end, '?') + 1))) {
+		st = fail(c, node, path,
+			  "the URI holds a password: keep only the user in the URI and put the "
+			  "password in password_file");
+		goto out;
+	}
+	free(*uri);
+	*uri = s;
+	s = NULL;
+out:
+	free(s);
+	return st;
+}
+
+/* A JSON object given as a string (MongoDB filters and projections, relaxed extended JSON). */
+static tu_status parse_json_object(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	char **out = dst;
+	char *s = NULL;
+	json_error_t je;
+	json_t *j = NULL;
+	tu_status st = get_str(c, node, path, TU_MAX_ATTR_VALUE, &s);
+
+	if (st != TU_OK)
+		return st;
+	j = json_loads(s, 0, &je);
+	if (j == NULL)
+		st = fail(c, node, path, "invalid JSON: %s (line %d, column %d of the value)",
+			  je.text, je.line, je.column);
+	else if (!json_is_object(j))
+		st = fail(c, node, path, "expected a JSON object ({...}), got %s",
+			  json_is_array(j) ? "an array" : "a scalar");
+	json_decref(j);
+	if (st != TU_OK) {
+		free(s);
+		return st;
+	}
+	free(*out);
+	*out = s;
+	return TU_OK;
+}
+
+#define MOBS(m) offsetof(struct tu_mongo_observe, m)
+static const struct field mongo_observe_fields[] = {
+	{ FLD("database", F_STR, MOBS(database)), .required = true, .max = MONGO_MAX_DATABASE },
+	{ FLD("collection", F_STR, MOBS(collection)), .required = true,
+	  .max = MONGO_MAX_COLLECTION },
+	{ FLD("filter", F_FN, MOBS(filter)), .fn = parse_json_object },
+	{ FLD("projection", F_FN, MOBS(projection)), .fn = parse_json_object },
+};
+#undef MOBS
+
+static tu_status parse_mongo_observe_entry(struct ctx *c, yaml_node_t *node, const char *path,
+					   void *item)
+{
+	struct tu_mongo_observe *o = item;
+	struct field_set sets[] = {
+		{ json_mapping_fields, ARRAY_LEN(json_mapping_fields), &o->map },
+		{ mongo_observe_fields, ARRAY_LEN(mongo_observe_fields), o },
+	};
+
+	json_mapping_defaults(&o->map);
+	o->filter = tu_xstrdup("{}");
+	return parse_fields(c, node, path, sets, ARRAY_LEN(sets));
+}
+
+static tu_status parse_mongo_observe(struct ctx *c, yaml_node_t *node, const char *path,
+				     void *dst)
+{
+	struct tu_mongo_source *m = dst;
+
+	void *items = NULL;
+	tu_status st = parse_nonempty(c, node, path, sizeof(*m->observe), parse_mongo_observe_entry,
+				      "which documents to observe", &items, &m->n_observe);
+
+	m->observe = items;
+	return st;
+}
+
+#define MSRC(m) offsetof(struct tu_mongo_source, m)
+static const struct field mongo_source_fields[] = {
+	{ FLD("uri", F_FN, MSRC(uri)), .fn = parse_mongo_uri },
+	{ FLD("password_file", F_PATH, MSRC(password_file)) },
+	{ FLD("batch_size", F_INT, MSRC(batch_size)), .min = 1 },
+	{ FLD("rate", F_INT, MSRC(rate)), .min = 0 },
+	{ FLD("max_document", F_SIZE, MSRC(max_document)), .min = 1, .max = MONGO_MAX_DOCUMENT },
+	{ FLD("observe", F_FN, 0), .required = true, .fn = parse_mongo_observe },
+};
+#undef MSRC
+
+#define MTGT(m) offsetof(struct tu_mongo_target, m)
+static const struct field mongo_target_fields[] = {
+	{ FLD("uri", F_FN, MTGT(uri)), .fn = parse_mongo_uri },
+	{ FLD("password_file", F_PATH, MTGT(password_file)) },
+};
+#undef MTGT
+
+static void mongo_source_defaults(struct tu_mongo_source *m)
+{
+	m->uri = tu_xstrdup("mongodb://127.0.0.1:27017");
+	m->batch_size = 500;
+	m->rate = 0;
+	m->max_document = 1024 * 1024;
+}
+
+static void mongo_source_release(struct tu_mongo_source *m)
+{
+	free(m->uri);
+	free(m->password_file);
+	for (size_t i = 0; i < m->n_observe; i++) {
+		json_mapping_release(&m->observe[i].map);
+		free(m->observe[i].database);
+		free(m->observe[i].collection);
+		free(m->observe[i].filter);
+		free(m->observe[i].projection);
+	}
+	free(m->observe);
+}
+
+/* ---- end mongodb ---------------------------------------------------------------------------- */
+
 static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path, void *item)
 {
 	struct tu_source_config *s = item;
@@ -1568,6 +1756,10 @@ static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path
 		sets[2] = (struct field_set){ docker_daemon_fields, ARRAY_LEN(docker_daemon_fields),
 					      &s->docker.daemon };
 		n_sets = 3;
+	} else if (s->type == TU_SOURCE_MONGODB) {
+		mongo_source_defaults(&s->mongo);
+		sets[1] = (struct field_set){ mongo_source_fields, ARRAY_LEN(mongo_source_fields),
+					      &s->mongo };
 	} else {
 		s->files.default_ns = tu_xstrdup("default");
 		sets[1] = (struct field_set){ files_source_fields, ARRAY_LEN(files_source_fields),
@@ -1640,6 +1832,7 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 		{ target_fields, ARRAY_LEN(target_fields), t },
 		{ redis_target_fields, ARRAY_LEN(redis_target_fields), &t->redis },
 	};
+
 	int type = 0;
 	tu_status st = get_type(c, node, path, target_types, ARRAY_LEN(target_types), &type);
 
@@ -1659,6 +1852,10 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 		docker_daemon_defaults(&t->docker.daemon, 10, 4 * 1024 * 1024);
 		sets[1] = (struct field_set){ docker_daemon_fields, ARRAY_LEN(docker_daemon_fields),
 					      &t->docker.daemon };
+	} else if (t->type == TU_TARGET_MONGODB) {
+		t->mongo.uri = tu_xstrdup("mongodb://127.0.0.1:27017");
+		sets[1] = (struct field_set){ mongo_target_fields, ARRAY_LEN(mongo_target_fields),
+					      &t->mongo };
 	} else {
 		t->redis.url = tu_xstrdup("redis://127.0.0.1:6379");
 		t->redis.done_prefix = tu_xstrdup("trueup:done:");
@@ -1854,6 +2051,31 @@ static tu_status fail_param(struct ctx *c, yaml_node_t *node, const char *path, 
 		}
 	}
 	return fail(c, node, path, "%s", why);
+}
+
+/*
+ * mongodb (issue 3, item 3): the JSON params (filter, update, document) are
+ * templates whose every placeholder must end with |json, so that a rendered
+ * value (an entity name with a quote) can never change the document's
+ * structure, e.g. add a query operator.
+ */
+static tu_status check_json_params(struct ctx *c, yaml_node_t *node, const char *path,
+				   const struct tu_action_config *a)
+{
+	static const char *const json_params[] = { "filter", "update", "document" };
+	char why[256], msg[512];
+
+	for (size_t i = 0; i < ARRAY_LEN(json_params); i++) {
+		const char *v = tu_kvlist_get(&a->params, json_params[i]);
+		if (v == NULL || tu_tmpl_placeholders_end_with(v, "json", why, sizeof(why)) == TU_OK)
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "%.200s: a value in a JSON param must be escaped (\"{name|json}\", inside "
+			 "quotes; literal braces as {{ and }})",
+			 why);
+		return fail_param(c, node, path, json_params[i], msg);
+	}
+	return TU_OK;
 }
 
 /* The verb exists for the target's type and gets exactly the params it takes. */
@@ -3144,6 +3366,7 @@ static void source_release(struct tu_source_config *s)
 	for (size_t i = 0; i < s->docker.n_observe; i++)
 		json_mapping_release(&s->docker.observe[i].map);
 	free(s->docker.observe);
+	mongo_source_release(&s->mongo);
 }
 
 static void target_release(struct tu_target_config *t)
@@ -3155,6 +3378,8 @@ static void target_release(struct tu_target_config *t)
 	free(t->redis.password_file);
 	free(t->redis.done_prefix);
 	free(t->docker.daemon.socket);
+	free(t->mongo.uri);
+	free(t->mongo.password_file);
 }
 
 static void attr_cond_release(struct tu_attr_cond *a)

@@ -111,6 +111,7 @@ enum tu_source_type {
 	TU_SOURCE_REDIS = 1,
 	TU_SOURCE_FILES = 2,
 	TU_SOURCE_DOCKER = 3,
+	TU_SOURCE_MONGODB = 4,
 };
 
 /* How a Redis key's value becomes attributes. */
@@ -182,6 +183,33 @@ struct tu_docker_target {
 };
 
 /* ---- end docker ------------------------------------------------------------------------ */
+/* ---- mongodb (issue 3, item 3): source and target ---------------------------------- */
+
+/* One `observe:` entry of a mongodb source: a query whose documents become entities. */
+struct tu_mongo_observe {
+	struct tu_json_mapping map; /* kind, namespace, name, attrs, match, name_prefix */
+	char *database;             /* required */
+	char *collection;           /* required */
+	char *filter;               /* query filter, relaxed extended JSON object; default "{}" */
+	char *projection;           /* projection, JSON object; NULL: whole documents */
+};
+
+struct tu_mongo_source {
+	char *uri;                        /* mongodb://host[:port][/?options]; no password in it */
+	char *password_file;              /* optional; inserted into the URI at connect */
+	int batch_size;                   /* documents per find/getMore reply; default 500 */
+	int rate;                         /* find/getMore requests per second; 0 (default): no limit */
+	int64_t max_document;             /* largest document (BSON bytes) mapped; default 1MiB */
+	struct tu_mongo_observe *observe; /* owned, n_observe entries */
+	size_t n_observe;
+};
+
+struct tu_mongo_target {
+	char *uri;           /* as for the source; default mongodb://127.0.0.1:27017 */
+	char *password_file; /* optional */
+};
+
+/* ---- end mongodb ---------------------------------------------------------------------- */
 
 struct tu_source_config {
 	char *name;              /* subject token; unique among sources */
@@ -195,11 +223,13 @@ struct tu_source_config {
 	struct tu_redis_source redis; /* type redis */
 	struct tu_files_source files; /* type files */
 	struct tu_docker_source docker; /* type docker */
+	struct tu_mongo_source mongo; /* type mongodb */
 };
 
 enum tu_target_type {
 	TU_TARGET_REDIS = 1,
 	TU_TARGET_DOCKER = 2,
+	TU_TARGET_MONGODB = 3,
 };
 
 struct tu_redis_target {
@@ -234,6 +264,7 @@ struct tu_target_config {
 	int line;
 	struct tu_redis_target redis; /* type redis */
 	struct tu_docker_target docker; /* type docker */
+	struct tu_mongo_target mongo; /* type mongodb */
 };
 
 enum tu_precond_op {

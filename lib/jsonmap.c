@@ -112,7 +112,12 @@ bool tu_json_scalar(const json_t *v, struct tu_buf *out)
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return tu_buf_puts(out, num) == TU_OK;
 	case JSON_REAL:
-		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		/* The shortest text that reads back as the same double (0.1, not 0.1000...1). */
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(num, sizeof(num), "%.*g", prec, json_real_value(v));
+			if (strtod(num, NULL) == json_real_value(v))
+				break;
+		}
 		return tu_buf_puts(out, num) == TU_OK;
 	case JSON_TRUE: return tu_buf_puts(out, "true") == TU_OK;
 	case JSON_FALSE: return tu_buf_puts(out, "false") == TU_OK;
@@ -132,7 +137,12 @@ bool tu_json_lookup(void *ctx, const char *var, size_t len, const char **val, si
 		}
 		tu_buf_reset(&t->scratch);
 		if (!tu_json_scalar(v, &t->scratch)) {
-			snprintf(t->why, sizeof(t->why), "%.*s is not a scalar", (int)len, var);
+			if (json_is_object(v) || json_is_array(v))
+				snprintf(t->why, sizeof(t->why), "%.*s is not a scalar", (int)len,
+					 var);
+			else
+				snprintf(t->why, sizeof(t->why), "%.*s is over %d bytes "
+					 "(TU_MAX_ATTR_VALUE)", (int)len, var, TU_MAX_ATTR_VALUE);
 			return false;
 		}
 		*val = tu_buf_cstr(&t->scratch);

@@ -21,6 +21,7 @@ enum filter_kind {
 	F_LOWER,
 	F_UPPER,
 	F_DEFAULT,
+	F_JSON,
 	F_INVALID,
 };
 
@@ -33,7 +34,7 @@ static const struct {
 	{ "afterfirst", F_AFTERFIRST, true },   { "afterlast", F_AFTERLAST, true },
 	{ "beforefirst", F_BEFOREFIRST, true }, { "beforelast", F_BEFORELAST, true },
 	{ "lower", F_LOWER, false },            { "upper", F_UPPER, false },
-	{ "default", F_DEFAULT, true },
+	{ "default", F_DEFAULT, true },         { "json", F_JSON, false },
 };
 
 static enum filter_kind filter_lookup(const char *name, size_t n, bool *needs_arg)
@@ -104,6 +105,11 @@ static tu_status parse_placeholder(const char *start, const char *end, struct pl
 		}
 		if (ph->nf == MAX_FILTERS) {
 			snprintf(err, errlen, "more than %d filters in '{%.*s}'", MAX_FILTERS,
+				 (int)(end - start), start);
+			return TU_EINVAL;
+		}
+		if (ph->nf > 0 && ph->f[ph->nf - 1].kind == F_JSON) {
+			snprintf(err, errlen, "filter 'json' must be the last in '{%.*s}'",
 				 (int)(end - start), start);
 			return TU_EINVAL;
 		}
@@ -180,6 +186,58 @@ tu_status tu_tmpl_check(const char *tmpl, char *err, size_t errlen)
 	return walk(tmpl, check_text, check_ph, NULL, err, errlen);
 }
 
+/* What tu_tmpl_placeholders_end_with() looks for, and the first placeholder without it. */
+struct ends_ctx {
+	enum filter_kind last; /* the filter every placeholder must end with */
+	const char *name;      /* its name */
+	char *err;             /* the caller's message buffer */
+	size_t errlen;
+};
+
+static tu_status ends_ph(void *ctx, const struct placeholder *ph)
+{
+	struct ends_ctx *ec = ctx;
+	if (ph->nf > 0 && ph->f[ph->nf - 1].kind == ec->last)
+		return TU_OK;
+	snprintf(ec->err, ec->errlen, "placeholder {%.*s} does not end with |%s",
+		 (int)(ph->var_len > 64 ? 64 : ph->var_len), ph->var, ec->name);
+	return TU_ECONFLICT;
+}
+
+tu_status tu_tmpl_placeholders_end_with(const char *tmpl, const char *filter, char *err,
+					size_t errlen)
+{
+	bool needs_arg = false;
+	struct ends_ctx ec = { filter_lookup(filter, strlen(filter), &needs_arg), filter, err,
+			       errlen };
+	if (ec.last == F_INVALID) {
+		snprintf(err, errlen, "unknown filter '%s'", filter);
+		return TU_EINVAL;
+	}
+	return walk(tmpl, check_text, ends_ph, &ec, err, errlen);
+}
+
+/* Appends s as the inside of a JSON string literal: quotes, backslashes, controls escaped. */
+static tu_status append_json(struct tu_buf *out, const char *s, size_t n)
+{
+	tu_status st = TU_OK;
+	char esc[8];
+	for (size_t i = 0; i < n && st == TU_OK; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			st = tu_buf_append(out, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			st = tu_buf_append(out, esc, 6);
+		} else {
+			st = tu_buf_append(out, s + i, 1);
+		}
+	}
+	return st;
+}
+
 bool tu_tmpl_is_literal(const char *tmpl)
 {
 	bool has = false;
@@ -241,6 +299,7 @@ static tu_status render_ph(void *ctx, const struct placeholder *ph)
 		st = tu_buf_append(&tmp, val, len);
 	size_t off = 0; /* start of the current value within tmp */
 	size_t n = tmp.len;
+	bool json = false; /* escape the result for a JSON string (the last filter) */
 	for (int i = 0; st == TU_OK && i < ph->nf; i++) {
 		const struct filter *f = &ph->f[i];
 		const char *s = tmp.data ? tmp.data + off : "";
@@ -290,6 +349,9 @@ static tu_status render_ph(void *ctx, const struct placeholder *ph)
 							       : toupper((unsigned char)*c));
 			}
 			break;
+		case F_JSON:
+			json = true;
+			break;
 		case F_INVALID:
 			st = TU_EINVAL;
 			break;
@@ -300,7 +362,8 @@ static tu_status render_ph(void *ctx, const struct placeholder *ph)
 		st = TU_ENOTFOUND;
 	}
 	if (st == TU_OK && n > 0)
-		st = tu_buf_append(rc->out, tmp.data + off, n);
+		st = json ? append_json(rc->out, tmp.data + off, n)
+			  : tu_buf_append(rc->out, tmp.data + off, n);
 	if (st == TU_ETOOBIG)
 		snprintf(rc->err, rc->errlen, "rendering of '{%.*s}' exceeds %d bytes",
 			 (int)ph->var_len, ph->var, TU_MAX_TEMPLATE_OUT);

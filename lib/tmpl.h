@@ -10,8 +10,12 @@
  * A variable is any text up to '|' or '}'; what it means is the caller's
  * lookup (entity fields, attributes of a source, JSON paths, ...). Filters:
  * trimprefix:X trimsuffix:X afterfirst:X afterlast:X beforefirst:X
- * beforelast:X lower upper default:X. A missing variable without a default
- * is an error naming the variable; rendering never invents a value.
+ * beforelast:X lower upper default:X json. A missing variable without a
+ * default is an error naming the variable; rendering never invents a value.
+ * `json` (last in a chain) escapes the value for the inside of a JSON string
+ * literal ('"', '\\' and control characters), so that a value can never
+ * change the structure of a JSON document it is put into:
+ *   "{{\"name\": \"{name|json}\"}}"  ->  {"name": "a \"quoted\" name"}
  */
 #ifndef TU_TMPL_H
 #define TU_TMPL_H
@@ -39,6 +43,14 @@ tu_status tu_tmpl_check(const char *tmpl, char *err, size_t errlen);
  */
 tu_status tu_tmpl_render(const char *tmpl, tu_tmpl_lookup lookup, void *ctx, struct tu_buf *out,
 			 char *err, size_t errlen);
+
+/*
+ * TU_OK if every placeholder of tmpl ends with the filter named `filter`
+ * (e.g. "json"); TU_ECONFLICT naming the first that does not, TU_EINVAL for
+ * a template or filter name that does not parse, with err.
+ */
+tu_status tu_tmpl_placeholders_end_with(const char *tmpl, const char *filter, char *err,
+					size_t errlen);
 
 /* True if tmpl has no placeholders (only text and escaped braces). */
 bool tu_tmpl_is_literal(const char *tmpl);

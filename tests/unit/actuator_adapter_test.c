@@ -79,7 +79,108 @@ static void exec_set_sanitizes(void **state)
 	assert_string_equal(e.error, "bad ?");
 }
 
+/* ---- tu_adapter_run: one batch call, or one execute per command ---------------------- */
+
+#define PERMANENT TRUEUP__V1__OUTCOME__RESULT__RESULT_FAILED_PERMANENT
+#define DRY_RUN TRUEUP__V1__OUTCOME__RESULT__RESULT_DRY_RUN
+
+/* What the fake adapters saw. */
+static struct {
+	int executes;      /* execute() calls */
+	int batches;       /* execute_batch() calls */
+	size_t batch_n;    /* n of the last batch */
+} seen;
+
+static bool any_verb(const char *action)
+{
+	(void)action;
+	return true;
+}
+
+/* Succeeds, except for action "fail" (status EIO) and "blank" (no verdict). */
+static tu_status fake_execute(void *impl, const Trueup__V1__FixCommand *cmd, bool dry_run,
+			      struct tu_exec *out)
+{
+	(void)impl;
+	seen.executes++;
+	if (strcmp(cmd->action, "fail") == 0)
+		return TU_EIO;
+	if (strcmp(cmd->action, "blank") == 0)
+		return TU_OK;
+	tu_exec_set(out, dry_run ? DRY_RUN : SUCCEEDED, NULL, "%s %s", cmd->action,
+		    cmd->command_id);
+	return TU_OK;
+}
+
+/* Gives a verdict to every command but the last (a batch that forgets one). */
+static tu_status fake_batch(void *impl, const Trueup__V1__FixCommand *const *cmds,
+			    const bool *dry_run, size_t n, struct tu_exec *outs)
+{
+	(void)impl;
+	seen.batches++;
+	seen.batch_n = n;
+	for (size_t i = 0; i + 1 < n; i++)
+		tu_exec_set(&outs[i], dry_run[i] ? DRY_RUN : SUCCEEDED, NULL, "batch %s",
+			    cmds[i]->command_id);
+	return TU_OK;
+}
+
+static void run_commands(const struct tu_adapter_ops *ops, struct tu_exec *outs)
+{
+	static Trueup__V1__FixCommand c[3];
+	const Trueup__V1__FixCommand *cmds[3] = { &c[0], &c[1], &c[2] };
+	const bool dry[3] = { false, true, false };
+	static const char *const actions[3] = { "del", "blank", "fail" };
+	static const char *const ids[3] = { "a", "b", "c" };
+	struct tu_adapter ad = { ops, NULL };
+
+	for (int i = 0; i < 3; i++) {
+		trueup__v1__fix_command__init(&c[i]);
+		c[i].action = (char *)actions[i];
+		c[i].command_id = (char *)ids[i];
+	}
+	memset(&seen, 0, sizeof(seen));
+	tu_adapter_run(&ad, cmds, dry, 3, outs);
+}
+
+static void run_one_by_one(void **state)
+{
+	(void)state;
+	static const struct tu_adapter_ops ops = { "fake", any_verb, fake_execute, NULL, NULL };
+	struct tu_exec outs[3];
+
+	run_commands(&ops, outs);
+	assert_int_equal(seen.executes, 3);
+	assert_int_equal(seen.batches, 0);
+	assert_int_equal(outs[0].result, SUCCEEDED);
+	assert_string_equal(outs[0].detail, "del a");
+	/* No verdict, or a failed call: failed-permanent naming the adapter. */
+	assert_int_equal(outs[1].result, PERMANENT);
+	assert_string_equal(outs[1].detail, "the fake adapter failed unexpectedly");
+	assert_int_equal(outs[2].result, PERMANENT);
+	assert_string_equal(outs[2].error, "EIO");
+}
+
+static void run_as_batch(void **state)
+{
+	(void)state;
+	static const struct tu_adapter_ops ops = { "fake", any_verb, fake_execute, NULL, fake_batch };
+	struct tu_exec outs[3];
+
+	run_commands(&ops, outs);
+	assert_int_equal(seen.batches, 1);
+	assert_int_equal(seen.batch_n, 3);
+	assert_int_equal(seen.executes, 0);
+	assert_int_equal(outs[0].result, SUCCEEDED);
+	assert_string_equal(outs[0].detail, "batch a");
+	assert_int_equal(outs[1].result, DRY_RUN); /* dry_run reaches the batch per command */
+	assert_int_equal(outs[2].result, PERMANENT); /* forgotten by the batch */
+	assert_string_equal(outs[2].detail, "the fake adapter failed unexpectedly");
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(run_one_by_one),
+	cmocka_unit_test(run_as_batch),
 	cmocka_unit_test(exec_set_formats),
 	cmocka_unit_test(exec_set_cuts_long_text),
 	cmocka_unit_test(utf8_valid_kept),

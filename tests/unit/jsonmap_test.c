@@ -145,7 +145,44 @@ static void http_helpers(void **state)
 }
 
 int main(int argc, char **argv);
+/* Reals render in their shortest form that reads back the same (libbson writes %.20g). */
+static void shortest_numbers(void **state)
+{
+	(void)state;
+	json_t *j = load("{\"a\":1.1000000000000000888,\"b\":0.1,\"c\":1.0,\"d\":1e300,"
+			 "\"e\":-2.5e-7,\"f\":0.30000000000000004,\"g\":9007199254740993}");
+	struct tu_buf b;
+	tu_buf_init(&b, 4096);
+	assert_string_equal(scalar_at(j, ".a", &b), "1.1");
+	assert_string_equal(scalar_at(j, ".b", &b), "0.1");
+	assert_string_equal(scalar_at(j, ".c", &b), "1");
+	assert_string_equal(scalar_at(j, ".d", &b), "1e+300");
+	assert_string_equal(scalar_at(j, ".e", &b), "-2.5e-07");
+	assert_string_equal(scalar_at(j, ".f", &b), "0.30000000000000004");
+	assert_string_equal(scalar_at(j, ".g", &b), "9007199254740993"); /* an integer stays exact */
+	tu_buf_release(&b);
+	json_decref(j);
+}
+
+/* A failed mapping names the template and the path, in balanced parentheses. */
+static void mapping_error_text(void **state)
+{
+	(void)state;
+	struct tu_json_mapping m = { .kind = "k", .name = "{.missing}" };
+	struct tu_arena a;
+	struct tu_json_entity e;
+	char why[256];
+	json_t *j = load("{\"x\":1}");
+	tu_arena_init(&a, 4096);
+	assert_int_equal(tu_json_map(&m, j, NULL, NULL, &a, &e, why, sizeof(why)), TU_EINVAL);
+	assert_string_equal(why, "name: no value for '.missing' (no value at .missing)");
+	tu_arena_release(&a);
+	json_decref(j);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(shortest_numbers),
+	cmocka_unit_test(mapping_error_text),
 	cmocka_unit_test(paths),
 	cmocka_unit_test(mapping),
 	cmocka_unit_test(http_helpers),

@@ -14,6 +14,7 @@ static bool lookup(void *ctx, const char *var, size_t n, const char **val, size_
 		{ "empty", "" },
 		{ "path", "/a/b/C" },
 		{ "redis.status", "initializing" },
+		{ "evil", "x\", \"$where\": \"1\\\n" },
 	};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		if (strlen(vars[i][0]) == n && memcmp(vars[i][0], var, n) == 0) {
@@ -116,7 +117,31 @@ static void output_is_bounded(void **state)
 }
 
 int main(int argc, char **argv);
+/* json escapes a value for a JSON string, so that it cannot change the document. */
+static void json_filter(void **state)
+{
+	(void)state;
+	char err[256];
+	expect("{{\"name\": \"{name|json}\"}}", "{\"name\": \"k3s-worker-3\"}");
+	expect("{{\"q\": \"{evil|json}\"}}", "{\"q\": \"x\\\", \\\"$where\\\": \\\"1\\\\\\u000a\"}");
+	expect("{missing|default:a\"b|json}", "a\\\"b");
+	expect("{name|upper|json}", "K3S-WORKER-3");
+	expect_error("{name|json|upper}", TU_EINVAL, "filter 'json' must be the last");
+	expect_error("{name|json:x}", TU_EINVAL, "takes no argument");
+	assert_int_equal(tu_tmpl_placeholders_end_with("{{\"a\": \"{name|json}\", \"b\": \"{key|lower|json}\"}}",
+						       "json", err, sizeof(err)),
+			 TU_OK);
+	assert_int_equal(tu_tmpl_placeholders_end_with("literal {{}}", "json", err, sizeof(err)),
+			 TU_OK);
+	assert_int_equal(tu_tmpl_placeholders_end_with("{name|json}-{key}", "json", err, sizeof(err)),
+			 TU_ECONFLICT);
+	assert_string_equal(err, "placeholder {key} does not end with |json");
+	assert_int_equal(tu_tmpl_placeholders_end_with("{name", "json", err, sizeof(err)), TU_EINVAL);
+	assert_int_equal(tu_tmpl_placeholders_end_with("{name}", "nope", err, sizeof(err)), TU_EINVAL);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(json_filter),
 	cmocka_unit_test(literal_and_variables),
 	cmocka_unit_test(filters),
 	cmocka_unit_test(defaults),
