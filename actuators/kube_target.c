@@ -46,8 +46,8 @@ struct tu_kube_adapter {
 /* ---- verbs and params ------------------------------------------------------------------ */
 
 static const struct {
-	const char *name;
-	enum tu__kube_verb verb;
+	const char *name;        /* the action */
+	enum tu__kube_verb verb; /* what it does */
 } verbs[] = {
 	{ "delete", TU_KUBE_DELETE },
 	{ "merge-patch", TU_KUBE_MERGE_PATCH },
@@ -535,9 +535,10 @@ Trueup__V1__Outcome__Result tu__kube_classify(enum tu__kube_verb verb, tu_status
 
 /* ---- describing changes -------------------------------------------------------------- */
 
+/* A description of changes being written. */
 struct diff {
 	char *out;       /* the text so far */
-	size_t outlen;
+	size_t outlen;   /* bytes of out */
 	size_t n;        /* paths that differ (named or not) */
 };
 

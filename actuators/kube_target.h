@@ -95,7 +95,7 @@ struct tu__kube_cmd {
 	char *paths[TU_MAX_PARAMS];        /* other FIELD_EQUALS: JSON paths ('.' first; owned) */
 	const char *values[TU_MAX_PARAMS]; /* and the values they must hold */
 	size_t pre_index[TU_MAX_PARAMS];   /* and their 1-based precondition numbers */
-	size_t n_fields;
+	size_t n_fields;                   /* entries of paths, values, pre_index */
 	size_t uid_index, rv_index, exist_index; /* 1-based numbers of those preconditions */
 };
 

@@ -34,10 +34,10 @@ struct tu_kube {
 	char *who;             /* "source kube" in logs */
 	char token[TU_KUBE_MAX_TOKEN + 1]; /* current token, "" before the first read */
 	bool have_stat;        /* the fields below describe the last read */
-	dev_t dev;             /* of the token file at the last read */
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
+	dev_t dev;             /* device of the token file at the last read */
+	ino_t ino;             /* its inode (a replaced file has another) */
+	off_t size;            /* its size */
+	struct timespec mtime; /* its modification time */
 	int64_t retry_after_max; /* ms, from the config */
 	tu_http *http;         /* owned */
 	struct tu_ratelimit rl; /* requests per second */

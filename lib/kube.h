@@ -101,11 +101,11 @@ struct tu_kube_req {
 	const char *method;       /* GET, PATCH, DELETE, ... */
 	const char *path;         /* below the server: '/' first, query included, escaped */
 	const void *body;         /* NULL: none */
-	size_t body_len;
+	size_t body_len;          /* bytes of body */
 	const char *content_type; /* of the body; NULL: application/json */
 	int retries;              /* waits after 429 (or 503 with Retry-After); 0: none */
-	tu_kube_stop_fn stop;     /* may be NULL */
-	void *stop_ctx;
+	tu_kube_stop_fn stop;     /* asked during waits; may be NULL */
+	void *stop_ctx;           /* passed to stop */
 };
 
 /*

@@ -357,6 +357,22 @@ tu_status tu_kube_source_create(const struct tu_source_config *cfg, struct tu_so
 	char who[TU_MAX_KIND + 16], why[512];
 	tu_kube *k = NULL;
 
+	for (size_t i = 0; i < kc->n_observe; i++) {
+		const struct tu_kube_observe *ob = &kc->observe[i];
+		struct tu_kube_resource r;
+		bool ok = ob->resource != NULL
+				  ? tu_kube_builtin(ob->resource, &r)
+				  : ob->group != NULL && ob->version != NULL && ob->plural != NULL &&
+					    tu_kube_version_valid(ob->version) &&
+					    tu_kube_plural_valid(ob->plural) &&
+					    tu_kube_group_valid(ob->group);
+		if (!ok || ob->map.kind == NULL || ob->map.name == NULL) {
+			snprintf(err, errlen, "source %s (line %d): observe[%zu]: needs a kind, a name "
+					      "and a known resource or group/version/plural",
+				 cfg->name, cfg->line, i);
+			return TU_EINVAL;
+		}
+	}
 	snprintf(who, sizeof(who), "source %s", cfg->name);
 	tu_status st = tu_kube_create(&kc->conn, cfg->timeout, who, &k, why, sizeof(why));
 	if (st != TU_OK) {

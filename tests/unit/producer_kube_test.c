@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "kube_source.h"
+#include "source.h"
 
 static const char cfg_yaml[] =
 	"sources:\n"
@@ -337,6 +338,18 @@ static void list_paths(void **state)
 	tu_buf_release(&b);
 }
 
+static void create(void **state)
+{
+	struct fx *f = *state;
+	struct tu_source *src = NULL;
+	char err[512];
+	assert_int_equal(tu_source_create(&f->cfg->sources[0], &src, err, sizeof(err)), TU_OK);
+	assert_int_equal(src->n_kinds, 4);
+	assert_string_equal(src->kinds[0], "database");
+	assert_string_equal(src->kinds[3], "widget");
+	tu_source_destroy(src);
+}
+
 int main(int argc, char **argv);
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(page_list),
@@ -347,5 +360,6 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(item_wrong_type, setup, teardown),
 	cmocka_unit_test_setup_teardown(item_match, setup, teardown),
 	cmocka_unit_test_setup_teardown(list_paths, setup, teardown),
+	cmocka_unit_test_setup_teardown(create, setup, teardown),
 };
 TU_TEST_MAIN(tests)
