@@ -5,6 +5,7 @@
 
 #include "docker_target.h"
 #include "mongo_target.h"
+#include "kube_target.h"
 #include "redis_target.h"
 
 tu_status tu_target_open(const struct tu_target_config *t, struct tu_adapter *out, char *err,
@@ -32,6 +33,13 @@ tu_status tu_target_open(const struct tu_target_config *t, struct tu_adapter *ou
 			tu_mongo_adapter_view(m, out);
 		return st;
 	}
+	case TU_TARGET_KUBE: {
+		tu_kube_adapter *k = NULL;
+		tu_status st = tu_kube_adapter_create(t, &k, err, errlen);
+		if (st == TU_OK)
+			tu_kube_adapter_view(k, out);
+		return st;
+	}
 	}
 	snprintf(err, errlen, "target %s: unsupported type %d", t->name, (int)t->type);
 	return TU_EINVAL;
@@ -50,6 +58,9 @@ void tu_target_close(const struct tu_target_config *t, struct tu_adapter *a)
 		break;
 	case TU_TARGET_MONGODB:
 		tu_mongo_adapter_destroy(a->impl);
+		break;
+	case TU_TARGET_KUBE:
+		tu_kube_adapter_destroy(a->impl);
 		break;
 	}
 	a->impl = NULL;

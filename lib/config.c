@@ -49,6 +49,7 @@
 #include "docker.h"
 #include "ids.h"
 #include "jsonmap.h"
+#include "kube.h"
 #include "tmpl.h"
 #include "xalloc.h"
 
@@ -117,11 +118,13 @@ static const struct enum_name source_types[] = {
 	{ "files", TU_SOURCE_FILES },
 	{ "docker", TU_SOURCE_DOCKER },
 	{ "mongodb", TU_SOURCE_MONGODB },
+	{ "kubernetes", TU_SOURCE_KUBE },
 };
 static const struct enum_name target_types[] = {
 	{ "redis", TU_TARGET_REDIS },
 	{ "docker", TU_TARGET_DOCKER },
 	{ "mongodb", TU_TARGET_MONGODB },
+	{ "kubernetes", TU_TARGET_KUBE },
 };
 static const struct enum_name rule_types[] = {
 	{ "presence", TU_RULE_PRESENCE },   { "counter", TU_RULE_COUNTER },
@@ -150,8 +153,10 @@ typedef tu_status (*verb_check_fn)(struct ctx *c, yaml_node_t *node, const char 
 struct verb {
 	const char *name;        /* the action verb */
 	const char *params[4];   /* required params (unused slots NULL) */
-	const char *optional[2]; /* params it may take besides (unused slots NULL) */
+	const char *optional[4]; /* params it may take besides (unused slots NULL) */
 	bool fields;             /* also takes field.<f> params, at least one */
+	bool resource;           /* names a Kubernetes resource: `resource`, or `group`,
+				    `version` and `plural` (see check_resource_params) */
 	verb_check_fn check;     /* checks literal param values; NULL: none */
 };
 
@@ -189,6 +194,18 @@ static const struct verb mongo_verbs[] = {
 	  .check = check_json_params },
 };
 
+/* kubernetes target verbs (docs/targets.md); every one also takes `namespace`. */
+static const struct verb kube_verbs[] = {
+	{ .name = "delete", .params = { "name" }, .resource = true,
+	  .optional = { "namespace", "grace_period_seconds", "propagation_policy" } },
+	{ .name = "merge-patch", .params = { "name", "patch" }, .resource = true,
+	  .optional = { "namespace" } },
+	{ .name = "json-patch", .params = { "name", "patch" }, .resource = true,
+	  .optional = { "namespace" } },
+	{ .name = "scale", .params = { "name", "replicas" }, .resource = true,
+	  .optional = { "namespace" } },
+};
+
 /* The verbs of each target type. */
 static const struct {
 	int type;                /* enum tu_target_type */
@@ -198,6 +215,7 @@ static const struct {
 	{ TU_TARGET_REDIS, redis_verbs, ARRAY_LEN(redis_verbs) },
 	{ TU_TARGET_DOCKER, docker_verbs, ARRAY_LEN(docker_verbs) },
 	{ TU_TARGET_MONGODB, mongo_verbs, ARRAY_LEN(mongo_verbs) },
+	{ TU_TARGET_KUBE, kube_verbs, ARRAY_LEN(kube_verbs) },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1724,6 +1742,217 @@ static void mongo_source_release(struct tu_mongo_source *m)
 }
 
 /* ---- end mongodb ---------------------------------------------------------------------------- */
+/* ---- kubernetes (source and target) ------------------------------------------------------- */
+
+static void strv_free(char **v, size_t n);
+
+/* A `true`/`false` into a bool member. */
+static tu_status parse_flag(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	return get_bool(c, node, path, dst);
+}
+
+/* `namespaced:` into an int member that is -1 while unset. */
+static tu_status parse_namespaced(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	bool v = false;
+	tu_status st = get_bool(c, node, path, &v);
+
+	if (st == TU_OK)
+		*(int *)dst = v ? 1 : 0;
+	return st;
+}
+
+static tu_status parse_kube_namespaces(struct ctx *c, yaml_node_t *node, const char *path,
+				       void *dst)
+{
+	struct tu_kube_observe *o = dst;
+
+	return parse_names(c, node, path, false, "namespace", &o->namespaces, &o->n_namespaces);
+}
+
+static tu_status check_kube_conn(struct ctx *c, yaml_node_t *node, const char *path,
+				 const struct tu_kube_conn *k)
+{
+	char sub[PATH_LEN];
+	yaml_node_t *at = map_get(c, node, "server");
+
+	if (k->server != NULL && (strncmp(k->server, "https://", 8) != 0 || k->server[8] == '\0')) {
+		path_key(sub, path, "server");
+		return fail(c, at, sub, "invalid URL \"%s\" (https://host[:port]; TLS is always "
+					"verified)", k->server);
+	}
+	if (k->server == NULL && !k->in_cluster)
+		return fail(c, node, path, "needs server (the API server's https URL) or "
+					   "in_cluster: true");
+	if ((k->cert_file == NULL) != (k->key_file == NULL))
+		return fail(c, node, path, "cert_file and key_file go together");
+	return TU_OK;
+}
+
+#define KCONN(m) offsetof(struct tu_kube_conn, m)
+static const struct field kube_conn_fields[] = {
+	{ FLD("server", F_STR, KCONN(server)) },
+	{ FLD("ca_file", F_PATH, KCONN(ca_file)) },
+	{ FLD("token_file", F_PATH, KCONN(token_file)) },
+	{ FLD("cert_file", F_PATH, KCONN(cert_file)) },
+	{ FLD("key_file", F_PATH, KCONN(key_file)) },
+	{ FLD("in_cluster", F_FN, KCONN(in_cluster)), .fn = parse_flag },
+	{ FLD("service_account_dir", F_PATH, KCONN(service_account_dir)) },
+	{ FLD("rate", F_INT, KCONN(rate)), .min = 0 },
+	{ FLD("burst", F_INT, KCONN(burst)), .min = 1 },
+	{ FLD("max_body", F_SIZE, KCONN(max_body)), .min = 1024 },
+	{ FLD("retries", F_INT, KCONN(retries)), .min = 0, .max = 100 },
+	{ FLD("retry_after_max", F_DUR, KCONN(retry_after_max)), .min = 1 },
+};
+#undef KCONN
+
+static void kube_conn_defaults(struct tu_kube_conn *k)
+{
+	k->service_account_dir = tu_xstrdup("/var/run/secrets/kubernetes.io/serviceaccount");
+	k->rate = 20;
+	k->max_body = 32 << 20;
+	k->retries = 3;
+	k->retry_after_max = 10 * MS_S;
+}
+
+static void kube_conn_release(struct tu_kube_conn *k)
+{
+	free(k->server);
+	free(k->ca_file);
+	free(k->token_file);
+	free(k->cert_file);
+	free(k->key_file);
+	free(k->service_account_dir);
+}
+
+#define KOBS(m) offsetof(struct tu_kube_observe, m)
+static const struct field kube_observe_fields[] = {
+	{ FLD("resource", F_STR, KOBS(resource)), .max = TU_MAX_KIND },
+	{ FLD("group", F_STR, KOBS(group)), .max = TU_MAX_NAME },
+	{ FLD("version", F_STR, KOBS(version)), .max = TU_MAX_KIND },
+	{ FLD("plural", F_STR, KOBS(plural)), .max = TU_MAX_KIND },
+	{ FLD("namespaced", F_FN, KOBS(namespaced)), .fn = parse_namespaced },
+	{ FLD("namespaces", F_FN, 0), .fn = parse_kube_namespaces },
+	{ FLD("label_selector", F_STR, KOBS(label_selector)) },
+	{ FLD("field_selector", F_STR, KOBS(field_selector)) },
+};
+#undef KOBS
+
+/* Points at field `key` of mapping node if it is there, else at the mapping. */
+static tu_status fail_at(struct ctx *c, yaml_node_t *node, const char *path, const char *key,
+			 const char *why)
+{
+	char sub[PATH_LEN];
+	yaml_node_t *k = map_get(c, node, key);
+
+	if (k == NULL)
+		return fail(c, node, path, "%s", why);
+	path_key(sub, path, key);
+	return fail(c, k, sub, "%s", why);
+}
+
+static tu_status check_kube_observe(struct ctx *c, yaml_node_t *node, const char *path,
+				    const struct tu_kube_observe *o)
+{
+	struct tu_kube_resource r;
+	char why[LIST_LEN + 256];
+	bool gvp = o->group != NULL || o->version != NULL || o->plural != NULL;
+
+	if (o->resource != NULL && gvp)
+		return fail(c, node, path, "give either resource (a built-in) or group, version "
+					   "and plural (a custom resource), not both");
+	if (o->resource == NULL && !gvp)
+		return fail(c, node, path, "needs resource (one of: %s) or group, version and "
+					   "plural", tu_kube_builtin_names());
+	if (o->resource != NULL && !tu_kube_builtin(o->resource, &r)) {
+		snprintf(why, sizeof(why), "unknown resource \"%s\" (built-ins: %s; anything else "
+					   "by group, version and plural)", o->resource,
+			 tu_kube_builtin_names());
+		return fail_at(c, node, path, "resource", why);
+	}
+	if (o->resource != NULL && o->namespaced >= 0)
+		return fail_at(c, node, path, "namespaced", "is known for a built-in resource; "
+							    "remove the line");
+	if (gvp && (o->group == NULL || o->version == NULL || o->plural == NULL))
+		return fail(c, node, path, "a custom resource needs all of group, version and "
+					   "plural");
+	if (gvp && !tu_kube_group_valid(o->group))
+		return fail_at(c, node, path, "group", "not an API group (lowercase letters, "
+						       "digits, '-' and '.'; \"core\" for /api/v1)");
+	if (gvp && !tu_kube_version_valid(o->version))
+		return fail_at(c, node, path, "version", "not an API version (e.g. v1, v1beta1)");
+	if (gvp && !tu_kube_plural_valid(o->plural))
+		return fail_at(c, node, path, "plural", "not a resource name (lowercase letters, "
+							"digits and '-')");
+	if (o->n_namespaces > 0 &&
+	    (o->resource != NULL ? !r.namespaced : o->namespaced == 0))
+		return fail_at(c, node, path, "namespaces", "this resource is cluster-scoped: it "
+							    "has no namespaces to list");
+	return TU_OK;
+}
+
+static tu_status parse_kube_observe_entry(struct ctx *c, yaml_node_t *node, const char *path,
+					  void *item)
+{
+	struct tu_kube_observe *o = item;
+	struct field_set sets[2] = {
+		{ json_mapping_fields, ARRAY_LEN(json_mapping_fields), &o->map },
+		{ kube_observe_fields, ARRAY_LEN(kube_observe_fields), o },
+	};
+	tu_status st;
+
+	json_mapping_defaults(&o->map);
+	free(o->map.ns);
+	o->map.ns = tu_xstrdup("{.metadata.namespace|default:cluster}");
+	o->namespaced = -1;
+	st = parse_fields(c, node, path, sets, ARRAY_LEN(sets));
+	if (st == TU_OK)
+		st = check_kube_observe(c, node, path, o);
+	return st;
+}
+
+static tu_status parse_kube_observe(struct ctx *c, yaml_node_t *node, const char *path,
+				    void *dst)
+{
+	struct tu_kube_source *k = dst;
+	tu_status st = open_seq(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	if (seq_n(node) == 0)
+		return fail(c, node, path, "needs at least one entry (which resources to observe)");
+	k->n_observe = seq_n(node);
+	k->observe = tu_xcalloc(k->n_observe, sizeof(*k->observe));
+	return parse_items(c, node, path, k->observe, sizeof(*k->observe),
+			   parse_kube_observe_entry);
+}
+
+#define KSRC(m) offsetof(struct tu_kube_source, m)
+static const struct field kube_source_fields[] = {
+	{ FLD("page_size", F_INT, KSRC(page_size)), .min = 1, .max = 100000 },
+	{ FLD("observe", F_FN, 0), .required = true, .fn = parse_kube_observe },
+};
+#undef KSRC
+
+static void kube_source_release(struct tu_kube_source *k)
+{
+	kube_conn_release(&k->conn);
+	for (size_t i = 0; i < k->n_observe; i++) {
+		struct tu_kube_observe *o = &k->observe[i];
+		json_mapping_release(&o->map);
+		free(o->resource);
+		free(o->group);
+		free(o->version);
+		free(o->plural);
+		strv_free(o->namespaces, o->n_namespaces);
+		free(o->label_selector);
+		free(o->field_selector);
+	}
+	free(k->observe);
+}
+
+/* ---- end kubernetes ----------------------------------------------------------------------- */
 
 static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path, void *item)
 {
@@ -1760,12 +1989,23 @@ static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path
 		mongo_source_defaults(&s->mongo);
 		sets[1] = (struct field_set){ mongo_source_fields, ARRAY_LEN(mongo_source_fields),
 					      &s->mongo };
+	} else if (s->type == TU_SOURCE_KUBE) {
+		kube_conn_defaults(&s->kube.conn);
+		s->kube.page_size = 500;
+		sets[1] = (struct field_set){ kube_conn_fields, ARRAY_LEN(kube_conn_fields),
+					      &s->kube.conn };
+		sets[2] = (struct field_set){ kube_source_fields, ARRAY_LEN(kube_source_fields),
+					      &s->kube };
+		n_sets = 3;
 	} else {
 		s->files.default_ns = tu_xstrdup("default");
 		sets[1] = (struct field_set){ files_source_fields, ARRAY_LEN(files_source_fields),
 					      &s->files };
 	}
-	return parse_fields(c, node, path, sets, n_sets);
+	st = parse_fields(c, node, path, sets, n_sets);
+	if (st == TU_OK && s->type == TU_SOURCE_KUBE)
+		st = check_kube_conn(c, node, path, &s->kube.conn);
+	return st;
 }
 
 static tu_status parse_sources(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
@@ -1856,12 +2096,18 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 		t->mongo.uri = tu_xstrdup("mongodb://127.0.0.1:27017");
 		sets[1] = (struct field_set){ mongo_target_fields, ARRAY_LEN(mongo_target_fields),
 					      &t->mongo };
+	} else if (t->type == TU_TARGET_KUBE) {
+		kube_conn_defaults(&t->kube.conn);
+		sets[1] = (struct field_set){ kube_conn_fields, ARRAY_LEN(kube_conn_fields),
+					      &t->kube.conn };
 	} else {
 		t->redis.url = tu_xstrdup("redis://127.0.0.1:6379");
 		t->redis.done_prefix = tu_xstrdup("trueup:done:");
 		t->redis.done_ttl = 7 * MS_D;
 	}
 	st = parse_fields(c, node, path, sets, ARRAY_LEN(sets));
+	if (st == TU_OK && t->type == TU_TARGET_KUBE)
+		st = check_kube_conn(c, node, path, &t->kube.conn);
 	if (st == TU_OK && t->consumer == NULL)
 		t->consumer = tu_xasprintf("trueup-actuator-%s", t->name);
 	return st;
@@ -2078,6 +2324,45 @@ static tu_status check_json_params(struct ctx *c, yaml_node_t *node, const char 
 	return TU_OK;
 }
 
+static const char *const resource_params[] = { "resource", "group", "version", "plural" };
+
+/* True if p is one of the params v takes besides field.<f>. */
+static bool verb_takes(const struct verb *v, const char *p)
+{
+	for (size_t j = 0; j < ARRAY_LEN(v->params) && v->params[j] != NULL; j++) {
+		if (strcmp(p, v->params[j]) == 0)
+			return true;
+	}
+	for (size_t j = 0; j < ARRAY_LEN(v->optional) && v->optional[j] != NULL; j++) {
+		if (strcmp(p, v->optional[j]) == 0)
+			return true;
+	}
+	for (size_t j = 0; v->resource && j < ARRAY_LEN(resource_params); j++) {
+		if (strcmp(p, resource_params[j]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A Kubernetes verb names its resource: `resource`, or all of group, version and plural. */
+static tu_status check_resource_params(struct ctx *c, yaml_node_t *node, const char *path,
+				       const struct tu_action_config *a)
+{
+	bool res = tu_kvlist_get(&a->params, "resource") != NULL;
+	size_t gvp = 0;
+	for (size_t i = 1; i < ARRAY_LEN(resource_params); i++)
+		gvp += tu_kvlist_get(&a->params, resource_params[i]) != NULL;
+	if (res && gvp > 0)
+		return fail_param(c, node, path, "resource",
+				  "give either resource or group, version and plural, not both");
+	if (!res && gvp != ARRAY_LEN(resource_params) - 1)
+		return fail(c, node, path,
+			    "action %s needs param \"resource\" (a built-in: %s) or all of "
+			    "\"group\", \"version\" and \"plural\" (a custom resource)",
+			    a->action, tu_kube_builtin_names());
+	return TU_OK;
+}
+
 /* The verb exists for the target's type and gets exactly the params it takes. */
 static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
 			    const struct tu_action_config *a, const struct tu_target_config *t)
@@ -2113,16 +2398,14 @@ static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
 	}
 	for (size_t i = 0; i < ARRAY_LEN(v->optional) && v->optional[i] != NULL; i++)
 		list_add(known, sizeof(known), v->optional[i]);
+	for (size_t i = 0; v->resource && i < ARRAY_LEN(resource_params); i++)
+		list_add(known, sizeof(known), resource_params[i]);
 	if (v->fields)
 		list_add(known, sizeof(known), "fields");
 	for (size_t i = 0; i < a->params.n; i++) {
 		const char *p = a->params.items[i].key;
-		bool ok = false;
+		bool ok = verb_takes(v, p);
 
-		for (size_t j = 0; j < ARRAY_LEN(v->params) && v->params[j] != NULL && !ok; j++)
-			ok = strcmp(p, v->params[j]) == 0;
-		for (size_t j = 0; j < ARRAY_LEN(v->optional) && v->optional[j] != NULL && !ok; j++)
-			ok = strcmp(p, v->optional[j]) == 0;
 		if (!ok && v->fields && strncmp(p, "field.", 6) == 0) {
 			ok = true;
 			n_fields++;
@@ -2137,6 +2420,11 @@ static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
 		return fail(c, node, path,
 			    "action %s needs at least one field (fields: { <field>: <value> })",
 			    v->name);
+	if (v->resource) {
+		tu_status st = check_resource_params(c, node, path, a);
+		if (st != TU_OK)
+			return st;
+	}
 	return v->check != NULL ? v->check(c, node, path, a) : TU_OK;
 }
 
@@ -3367,6 +3655,7 @@ static void source_release(struct tu_source_config *s)
 		json_mapping_release(&s->docker.observe[i].map);
 	free(s->docker.observe);
 	mongo_source_release(&s->mongo);
+	kube_source_release(&s->kube);
 }
 
 static void target_release(struct tu_target_config *t)
@@ -3378,6 +3667,7 @@ static void target_release(struct tu_target_config *t)
 	free(t->redis.password_file);
 	free(t->redis.done_prefix);
 	free(t->docker.daemon.socket);
+	kube_conn_release(&t->kube.conn);
 	free(t->mongo.uri);
 	free(t->mongo.password_file);
 }

@@ -112,6 +112,7 @@ enum tu_source_type {
 	TU_SOURCE_FILES = 2,
 	TU_SOURCE_DOCKER = 3,
 	TU_SOURCE_MONGODB = 4,
+	TU_SOURCE_KUBE = 5,
 };
 
 /* How a Redis key's value becomes attributes. */
@@ -210,6 +211,50 @@ struct tu_mongo_target {
 };
 
 /* ---- end mongodb ---------------------------------------------------------------------- */
+/* ---- kubernetes (source and target) ------------------------------------ */
+
+/* How to reach one Kubernetes API server (lib/kube.h); sources and targets alike. */
+struct tu_kube_conn {
+	char *server;          /* https://host[:port][/prefix]; in_cluster: from the environment */
+	char *ca_file;         /* CA bundle; in_cluster: <service_account_dir>/ca.crt; else system */
+	char *token_file;      /* bearer token, re-read when it changes; in_cluster: .../token */
+	char *cert_file;       /* client certificate (mTLS); optional, with key_file */
+	char *key_file;        /* its private key */
+	bool in_cluster;       /* default false: use the pod's service account and KUBERNETES_SERVICE_* */
+	char *service_account_dir; /* default /var/run/secrets/kubernetes.io/serviceaccount */
+	int rate;              /* requests per second (token bucket); default 20; 0: unlimited */
+	int burst;             /* bucket size; default 2 * rate */
+	int64_t max_body;      /* largest reply accepted; default 32MiB */
+	int retries;           /* waits after a 429 (or 503 with Retry-After) per request; default 3 */
+	int64_t retry_after_max; /* longest such wait; default 10s */
+};
+
+/* One `observe:` entry of a kubernetes source: one resource type, listed. */
+struct tu_kube_observe {
+	struct tu_json_mapping map; /* kind, namespace, name, attrs, match, name_prefix */
+	char *resource;        /* a built-in resource (pods, nodes, ...); or group/version/plural */
+	char *group;           /* API group of a custom resource ("core": the core group) */
+	char *version;         /* its version, e.g. v1 */
+	char *plural;          /* its plural resource name, e.g. databases */
+	int namespaced;        /* -1: by the resource (built-ins known, custom ones namespaced) */
+	char **namespaces;     /* namespaces listed one by one; none: all (cluster-wide list) */
+	size_t n_namespaces;
+	char *label_selector;  /* labelSelector of the list; optional */
+	char *field_selector;  /* fieldSelector of the list; optional */
+};
+
+struct tu_kube_source {
+	struct tu_kube_conn conn;         /* the API server */
+	int page_size;                    /* `limit` of each list request; default 500 */
+	struct tu_kube_observe *observe;  /* owned, n_observe entries */
+	size_t n_observe;
+};
+
+struct tu_kube_target {
+	struct tu_kube_conn conn; /* the API server */
+};
+
+/* ---- end kubernetes ------------------------------------------------------ */
 
 struct tu_source_config {
 	char *name;              /* subject token; unique among sources */
@@ -224,12 +269,14 @@ struct tu_source_config {
 	struct tu_files_source files; /* type files */
 	struct tu_docker_source docker; /* type docker */
 	struct tu_mongo_source mongo; /* type mongodb */
+	struct tu_kube_source kube;   /* type kubernetes */
 };
 
 enum tu_target_type {
 	TU_TARGET_REDIS = 1,
 	TU_TARGET_DOCKER = 2,
 	TU_TARGET_MONGODB = 3,
+	TU_TARGET_KUBE = 4,
 };
 
 struct tu_redis_target {
@@ -265,6 +312,7 @@ struct tu_target_config {
 	struct tu_redis_target redis; /* type redis */
 	struct tu_docker_target docker; /* type docker */
 	struct tu_mongo_target mongo; /* type mongodb */
+	struct tu_kube_target kube;   /* type kubernetes */
 };
 
 enum tu_precond_op {
