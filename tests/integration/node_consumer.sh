@@ -133,4 +133,59 @@ consumer --count 1 --proto-dir "$TU_TMP/nowhere" >/dev/null 2>"$TU_TMP/node.err"
 rc=0
 consumer --count nope >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 64 ] || tu_fail "bad --count: exit $rc, want 64"
+
+# 6. Least privilege: restart nats-server on the same store with users, and read the drift
+# as a user holding only the permissions docs/operations.md lists for a drift subscriber.
+# It must get the same events (ordered and durable), and must not be able to publish a command.
+tu_stop nats
+cat >"$TU_TMP/nats-auth.conf" <<CONF
+listen: 127.0.0.1:$NATS_PORT
+jetstream { store_dir: "$TU_TMP/nats" }
+authorization {
+  users = [
+    { user: admin, password: admin-pw }
+    { user: drift, password: drift-pw, permissions: {
+        publish: { allow: [
+          "\$JS.API.STREAM.INFO.TRUEUP_DRIFT",
+          "\$JS.API.CONSUMER.CREATE.TRUEUP_DRIFT.>",
+          "\$JS.API.CONSUMER.INFO.TRUEUP_DRIFT.>",
+          "\$JS.API.CONSUMER.DELETE.TRUEUP_DRIFT.>",
+          "\$JS.API.CONSUMER.MSG.NEXT.TRUEUP_DRIFT.>",
+          "\$JS.ACK.TRUEUP_DRIFT.>" ] }
+        subscribe: { allow: [ "_INBOX.>" ] } } }
+  ]
+}
+CONF
+tu_bg nats-auth nats-server -c "$TU_TMP/nats-auth.conf"
+tu_wait_port "$NATS_PORT" 100 || tu_fail "nats-server with users did not start"
+printf 'drift-pw\n' >"$TU_TMP/drift.pass"
+tu_wait_for 30 "JetStream back with TRUEUP_DRIFT" \
+	consumer --user drift --password-file "$TU_TMP/drift.pass" --count 1 --timeout 5
+consumer --user drift --password-file "$TU_TMP/drift.pass" --json --count "$n" --timeout 60 \
+	>"$TU_TMP/limited.jsonl" 2>"$TU_TMP/node.err" || tu_fail "drift subscriber user (ordered): $(cat "$TU_TMP/node.err")"
+jq -r "$fields" "$TU_TMP/limited.jsonl" | cmp -s "$TU_TMP/want.tsv" - ||
+	tu_fail "the drift subscriber user read other events: $(cat "$TU_TMP/limited.jsonl")"
+consumer --user drift --password-file "$TU_TMP/drift.pass" --json --durable limited --count "$n" --timeout 60 \
+	>"$TU_TMP/limited-durable.jsonl" 2>"$TU_TMP/node.err" || tu_fail "drift subscriber user (durable): $(cat "$TU_TMP/node.err")"
+jq -r "$fields" "$TU_TMP/limited-durable.jsonl" | cmp -s "$TU_TMP/want.tsv" - ||
+	tu_fail "the drift subscriber user's durable consumer read other events"
+# A command published with these credentials is refused, and none lands in TRUEUP_CMD.
+NODE_PATH=$deps/node_modules node -e '
+const { connect } = require("nats");
+(async () => {
+  const url = process.argv[1];
+  const nc = await connect({ servers: url, user: "drift", pass: "drift-pw" });
+  let denied = false;
+  try { await nc.jetstream().publish("trueup.cmd.redis.del", new Uint8Array([1]), { timeout: 3000 }); }
+  catch (e) { denied = true; }
+  await nc.close();
+  const admin = await connect({ servers: url, user: "admin", pass: "admin-pw" });
+  const si = await (await admin.jetstreamManager()).streams.info("TRUEUP_CMD");
+  await admin.close();
+  console.log(JSON.stringify({ denied, cmds: si.state.messages }));
+})().catch((e) => { console.error(e.message); process.exit(1); });
+' "$NATS_URL" >"$TU_TMP/publish.json" 2>"$TU_TMP/node.err" || tu_fail "publish check: $(cat "$TU_TMP/node.err")"
+jq -e '.denied == true and .cmds == 2' "$TU_TMP/publish.json" >/dev/null ||
+	tu_fail "a drift subscriber could publish a command: $(cat "$TU_TMP/publish.json")"
+tu_log "drift subscriber permissions of docs/operations.md: enough to read, not to command"
 tu_log "PASS"

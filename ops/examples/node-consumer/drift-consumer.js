@@ -163,7 +163,8 @@ async function openConsumer(nc, opts) {
     if (opts.fromSeq > 0) oc.opt_start_seq = opts.fromSeq;
     return js.consumers.get(STREAM, oc);
   }
-  const jsm = await nc.jetstreamManager();
+  // checkAPI: false - no $JS.API.INFO call, so the user needs no account-wide permission.
+  const jsm = await nc.jetstreamManager({ checkAPI: false });
   try {
     await jsm.consumers.info(STREAM, opts.durable);
   } catch (err) {
