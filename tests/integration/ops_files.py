@@ -11,6 +11,8 @@ resources the configuration observes or changes; the example policies follow the
 configuration format and say which issue each not-yet-existing part needs.
 
 usage: ops_files.py SRC_DIR   (prints one line per check group; exit 1 on any failure)
+       ops_files.py SRC_DIR --today OUTDIR   (writes the parts of each example configuration
+                                              that exist today, for trueup's loader)
 """
 import json
 import os
@@ -1054,7 +1056,67 @@ def check_node_example():
     return f"node consumer: nats {deps.get('nats')}, protobufjs {deps.get('protobufjs')}, lock file agrees"
 
 
+# ---------------------------------------------------------------------------------------
+# 8. The parts of each example configuration that exist today, for trueup's own loader
+# ---------------------------------------------------------------------------------------
+TODAY_TARGET_FIELDS = {"name", "type", "consumer", "batch", "fetch_wait", "ack_wait", "max_deliver", "timeout",
+                       "url", "username", "password_file", "done_prefix", "done_ttl"}
+
+
+def today_subset(cfg):
+    """What issue 2's loader knows of cfg: existing source, target and rule types (rules cut
+    down to the sources and targets that remain), no http section, NATS unreachable."""
+    out = {k: v for k, v in cfg.items() if k in ("streams", "processor", "log")}
+    out["nats"] = {"url": "nats://127.0.0.1:1", "connect_timeout": "500ms"}
+    out["sources"] = [s for s in cfg.get("sources", []) if s.get("type") in EXISTING_SOURCES]
+    out["targets"] = [{k: v for k, v in t.items() if k in TODAY_TARGET_FIELDS}
+                      for t in cfg.get("targets", []) if t.get("type") in EXISTING_TARGETS]
+    srcs = {s["name"] for s in out["sources"]}
+    tgts = {t["name"] for t in out["targets"]}
+    ok_acts = lambda acts: [a for a in acts or [] if a.get("target") in tgts]
+    rules = []
+    for r in cfg.get("rules", []) or []:
+        r = json.loads(json.dumps(r))
+        if r.get("type") == "presence":
+            r["sources"] = [x for x in r["sources"] if x in srcs]
+            auth = r.get("authority")
+            if auth is not None:
+                auth = [x for x in (auth if isinstance(auth, list) else [auth]) if x in srcs]
+                if auth:
+                    r["authority"] = auth
+                else:
+                    del r["authority"]
+            for key in ("when_extra", "when_missing"):
+                if key in r:
+                    r[key] = {k: ok_acts(v) for k, v in r[key].items() if k in srcs and ok_acts(v)}
+                    if not r[key]:
+                        del r[key]
+            if len(r["sources"]) >= 2:
+                rules.append(r)
+        elif r.get("type") == "counter":
+            if r["counter"]["source"] in srcs and r["of"]["source"] in srcs:
+                r["fix"] = ok_acts(r.get("fix"))
+                rules.append(r)
+    out["rules"] = rules
+    return out
+
+
+def write_subsets(outdir):
+    paths = [os.path.join(SRC, "ops/examples/policies", f) for f in sorted(os.listdir(os.path.join(SRC, "ops/examples/policies")))
+             if f.endswith(".yaml")]
+    cm = yaml.safe_load(open(os.path.join(SRC, "ops/kubernetes/config.yaml")))
+    configs = [(os.path.basename(p), yaml.safe_load(open(p))) for p in paths]
+    configs.append(("kubernetes-configmap.yaml", yaml.safe_load(cm["data"]["trueup.yaml"])))
+    for name, cfg in configs:
+        sub = today_subset(cfg)
+        sub.setdefault("processor", {})["view"] = os.path.join(outdir, "no-view")  # never a real one
+        yaml.safe_dump(sub, open(os.path.join(outdir, name), "w"), sort_keys=False)
+
+
 def main():
+    if len(sys.argv) > 3 and sys.argv[2] == "--today":
+        write_subsets(sys.argv[3])
+        return 0
     results = []
     for check in (check_parse, check_alerts, check_scrape, check_dashboard, check_systemd, check_kubernetes,
                   check_policies, check_node_example):
