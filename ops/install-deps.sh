@@ -25,6 +25,12 @@ for p in "${PKGS[@]}"; do
 		missing+=("$p")
 	fi
 done
+# Node.js and npm run the example drift consumer (ops/examples/node-consumer) and
+# its test; any install of them will do (Debian's, or NodeSource's, whose
+# nodejs package carries npm and conflicts with Debian's npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
 fi
