@@ -13,6 +13,7 @@
 #define TU_ADAPTER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "pb.h"
 #include "status.h"
@@ -25,6 +26,8 @@ struct tu_exec {
 	Trueup__V1__Outcome__Result result; /* never RESULT_UNSPECIFIED once filled */
 	char detail[TU_EXEC_DETAIL];        /* what was (or would have been) done */
 	char error[TU_EXEC_ERROR];          /* the target's own error text, "" if none */
+	int64_t retry_after_ms;             /* failed-retryable: the target asked to wait at least
+					       this long (HTTP Retry-After); 0: no wish */
 };
 
 struct tu_adapter_ops {

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "http_target.h"
 #include "redis_target.h"
 
 tu_status tu_target_open(const struct tu_target_config *t, struct tu_adapter *out, char *err,
@@ -14,6 +15,13 @@ tu_status tu_target_open(const struct tu_target_config *t, struct tu_adapter *ou
 		tu_status st = tu_redis_adapter_create(t, &r, err, errlen);
 		if (st == TU_OK)
 			tu_redis_adapter_view(r, out);
+		return st;
+	}
+	case TU_TARGET_HTTP: {
+		tu_http_adapter *h = NULL;
+		tu_status st = tu_http_adapter_create(t, &h, err, errlen);
+		if (st == TU_OK)
+			tu_http_adapter_view(h, out);
 		return st;
 	}
 	}
@@ -28,6 +36,9 @@ void tu_target_close(const struct tu_target_config *t, struct tu_adapter *a)
 	switch (t->type) {
 	case TU_TARGET_REDIS:
 		tu_redis_adapter_destroy(a->impl);
+		break;
+	case TU_TARGET_HTTP:
+		tu_http_adapter_destroy(a->impl);
 		break;
 	}
 	a->impl = NULL;

@@ -110,6 +110,7 @@ struct tu_processor_config {
 enum tu_source_type {
 	TU_SOURCE_REDIS = 1,
 	TU_SOURCE_FILES = 2,
+	TU_SOURCE_HTTP = 3,
 };
 
 /* How a Redis key's value becomes attributes. */
@@ -130,6 +131,7 @@ struct tu_redis_observe {
 	char *name;              /* name template; vars: key; default "{key}" */
 	struct tu_kvlist attrs;  /* attr -> template (vars: key, value, field.<f>, members);
 				    empty: all fields/value/members as read */
+	bool ttl;                /* also read PTTL: attr ttl_ms (-1: no expiry); default false */
 };
 
 struct tu_redis_source {
@@ -149,6 +151,53 @@ struct tu_files_source {
 	char *default_ns;  /* namespace when a manifest has none; default "default" */
 };
 
+/* ---- type http (producers/http_source.c, actuators/http_target.c) ---------- */
+
+enum tu_http_preset {
+	TU_HTTP_PRESET_NONE = 0,
+	TU_HTTP_PRESET_DO_APPS = 1, /* digitalocean-apps: the DigitalOcean App Platform API */
+};
+
+/* What an http source and an http target both need to talk to an API. */
+struct tu_http_conn {
+	char *auth_header;        /* header that carries the secret; default "Authorization" */
+	char *auth_file;          /* file holding its whole value ("Bearer ..."); NULL: none */
+	struct tu_kvlist headers; /* extra request headers (not secret), in file order */
+	char *ca_file;            /* CA bundle to verify the server; NULL: the system's */
+	int64_t max_body;         /* largest response body accepted; default 8MiB */
+	double rate;              /* requests per second (token bucket); 0: unlimited (default) */
+	int burst;                /* token bucket size; default 1 */
+};
+
+/*
+ * One `observe:` entry of an http source: each item of a page (or, with
+ * `each`, each element of an array inside an item) becomes an entity.
+ */
+struct tu_http_observe {
+	struct tu_json_mapping map; /* kind, namespace, name, attrs, match, name_prefix */
+	char *each;                 /* JSON path of an array inside each item; its elements are
+				       mapped ({.x}), the item is {parent.x}; NULL: the item */
+};
+
+struct tu_http_source {
+	enum tu_http_preset preset;      /* default none */
+	char *base_url;                  /* scheme://host[:port]; preset default
+					    https://api.digitalocean.com */
+	char *url;                       /* the first page; preset default <base_url>/v2/apps */
+	struct tu_http_conn conn;        /* auth, headers, TLS, bounds, rate */
+	char *items;                     /* JSON path of the items array in a page; default "." */
+	char *total;                     /* JSON path of the item count; with it, a page without
+					    items whose count is 0 is empty; NULL: none */
+	char *next;                      /* JSON path of the next page's URL; NULL: one page */
+	int max_pages;                   /* pages per scan at most; default 100 */
+	int64_t cache_ttl;               /* reuse the last complete reply this long; default 0 */
+	int retries;                     /* retries of a 429/5xx/timeout per request; default 3 */
+	int64_t backoff;                 /* first retry delay; default 1s */
+	int64_t backoff_max;             /* longest retry delay (and Retry-After); default 30s */
+	struct tu_http_observe *observe; /* owned, n_observe entries */
+	size_t n_observe;                /* entries of observe */
+};
+
 struct tu_source_config {
 	char *name;              /* subject token; unique among sources */
 	enum tu_source_type type;
@@ -160,10 +209,12 @@ struct tu_source_config {
 	int line;                /* line of the entry in the config file */
 	struct tu_redis_source redis; /* type redis */
 	struct tu_files_source files; /* type files */
+	struct tu_http_source http;   /* type http */
 };
 
 enum tu_target_type {
 	TU_TARGET_REDIS = 1,
+	TU_TARGET_HTTP = 3,
 };
 
 struct tu_redis_target {
@@ -172,6 +223,16 @@ struct tu_redis_target {
 	char *password_file;  /* optional */
 	char *done_prefix;    /* key prefix of the executed-command markers; default "trueup:done:" */
 	int64_t done_ttl;     /* lifetime of a marker; default 7d */
+};
+
+/* type http: templated requests, DigitalOcean app scaling, alert webhooks. */
+struct tu_http_target {
+	enum tu_http_preset preset; /* default none */
+	char *base_url;             /* scheme://host[:port][/prefix]; the auth header goes only
+				       here; preset default https://api.digitalocean.com */
+	struct tu_http_conn conn;   /* auth, headers, TLS, bounds, rate */
+	char *webhook_url;          /* where `alert` POSTs; NULL: alert not available */
+	char *webhook_auth_file;    /* value of auth_header for the webhook; NULL: none */
 };
 
 struct tu_target_config {
@@ -185,6 +246,7 @@ struct tu_target_config {
 	int64_t timeout;      /* per call to the target; default 5s */
 	int line;
 	struct tu_redis_target redis; /* type redis */
+	struct tu_http_target http;   /* type http */
 };
 
 enum tu_precond_op {

@@ -155,8 +155,8 @@ static const char *render(struct tu_json_tctx *t, const char *tmpl, const char *
 	if (st == TU_ETOOBIG)
 		snprintf(why, whylen, "%s: longer than %zu bytes", what, max);
 	else if (st != TU_OK)
-		snprintf(why, whylen, "%s: %s%s%s", what, err, t->why[0] ? " (" : "",
-			 t->why[0] ? t->why : "");
+		snprintf(why, whylen, "%s: %s%s%s%s", what, err, t->why[0] ? " (" : "",
+			 t->why, t->why[0] ? ")" : "");
 	else
 		out = tu_arena_strndup(a, tu_buf_cstr(&b), b.len);
 	if (t->why[0] != '\0' && st == TU_OK)

@@ -10,7 +10,9 @@
  * A variable is any text up to '|' or '}'; what it means is the caller's
  * lookup (entity fields, attributes of a source, JSON paths, ...). Filters:
  * trimprefix:X trimsuffix:X afterfirst:X afterlast:X beforefirst:X
- * beforelast:X lower upper default:X. A missing variable without a default
+ * beforelast:X lower upper default:X, and urlescape (percent-encodes the
+ * value as one URL path segment or query value, tu_http_escape: for names
+ * in the url and path params of http actions). A missing variable without a default
  * is an error naming the variable; rendering never invents a value.
  */
 #ifndef TU_TMPL_H

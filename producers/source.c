@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "files_source.h"
+#include "http_source.h"
 #include "log.h"
 #include "redis_source.h"
 #include "xalloc.h"
@@ -22,6 +23,8 @@ tu_status tu_source_create(const struct tu_source_config *cfg, struct tu_source 
 		return tu_redis_source_create(cfg, out, err, errlen);
 	case TU_SOURCE_FILES:
 		return tu_files_source_create(cfg, out, err, errlen);
+	case TU_SOURCE_HTTP:
+		return tu_http_source_create(cfg, out, err, errlen);
 	}
 	snprintf(err, errlen, "source %s: unknown type %d", cfg->name, (int)cfg->type);
 	return TU_EINVAL;

@@ -871,7 +871,7 @@ static void err_missing_required(void **state)
 	expect_error("sources:\n  - { name: f }\n", "t.yaml:2:5: sources[0]: ",
 		     "missing required field \"type\"");
 	expect_error("sources:\n  - { name: f, type: docker }\n", "t.yaml:2:22: sources[0].type: ",
-		     "invalid value \"docker\" (one of: redis, files)");
+		     "invalid value \"docker\" (one of: redis, files");
 }
 
 static void err_bad_integer(void **state)
