@@ -229,7 +229,7 @@ tu_status tu__do_preconditions(json_t *spec, const char *service,
 		const char *key = p->key != NULL && p->key[0] != '\0' ? p->key : service;
 		json_t *svc = do_service(spec, key);
 		switch (p->op) {
-		case TRUEUP__V1__PRECONDITION__OP__OP_FIELD_EQUALS:
+		case TRUEUP__V1__PRECONDITION__OP__OP_FIELD_EQUALS: {
 			if (p->field == NULL || p->field[0] == '\0') {
 				snprintf(why, whylen, "precondition %zu: field_equals needs a field",
 					 i + 1);
@@ -238,15 +238,20 @@ tu_status tu__do_preconditions(json_t *spec, const char *service,
 			}
 			if (svc != NULL)
 				member_text(svc, p->field, &have);
-			if (svc == NULL || strcmp(tu_buf_cstr(&have), p->value ? p->value : "") != 0) {
-				snprintf(why, whylen,
-					 "precondition %zu (field_equals %.*s.%.*s \"%.*s\") failed: %s%.*s%s",
-					 i + 1, SHOWN, key, SHOWN, p->field, SHOWN,
-					 p->value ? p->value : "", svc == NULL ? "no such service" : "actual \"",
-					 svc == NULL ? 0 : SHOWN, tu_buf_cstr(&have), svc == NULL ? "" : "\"");
-				st = TU_ECONFLICT;
-			}
+			const char *expect = p->value != NULL ? p->value : "";
+			if (svc != NULL && strcmp(tu_buf_cstr(&have), expect) == 0)
+				break;
+			char found[SHOWN + 16];
+			if (svc == NULL)
+				snprintf(found, sizeof(found), "no such service");
+			else
+				snprintf(found, sizeof(found), "actual \"%.*s\"", SHOWN,
+					 tu_buf_cstr(&have));
+			snprintf(why, whylen, "precondition %zu (field_equals %.*s.%.*s \"%.*s\") failed: %s",
+				 i + 1, SHOWN, key, SHOWN, p->field, SHOWN, expect, found);
+			st = TU_ECONFLICT;
 			break;
+		}
 		case TRUEUP__V1__PRECONDITION__OP__OP_EXISTS:
 		case TRUEUP__V1__PRECONDITION__OP__OP_ABSENT: {
 			bool want = p->op == TRUEUP__V1__PRECONDITION__OP__OP_EXISTS;
