@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "bounds.h"
 #include "breaker.h"
 #include "buf.h"
@@ -77,13 +78,7 @@ struct tu_actuator {
 
 int64_t tu_actuator_backoff_ms(uint64_t delivery, uint64_t rnd)
 {
-	int64_t window = TU_ACTUATOR_BACKOFF_BASE_MS;
-	for (uint64_t i = 1; i < delivery && window < TU_ACTUATOR_BACKOFF_CAP_MS; i++)
-		window *= 2;
-	if (window > TU_ACTUATOR_BACKOFF_CAP_MS)
-		window = TU_ACTUATOR_BACKOFF_CAP_MS;
-	int64_t half = window / 2;
-	return half + (int64_t)(rnd % (uint64_t)(window - half + 1));
+	return tu_backoff_ms(delivery, TU_ACTUATOR_BACKOFF_BASE_MS, TU_ACTUATOR_BACKOFF_CAP_MS, rnd);
 }
 
 /* Copies s into out for a message: printable ASCII as is, other bytes as \xNN, cut. */
@@ -268,10 +263,7 @@ void tu_actuator_stats(const tu_actuator *a, struct tu_actuator_stats *out)
 
 static uint64_t next_random(tu_actuator *a)
 {
-	a->rng ^= a->rng << 13;
-	a->rng ^= a->rng >> 7;
-	a->rng ^= a->rng << 17;
-	return a->rng;
+	return tu_backoff_rand(&a->rng);
 }
 
 /* JetStream will not deliver msg again after this delivery. */
@@ -280,10 +272,17 @@ static bool last_delivery(const tu_actuator *a, const struct tu_bus_meta *meta)
 	return a->max_deliver > 0 && meta->delivered >= (uint64_t)a->max_deliver;
 }
 
-/* Naks msg so that it comes back after the backoff of this delivery. */
-static void nak_later(tu_actuator *a, natsMsg *msg, uint64_t delivered, const char *corr)
+/*
+ * Naks msg so that it comes back after the backoff of this delivery, or after
+ * at_least_ms if the target asked for longer (capped like the backoff).
+ */
+static void nak_later(tu_actuator *a, natsMsg *msg, uint64_t delivered, const char *corr,
+		      int64_t at_least_ms)
 {
 	int64_t delay = tu_actuator_backoff_ms(delivered, next_random(a));
+	if (at_least_ms > delay)
+		delay = at_least_ms < TU_ACTUATOR_BACKOFF_CAP_MS ? at_least_ms
+								 : TU_ACTUATOR_BACKOFF_CAP_MS;
 	natsStatus s = natsMsg_NakWithDelay(msg, delay, NULL);
 	a->stats.retries++;
 	if (s != NATS_OK)
@@ -388,7 +387,7 @@ static void dead_letter(tu_actuator *a, natsMsg *msg, const struct tu_bus_meta *
 	}
 	tu_log(TU_LOG_WARN, corr, "dead letter for seq %" PRIu64 " not stored (%s); retrying later",
 	       meta->stream_seq, err);
-	nak_later(a, msg, meta->delivered, corr);
+	nak_later(a, msg, meta->delivered, corr, 0);
 }
 
 /*
@@ -469,7 +468,7 @@ static void give_back(tu_actuator *a, natsMsg *msg, const struct tu_bus_meta *me
 		tu_log(TU_LOG_WARN, cmd->correlation_id,
 		       "command %s: %s; not acked, it will be delivered again", cmd->command_id,
 		       why);
-	nak_later(a, msg, meta->delivered, cmd->correlation_id);
+	nak_later(a, msg, meta->delivered, cmd->correlation_id, 0);
 }
 
 /* Feeds the breaker with whether the target could answer. */
@@ -554,7 +553,7 @@ static void finish(tu_actuator *a, struct pending *p)
 	       p->meta.delivered, tu_pb_result_str(ex->result), ex->detail,
 	       ex->error[0] ? "; error: " : "", ex->error);
 	if (retry) {
-		nak_later(a, p->msg, p->meta.delivered, corr);
+		nak_later(a, p->msg, p->meta.delivered, corr, ex->retry_after_ms);
 		return;
 	}
 	if (exhausted)

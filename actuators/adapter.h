@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pb.h"
 #include "status.h"
@@ -33,6 +34,8 @@ struct tu_exec {
 	Trueup__V1__Outcome__Result result; /* never RESULT_UNSPECIFIED once filled */
 	char detail[TU_EXEC_DETAIL];        /* what was (or would have been) done */
 	char error[TU_EXEC_ERROR];          /* the target's own error text, "" if none */
+	int64_t retry_after_ms;             /* failed-retryable: the target asked to wait at least
+					       this long (HTTP Retry-After); 0: no wish */
 };
 
 struct tu_adapter_ops {

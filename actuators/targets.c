@@ -6,6 +6,7 @@
 #include "docker_target.h"
 #include "mongo_target.h"
 #include "kube_target.h"
+#include "http_target.h"
 #include "redis_target.h"
 
 tu_status tu_target_open(const struct tu_target_config *t, struct tu_adapter *out, char *err,
@@ -40,6 +41,13 @@ tu_status tu_target_open(const struct tu_target_config *t, struct tu_adapter *ou
 			tu_kube_adapter_view(k, out);
 		return st;
 	}
+	case TU_TARGET_HTTP: {
+		tu_http_adapter *h = NULL;
+		tu_status st = tu_http_adapter_create(t, &h, err, errlen);
+		if (st == TU_OK)
+			tu_http_adapter_view(h, out);
+		return st;
+	}
 	}
 	snprintf(err, errlen, "target %s: unsupported type %d", t->name, (int)t->type);
 	return TU_EINVAL;
@@ -61,6 +69,9 @@ void tu_target_close(const struct tu_target_config *t, struct tu_adapter *a)
 		break;
 	case TU_TARGET_KUBE:
 		tu_kube_adapter_destroy(a->impl);
+		break;
+	case TU_TARGET_HTTP:
+		tu_http_adapter_destroy(a->impl);
 		break;
 	}
 	a->impl = NULL;

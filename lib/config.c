@@ -47,6 +47,7 @@
 #include "clock.h"
 #include "contract.h"
 #include "docker.h"
+#include "http.h"
 #include "ids.h"
 #include "jsonmap.h"
 #include "kube.h"
@@ -91,6 +92,7 @@ _Static_assert(sizeof(enum tu_redis_read) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tu_log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tu_log_format) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tu_rule_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tu_http_preset) == sizeof(int), "enum size");
 
 static const struct enum_name sync_names[] = {
 	{ "none", TU_SYNC_NONE },
@@ -119,12 +121,18 @@ static const struct enum_name source_types[] = {
 	{ "docker", TU_SOURCE_DOCKER },
 	{ "mongodb", TU_SOURCE_MONGODB },
 	{ "kubernetes", TU_SOURCE_KUBE },
+	{ "http", TU_SOURCE_HTTP },
 };
 static const struct enum_name target_types[] = {
 	{ "redis", TU_TARGET_REDIS },
 	{ "docker", TU_TARGET_DOCKER },
 	{ "mongodb", TU_TARGET_MONGODB },
 	{ "kubernetes", TU_TARGET_KUBE },
+	{ "http", TU_TARGET_HTTP },
+};
+static const struct enum_name http_presets[] = {
+	{ "none", TU_HTTP_PRESET_NONE },
+	{ "digitalocean-apps", TU_HTTP_PRESET_DO_APPS },
 };
 static const struct enum_name rule_types[] = {
 	{ "presence", TU_RULE_PRESENCE },   { "counter", TU_RULE_COUNTER },
@@ -158,6 +166,7 @@ struct verb {
 	bool resource;           /* names a Kubernetes resource: `resource`, or `group`,
 				    `version` and `plural` (see check_resource_params) */
 	verb_check_fn check;     /* checks literal param values; NULL: none */
+	bool any;                /* takes any other param as well (passed on as they are) */
 };
 
 static const struct verb redis_verbs[] = {
@@ -206,6 +215,13 @@ static const struct verb kube_verbs[] = {
 	  .optional = { "namespace" } },
 };
 
+/* type http (actuators/http_target.c); check_http_action() checks what a table cannot. */
+static const struct verb http_verbs[] = {
+	{ .name = "request", .params = { "method" }, .optional = { "url", "path", "body" } },
+	{ .name = "set-instance-count", .params = { "app_id", "service", "instance_count" } },
+	{ .name = "alert", .any = true },
+};
+
 /* The verbs of each target type. */
 static const struct {
 	int type;                /* enum tu_target_type */
@@ -216,6 +232,7 @@ static const struct {
 	{ TU_TARGET_DOCKER, docker_verbs, ARRAY_LEN(docker_verbs) },
 	{ TU_TARGET_MONGODB, mongo_verbs, ARRAY_LEN(mongo_verbs) },
 	{ TU_TARGET_KUBE, kube_verbs, ARRAY_LEN(kube_verbs) },
+	{ TU_TARGET_HTTP, http_verbs, ARRAY_LEN(http_verbs) },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -560,6 +577,28 @@ static tu_status get_str(struct ctx *c, yaml_node_t *n, const char *path, size_t
 	return copy(c, n, path, s, out);
 }
 
+/*
+ * A string of at most max bytes that check (e.g. tu_http_url_check) accepts,
+ * into *dst, replacing what was there; check's reason is the error.
+ */
+static tu_status get_checked(struct ctx *c, yaml_node_t *node, const char *path, size_t max,
+			     tu_status (*check)(const char *s, char *why, size_t whylen), char **dst)
+{
+	char *s = NULL, why[256];
+	tu_status st = get_str(c, node, path, max, &s);
+
+	if (st != TU_OK)
+		return st;
+	if (check(s, why, sizeof(why)) != TU_OK) {
+		st = fail(c, node, path, "%s", why);
+		free(s);
+		return st;
+	}
+	free(*dst);
+	*dst = s;
+	return TU_OK;
+}
+
 /* A name that valid() accepts; `rules` says what such a name looks like. */
 static tu_status get_valid(struct ctx *c, yaml_node_t *n, const char *path,
 			   bool (*valid)(const char *), const char *rules, int max, char **out)
@@ -762,8 +801,8 @@ enum field_type {
 	F_SIZE32, /* int32_t: a byte size */
 	F_INT,    /* int */
 	F_I64,    /* int64_t */
-	F_BOOL,   /* bool: true or false */
 	F_ENUM,   /* an int-sized enum: one of names */
+	F_BOOL,   /* bool: true or false */
 	F_MAP,    /* a nested mapping described by sub; then fn, if any, checks it */
 	F_FN,     /* anything else: fn parses the node */
 	F_NODE,   /* yaml_node_t *: kept for the caller to parse later */
@@ -847,13 +886,13 @@ static tu_status set_field(struct ctx *c, const struct field *f, void *dst, yaml
 	case F_I64:
 		st = get_i64(c, n, path, f->min, max_or(f->max, INT64_MAX), dst);
 		break;
-	case F_BOOL:
-		st = get_bool(c, n, path, dst);
-		break;
 	case F_ENUM:
 		st = get_enum(c, n, path, f->names, f->n_names, &e);
 		if (st == TU_OK)
 			memcpy(dst, &e, sizeof(e));
+		break;
+	case F_BOOL:
+		st = get_bool(c, n, path, dst);
 		break;
 	case F_MAP:
 		st = parse_fields(c, n, path, &(struct field_set){ f->sub, f->n_sub, dst }, 1);
@@ -1033,6 +1072,20 @@ static tu_status kv_push(struct ctx *c, yaml_node_t *node, const char *path, str
 	return TU_OK;
 }
 
+/* Appends the key text(k) -> value (owned; freed on failure) to l, at most max entries. */
+static tu_status kv_push_key(struct ctx *c, yaml_node_t *k, const char *path, struct tu_kvlist *l,
+			     size_t max, char *value)
+{
+	char *key = NULL;
+	tu_status st = copy(c, k, path, text(k), &key);
+
+	if (st != TU_OK) {
+		free(value);
+		return st;
+	}
+	return kv_push(c, k, path, l, max, key, value);
+}
+
 /* A mapping of attribute -> template (observe attrs). */
 static tu_status parse_attrs(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
 {
@@ -1042,7 +1095,7 @@ static tu_status parse_attrs(struct ctx *c, yaml_node_t *node, const char *path,
 
 	for (size_t i = 0; st == TU_OK && i < map_n(node); i++) {
 		yaml_node_t *k = map_key(c, node, i);
-		char *key = NULL, *value = NULL;
+		char *value = NULL;
 
 		path_key(sub, path, text(k));
 		if (strlen(text(k)) > TU_MAX_ATTR_KEY) {
@@ -1052,11 +1105,7 @@ static tu_status parse_attrs(struct ctx *c, yaml_node_t *node, const char *path,
 		}
 		st = get_tmpl(c, map_value(c, node, i), sub, &value);
 		if (st == TU_OK)
-			st = copy(c, k, sub, text(k), &key);
-		if (st == TU_OK)
-			st = kv_push(c, k, sub, l, TU_MAX_ATTRS, key, value);
-		else
-			free(value);
+			st = kv_push_key(c, k, sub, l, TU_MAX_ATTRS, value);
 	}
 	return st;
 }
@@ -1286,22 +1335,17 @@ static const struct field http_fields[] = {
 /* sources                                                                   */
 
 /* A Redis URL: redis://host:port[/db]. */
+static tu_status redis_url_check(const char *s, char *why, size_t whylen)
+{
+	if (strncmp(s, "redis://", 8) == 0 && s[8] != '\0')
+		return TU_OK;
+	snprintf(why, whylen, "invalid URL \"%.160s\" (redis://host:port[/db])", s);
+	return TU_EINVAL;
+}
+
 static tu_status parse_redis_url(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
 {
-	char **url = dst;
-	char *s = NULL;
-	tu_status st = get_str(c, node, path, TU_MAX_ATTR_VALUE, &s);
-
-	if (st != TU_OK)
-		return st;
-	if (strncmp(s, "redis://", 8) != 0 || s[8] == '\0') {
-		st = fail(c, node, path, "invalid URL \"%s\" (redis://host:port[/db])", s);
-		free(s);
-		return st;
-	}
-	free(*url);
-	*url = s;
-	return TU_OK;
+	return get_checked(c, node, path, TU_MAX_ATTR_VALUE, redis_url_check, dst);
 }
 
 static tu_status check_observe(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
@@ -1325,6 +1369,7 @@ static const struct field observe_fields[] = {
 	{ FLD("read", F_ENUM, OBS(read)), NAMES(read_names) },
 	{ FLD("name", F_TMPL, OBS(name)) },
 	{ FLD("attrs", F_FN, OBS(attrs)), .fn = parse_attrs },
+	{ FLD("ttl", F_BOOL, OBS(ttl)) },
 };
 #undef OBS
 
@@ -1379,6 +1424,358 @@ static tu_status parse_kinds(struct ctx *c, yaml_node_t *node, const char *path,
 	struct tu_files_source *f = dst;
 
 	return parse_names(c, node, path, false, "kind", &f->kinds, &f->n_kinds);
+}
+
+/* ------------------------------------------------------------------------ */
+/* type http: sources and targets (producers/http_source.c,                  */
+/* actuators/http_target.c)                                                  */
+
+#define DO_API_URL "https://api.digitalocean.com" /* preset digitalocean-apps */
+#define HTTP_MAX_HEADER_NAME 128   /* bytes of a header name */
+#define HTTP_MAX_HEADER_VALUE 4000 /* bytes of a header value (http.c builds 4200-byte lines) */
+#define HTTP_MAX_BODY (INT64_C(1) << 30) /* largest max_body */
+
+/* An absolute http(s) URL without credentials in it (tu_http_url_check). */
+static tu_status parse_http_url(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	return get_checked(c, node, path, TU_HTTP_MAX_URL, tu_http_url_check, dst);
+}
+
+/* A JSON path (lib/jsonmap.h): `.apps`, `.links.pages.next`, `.`. */
+static tu_status parse_json_path(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	return get_checked(c, node, path, TU_MAX_TEMPLATE_OUT, tu_json_path_check, dst);
+}
+
+/* RFC 9110 token characters: what a header name is made of. */
+static bool header_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > HTTP_MAX_HEADER_NAME)
+		return false;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-.^_`|~", *p) == NULL)
+			return false;
+	}
+	return true;
+}
+
+static tu_status parse_header_name(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	char **out = dst;
+	const char *s = NULL;
+	tu_status st = scalar(c, node, path, "a header name", &s);
+
+	if (st != TU_OK)
+		return st;
+	if (!header_name_valid(s))
+		return fail(c, node, path, "invalid header name \"%s\" (letters, digits and "
+					   "!#$%%&'*+-.^_`|~, at most %d bytes)",
+			    s, HTTP_MAX_HEADER_NAME);
+	free(*out);
+	*out = NULL;
+	return copy(c, node, path, s, out);
+}
+
+/* headers: { Name: value }: plain strings (no templates), no line breaks. */
+static tu_status parse_headers(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_kvlist *l = dst;
+	char sub[PATH_LEN];
+	tu_status st = open_map(c, node, path);
+
+	for (size_t i = 0; st == TU_OK && i < map_n(node); i++) {
+		yaml_node_t *k = map_key(c, node, i);
+		char *value = NULL;
+
+		path_key(sub, path, text(k));
+		if (!header_name_valid(text(k))) {
+			st = fail(c, k, sub, "invalid header name (letters, digits and "
+					     "!#$%%&'*+-.^_`|~, at most %d bytes)",
+				  HTTP_MAX_HEADER_NAME);
+			break;
+		}
+		st = get_str(c, map_value(c, node, i), sub, HTTP_MAX_HEADER_VALUE, &value);
+		if (st == TU_OK && strpbrk(value, "\r\n") != NULL) {
+			st = fail(c, map_value(c, node, i), sub, "a header value must be one line");
+			free(value);
+			break;
+		}
+		if (st == TU_OK)
+			st = kv_push_key(c, k, sub, l, TU_MAX_PARAMS, value);
+	}
+	return st;
+}
+
+/* rate: requests per second, minute or hour: `5`, `5/s`, `250/m`, `5000/h`; 0 = unlimited. */
+static tu_status parse_rate(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	double *out = dst;
+	const char *s = NULL;
+	char *end = NULL;
+	double v, per = 1;
+	tu_status st = scalar(c, node, path, "a rate", &s);
+
+	if (st != TU_OK)
+		return st;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || !isdigit((unsigned char)s[0]) || errno != 0)
+		return fail(c, node, path, "invalid rate \"%s\" (e.g. 5, 5/s, 250/m, 5000/h; 0 "
+					   "for unlimited)",
+			    s);
+	if (strcmp(end, "/m") == 0)
+		per = 60;
+	else if (strcmp(end, "/h") == 0)
+		per = 3600;
+	else if (*end != '\0' && strcmp(end, "/s") != 0)
+		return fail(c, node, path, "invalid rate \"%s\" (e.g. 5, 5/s, 250/m, 5000/h; 0 "
+					   "for unlimited)",
+			    s);
+	if (v > 1e6)
+		return fail(c, node, path, "rate \"%s\" is too large (at most 1000000/s)", s);
+	*out = v / per;
+	return TU_OK;
+}
+
+#define HCONN(m) offsetof(struct tu_http_conn, m)
+static const struct field http_conn_fields[] = {
+	{ FLD("auth_header", F_FN, HCONN(auth_header)), .fn = parse_header_name },
+	{ FLD("auth_file", F_PATH, HCONN(auth_file)) },
+	{ FLD("headers", F_FN, HCONN(headers)), .fn = parse_headers },
+	{ FLD("ca_file", F_PATH, HCONN(ca_file)) },
+	{ FLD("max_body", F_SIZE, HCONN(max_body)), .min = 1, .max = HTTP_MAX_BODY },
+	{ FLD("rate", F_FN, HCONN(rate)), .fn = parse_rate },
+	{ FLD("burst", F_INT, HCONN(burst)), .min = 1, .max = 1000000 },
+};
+#undef HCONN
+
+static void http_conn_defaults(struct tu_http_conn *h)
+{
+	h->auth_header = tu_xstrdup("Authorization");
+	h->max_body = 8 * 1024 * 1024;
+	h->rate = 0;
+	h->burst = 1;
+}
+
+static void http_conn_release(struct tu_http_conn *h)
+{
+	free(h->auth_header);
+	free(h->auth_file);
+	kvlist_release(&h->headers);
+	free(h->ca_file);
+}
+
+#define HOBS(m) offsetof(struct tu_http_observe, m)
+static const struct field http_observe_fields[] = {
+	{ FLD("each", F_FN, HOBS(each)), .fn = parse_json_path },
+};
+#undef HOBS
+
+static tu_status parse_http_observe_entry(struct ctx *c, yaml_node_t *node, const char *path,
+					  void *item)
+{
+	struct tu_http_observe *o = item;
+	struct field_set sets[] = {
+		{ json_mapping_fields, ARRAY_LEN(json_mapping_fields), &o->map },
+		{ http_observe_fields, ARRAY_LEN(http_observe_fields), o },
+	};
+
+	json_mapping_defaults(&o->map);
+	return parse_fields(c, node, path, sets, ARRAY_LEN(sets));
+}
+
+static tu_status parse_http_observe(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	struct tu_http_source *h = dst;
+	tu_status st = open_seq(c, node, path);
+
+	if (st != TU_OK)
+		return st;
+	if (seq_n(node) == 0)
+		return fail(c, node, path, "needs at least one entry (which items to observe)");
+	h->n_observe = seq_n(node);
+	h->observe = tu_xcalloc(h->n_observe, sizeof(*h->observe));
+	return parse_items(c, node, path, h->observe, sizeof(*h->observe),
+			   parse_http_observe_entry);
+}
+
+#define HSRC(m) offsetof(struct tu_http_source, m)
+static const struct field http_source_fields[] = {
+	{ FLD("preset", F_ENUM, HSRC(preset)), NAMES(http_presets) },
+	{ FLD("base_url", F_FN, HSRC(base_url)), .fn = parse_http_url },
+	{ FLD("url", F_FN, HSRC(url)), .fn = parse_http_url },
+	{ FLD("items", F_FN, HSRC(items)), .fn = parse_json_path },
+	{ FLD("total", F_FN, HSRC(total)), .fn = parse_json_path },
+	{ FLD("next", F_FN, HSRC(next)), .fn = parse_json_path },
+	{ FLD("max_pages", F_INT, HSRC(max_pages)), .min = 1, .max = 100000 },
+	{ FLD("cache_ttl", F_DUR, HSRC(cache_ttl)) },
+	{ FLD("retries", F_INT, HSRC(retries)), .min = 0, .max = 100 },
+	{ FLD("backoff", F_DUR, HSRC(backoff)), .min = 1 },
+	{ FLD("backoff_max", F_DUR, HSRC(backoff_max)), .min = 1 },
+	{ FLD("observe", F_FN, 0), .fn = parse_http_observe },
+};
+#undef HSRC
+
+static void kvlist_add(struct tu_kvlist *l, const char *key, const char *value)
+{
+	l->items = tu_xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	l->items[l->n].key = tu_xstrdup(key);
+	l->items[l->n].value = tu_xstrdup(value);
+	l->n++;
+}
+
+/*
+ * The observe entry of preset digitalocean-apps: every service of every app
+ * (docs/sources.md, "type: http"). An attribute the spec leaves out (an
+ * autoscaled service has no instance_count) is empty.
+ */
+static void do_apps_observe(struct tu_http_source *h)
+{
+	static const char *const attrs[][2] = {
+		{ "app_id", "{parent.id}" },
+		{ "instance_count", "{.instance_count|default:}" },
+		{ "instance_size_slug", "{.instance_size_slug|default:}" },
+		{ "autoscaling_min", "{.autoscaling.min_instance_count|default:}" },
+		{ "autoscaling_max", "{.autoscaling.max_instance_count|default:}" },
+		{ "region", "{parent.region.slug|default:}" },
+		{ "deployment", "{parent.active_deployment.id|default:}" },
+		{ "phase", "{parent.active_deployment.phase|default:}" },
+	};
+	struct tu_http_observe *o = tu_xcalloc(1, sizeof(*o));
+
+	o->map.kind = tu_xstrdup("service");
+	o->map.ns = tu_xstrdup("{parent.spec.name}");
+	o->map.name = tu_xstrdup("{.name}");
+	for (size_t i = 0; i < ARRAY_LEN(attrs); i++)
+		kvlist_add(&o->map.attrs, attrs[i][0], attrs[i][1]);
+	o->each = tu_xstrdup(".spec.services");
+	h->observe = o;
+	h->n_observe = 1;
+}
+
+/* Strips one trailing '/' of a base URL so that "<base>/v2/..." has one. */
+static char *join_base(const char *base, const char *suffix)
+{
+	size_t n = strlen(base);
+
+	if (n > 0 && base[n - 1] == '/')
+		n--;
+	return tu_xasprintf("%.*s%s", (int)n, base, suffix);
+}
+
+/* Preset defaults (for what the file did not set), then what is still missing. */
+static tu_status check_http_source(struct ctx *c, yaml_node_t *node, const char *path,
+				   struct tu_http_source *h)
+{
+	char sub[PATH_LEN];
+
+	if (h->preset == TU_HTTP_PRESET_DO_APPS) {
+		if (h->base_url == NULL)
+			h->base_url = tu_xstrdup(DO_API_URL);
+		if (h->url == NULL)
+			h->url = join_base(h->base_url, "/v2/apps");
+		if (h->items == NULL)
+			h->items = tu_xstrdup(".apps");
+		if (h->total == NULL)
+			h->total = tu_xstrdup(".meta.total");
+		if (h->next == NULL)
+			h->next = tu_xstrdup(".links.pages.next");
+		if (h->n_observe == 0)
+			do_apps_observe(h);
+	}
+	if (h->url == NULL && h->base_url != NULL)
+		return fail(c, node, path, "base_url needs url or a preset (url is the first page)");
+	if (h->url == NULL)
+		return fail(c, node, path, "missing required field \"url\" (or a preset)");
+	if (h->items == NULL)
+		h->items = tu_xstrdup(".");
+	if (h->n_observe == 0)
+		return fail(c, node, path, "missing required field \"observe\" (or a preset)");
+	if (h->backoff > h->backoff_max) {
+		path_key(sub, path, "backoff");
+		return fail(c, node, sub, "backoff must not be longer than backoff_max");
+	}
+	return TU_OK;
+}
+
+static void http_source_defaults(struct tu_http_source *h)
+{
+	http_conn_defaults(&h->conn);
+	h->max_pages = 100;
+	h->cache_ttl = 0;
+	h->retries = 3;
+	h->backoff = 1 * MS_S;
+	h->backoff_max = 30 * MS_S;
+}
+
+static void http_source_release(struct tu_http_source *h)
+{
+	free(h->base_url);
+	free(h->url);
+	http_conn_release(&h->conn);
+	free(h->items);
+	free(h->total);
+	free(h->next);
+	for (size_t i = 0; i < h->n_observe; i++) {
+		json_mapping_release(&h->observe[i].map);
+		free(h->observe[i].each);
+	}
+	free(h->observe);
+}
+
+#define HTGT(m) offsetof(struct tu_http_target, m)
+static const struct field http_target_fields[] = {
+	{ FLD("preset", F_ENUM, HTGT(preset)), NAMES(http_presets) },
+	{ FLD("base_url", F_FN, HTGT(base_url)), .fn = parse_http_url },
+	{ FLD("webhook_url", F_FN, HTGT(webhook_url)), .fn = parse_http_url },
+	{ FLD("webhook_auth_file", F_PATH, HTGT(webhook_auth_file)) },
+};
+#undef HTGT
+
+static void http_target_release(struct tu_http_target *h)
+{
+	free(h->base_url);
+	http_conn_release(&h->conn);
+	free(h->webhook_url);
+	free(h->webhook_auth_file);
+}
+
+static tu_status fail_param(struct ctx *c, yaml_node_t *node, const char *path, const char *param,
+			    const char *why);
+
+/* What the verb table cannot say about an http action (see http_verbs). */
+static tu_status check_http_action(struct ctx *c, yaml_node_t *node, const char *path,
+				   const struct tu_action_config *a,
+				   const struct tu_target_config *t)
+{
+	const struct tu_http_target *h = &t->http;
+
+	if (strcmp(a->action, "request") == 0) {
+		const char *method = tu_kvlist_get(&a->params, "method");
+		bool url = tu_kvlist_get(&a->params, "url") != NULL;
+		bool rel = tu_kvlist_get(&a->params, "path") != NULL;
+
+		if (url == rel)
+			return fail(c, node, path, "action request needs exactly one of url and path");
+		if (rel && h->base_url == NULL)
+			return fail(c, node, path,
+				    "action request with path needs base_url on target \"%s\"",
+				    t->name);
+		if (tu_tmpl_is_literal(method) && !tu_http_method_known(method))
+			return fail_param(c, node, path, "method",
+					  "method is not one of GET, POST, PUT, PATCH, DELETE");
+	} else if (strcmp(a->action, "set-instance-count") == 0 && h->base_url == NULL) {
+		return fail(c, node, path,
+			    "action set-instance-count needs base_url (or preset: "
+			    "digitalocean-apps) on target \"%s\"",
+			    t->name);
+	} else if (strcmp(a->action, "alert") == 0 && h->webhook_url == NULL) {
+		return fail(c, node, path, "action alert needs webhook_url on target \"%s\"",
+			    t->name);
+	}
+	return TU_OK;
 }
 
 #define SRC(m) offsetof(struct tu_source_config, m)
@@ -1997,6 +2394,13 @@ static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path
 		sets[2] = (struct field_set){ kube_source_fields, ARRAY_LEN(kube_source_fields),
 					      &s->kube };
 		n_sets = 3;
+	} else if (s->type == TU_SOURCE_HTTP) {
+		http_source_defaults(&s->http);
+		sets[1] = (struct field_set){ http_source_fields, ARRAY_LEN(http_source_fields),
+					      &s->http };
+		sets[2] = (struct field_set){ http_conn_fields, ARRAY_LEN(http_conn_fields),
+					      &s->http.conn };
+		n_sets = 3;
 	} else {
 		s->files.default_ns = tu_xstrdup("default");
 		sets[1] = (struct field_set){ files_source_fields, ARRAY_LEN(files_source_fields),
@@ -2005,6 +2409,8 @@ static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path
 	st = parse_fields(c, node, path, sets, n_sets);
 	if (st == TU_OK && s->type == TU_SOURCE_KUBE)
 		st = check_kube_conn(c, node, path, &s->kube.conn);
+	if (st == TU_OK && s->type == TU_SOURCE_HTTP)
+		st = check_http_source(c, node, path, &s->http);
 	return st;
 }
 
@@ -2068,11 +2474,11 @@ static const struct field redis_target_fields[] = {
 static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path, void *item)
 {
 	struct tu_target_config *t = item;
-	struct field_set sets[] = {
+	struct field_set sets[3] = {
 		{ target_fields, ARRAY_LEN(target_fields), t },
 		{ redis_target_fields, ARRAY_LEN(redis_target_fields), &t->redis },
 	};
-
+	size_t n_sets = 2;
 	int type = 0;
 	tu_status st = get_type(c, node, path, target_types, ARRAY_LEN(target_types), &type);
 
@@ -2100,14 +2506,24 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 		kube_conn_defaults(&t->kube.conn);
 		sets[1] = (struct field_set){ kube_conn_fields, ARRAY_LEN(kube_conn_fields),
 					      &t->kube.conn };
+	} else if (t->type == TU_TARGET_HTTP) {
+		http_conn_defaults(&t->http.conn);
+		sets[1] = (struct field_set){ http_target_fields, ARRAY_LEN(http_target_fields),
+					      &t->http };
+		sets[2] = (struct field_set){ http_conn_fields, ARRAY_LEN(http_conn_fields),
+					      &t->http.conn };
+		n_sets = 3;
 	} else {
 		t->redis.url = tu_xstrdup("redis://127.0.0.1:6379");
 		t->redis.done_prefix = tu_xstrdup("trueup:done:");
 		t->redis.done_ttl = 7 * MS_D;
 	}
-	st = parse_fields(c, node, path, sets, ARRAY_LEN(sets));
+	st = parse_fields(c, node, path, sets, n_sets);
 	if (st == TU_OK && t->type == TU_TARGET_KUBE)
 		st = check_kube_conn(c, node, path, &t->kube.conn);
+	if (st == TU_OK && t->type == TU_TARGET_HTTP && t->http.preset == TU_HTTP_PRESET_DO_APPS &&
+	    t->http.base_url == NULL)
+		t->http.base_url = tu_xstrdup(DO_API_URL);
 	if (st == TU_OK && t->consumer == NULL)
 		t->consumer = tu_xasprintf("trueup-actuator-%s", t->name);
 	return st;
@@ -2362,6 +2778,9 @@ static tu_status check_resource_params(struct ctx *c, yaml_node_t *node, const c
 			    a->action, tu_kube_builtin_names());
 	return TU_OK;
 }
+static tu_status check_http_action(struct ctx *c, yaml_node_t *node, const char *path,
+				   const struct tu_action_config *a,
+				   const struct tu_target_config *t);
 
 /* The verb exists for the target's type and gets exactly the params it takes. */
 static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
@@ -2402,7 +2821,7 @@ static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
 		list_add(known, sizeof(known), resource_params[i]);
 	if (v->fields)
 		list_add(known, sizeof(known), "fields");
-	for (size_t i = 0; i < a->params.n; i++) {
+	for (size_t i = 0; i < a->params.n && !v->any; i++) {
 		const char *p = a->params.items[i].key;
 		bool ok = verb_takes(v, p);
 
@@ -2422,6 +2841,11 @@ static tu_status check_verb(struct ctx *c, yaml_node_t *node, const char *path,
 			    v->name);
 	if (v->resource) {
 		tu_status st = check_resource_params(c, node, path, a);
+		if (st != TU_OK)
+			return st;
+	}
+	if (t->type == TU_TARGET_HTTP) {
+		tu_status st = check_http_action(c, node, path, a, t);
 		if (st != TU_OK)
 			return st;
 	}
@@ -3656,6 +4080,7 @@ static void source_release(struct tu_source_config *s)
 	free(s->docker.observe);
 	mongo_source_release(&s->mongo);
 	kube_source_release(&s->kube);
+	http_source_release(&s->http);
 }
 
 static void target_release(struct tu_target_config *t)
@@ -3667,6 +4092,7 @@ static void target_release(struct tu_target_config *t)
 	free(t->redis.password_file);
 	free(t->redis.done_prefix);
 	free(t->docker.daemon.socket);
+	http_target_release(&t->http);
 	kube_conn_release(&t->kube.conn);
 	free(t->mongo.uri);
 	free(t->mongo.password_file);

@@ -113,6 +113,7 @@ enum tu_source_type {
 	TU_SOURCE_DOCKER = 3,
 	TU_SOURCE_MONGODB = 4,
 	TU_SOURCE_KUBE = 5,
+	TU_SOURCE_HTTP = 6,
 };
 
 /* How a Redis key's value becomes attributes. */
@@ -133,6 +134,7 @@ struct tu_redis_observe {
 	char *name;              /* name template; vars: key; default "{key}" */
 	struct tu_kvlist attrs;  /* attr -> template (vars: key, value, field.<f>, members);
 				    empty: all fields/value/members as read */
+	bool ttl;                /* also read PTTL: attr ttl_ms (-1: no expiry); default false */
 };
 
 struct tu_redis_source {
@@ -256,6 +258,53 @@ struct tu_kube_target {
 
 /* ---- end kubernetes ------------------------------------------------------ */
 
+/* ---- type http (producers/http_source.c, actuators/http_target.c) ---------- */
+
+enum tu_http_preset {
+	TU_HTTP_PRESET_NONE = 0,
+	TU_HTTP_PRESET_DO_APPS = 1, /* digitalocean-apps: the DigitalOcean App Platform API */
+};
+
+/* What an http source and an http target both need to talk to an API. */
+struct tu_http_conn {
+	char *auth_header;        /* header that carries the secret; default "Authorization" */
+	char *auth_file;          /* file holding its whole value ("Bearer ..."); NULL: none */
+	struct tu_kvlist headers; /* extra request headers (not secret), in file order */
+	char *ca_file;            /* CA bundle to verify the server; NULL: the system's */
+	int64_t max_body;         /* largest response body accepted; default 8MiB */
+	double rate;              /* requests per second (token bucket); 0: unlimited (default) */
+	int burst;                /* token bucket size; default 1 */
+};
+
+/*
+ * One `observe:` entry of an http source: each item of a page (or, with
+ * `each`, each element of an array inside an item) becomes an entity.
+ */
+struct tu_http_observe {
+	struct tu_json_mapping map; /* kind, namespace, name, attrs, match, name_prefix */
+	char *each;                 /* JSON path of an array inside each item; its elements are
+				       mapped ({.x}), the item is {parent.x}; NULL: the item */
+};
+
+struct tu_http_source {
+	enum tu_http_preset preset;      /* default none */
+	char *base_url;                  /* scheme://host[:port]; preset default
+					    https://api.digitalocean.com */
+	char *url;                       /* the first page; preset default <base_url>/v2/apps */
+	struct tu_http_conn conn;        /* auth, headers, TLS, bounds, rate */
+	char *items;                     /* JSON path of the items array in a page; default "." */
+	char *total;                     /* JSON path of the item count; with it, a page without
+					    items whose count is 0 is empty; NULL: none */
+	char *next;                      /* JSON path of the next page's URL; NULL: one page */
+	int max_pages;                   /* pages per scan at most; default 100 */
+	int64_t cache_ttl;               /* reuse the last complete reply this long; default 0 */
+	int retries;                     /* retries of a 429/5xx/timeout per request; default 3 */
+	int64_t backoff;                 /* first retry delay; default 1s */
+	int64_t backoff_max;             /* longest retry delay (and Retry-After); default 30s */
+	struct tu_http_observe *observe; /* owned, n_observe entries */
+	size_t n_observe;                /* entries of observe */
+};
+
 struct tu_source_config {
 	char *name;              /* subject token; unique among sources */
 	enum tu_source_type type;
@@ -270,6 +319,7 @@ struct tu_source_config {
 	struct tu_docker_source docker; /* type docker */
 	struct tu_mongo_source mongo; /* type mongodb */
 	struct tu_kube_source kube;   /* type kubernetes */
+	struct tu_http_source http;   /* type http */
 };
 
 enum tu_target_type {
@@ -277,6 +327,7 @@ enum tu_target_type {
 	TU_TARGET_DOCKER = 2,
 	TU_TARGET_MONGODB = 3,
 	TU_TARGET_KUBE = 4,
+	TU_TARGET_HTTP = 5,
 };
 
 struct tu_redis_target {
@@ -298,6 +349,16 @@ struct tu_breaker_config {
 	int64_t max_cooldown; /* default 5m */
 };
 
+/* type http: templated requests, DigitalOcean app scaling, alert webhooks. */
+struct tu_http_target {
+	enum tu_http_preset preset; /* default none */
+	char *base_url;             /* scheme://host[:port][/prefix]; the auth header goes only
+				       here; preset default https://api.digitalocean.com */
+	struct tu_http_conn conn;   /* auth, headers, TLS, bounds, rate */
+	char *webhook_url;          /* where `alert` POSTs; NULL: alert not available */
+	char *webhook_auth_file;    /* value of auth_header for the webhook; NULL: none */
+};
+
 struct tu_target_config {
 	char *name;           /* subject token; unique among targets */
 	enum tu_target_type type;
@@ -313,6 +374,7 @@ struct tu_target_config {
 	struct tu_docker_target docker; /* type docker */
 	struct tu_mongo_target mongo; /* type mongodb */
 	struct tu_kube_target kube;   /* type kubernetes */
+	struct tu_http_target http;   /* type http */
 };
 
 enum tu_precond_op {

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "secret.h"
 #include "xalloc.h"
 
 struct tu_http {
@@ -235,6 +236,7 @@ tu_status tu_http_do(tu_http *h, const struct tu_http_req *req, struct tu_http_r
 		char line[4200];
 		snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
 		hdrs = curl_slist_append(hdrs, line);
+		tu_secret_wipe(line, sizeof(line)); /* it may be an auth header */
 	}
 	if (req->bearer_token != NULL) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", req->bearer_token);
@@ -283,4 +285,139 @@ tu_status tu_http_escape(const char *s, struct tu_buf *out)
 		}
 	}
 	return st;
+}
+
+/* ---- URLs ------------------------------------------------------------------ */
+
+static bool url_chars_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* A part of u, curl-allocated, or NULL if u has none. */
+static char *url_part(CURLU *u, CURLUPart part, unsigned flags)
+{
+	char *s = NULL;
+	if (curl_url_get(u, part, &s, flags) != CURLUE_OK)
+		return NULL;
+	return s;
+}
+
+/* Parses url into a new handle; NULL with why if curl refuses it. */
+static CURLU *url_parse(const char *url, char *why, size_t whylen)
+{
+	pthread_once(&g_once, global_init);
+	CURLU *u = curl_url();
+	if (u == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc != CURLUE_OK) {
+		snprintf(why, whylen, "not an absolute URL (%s)", curl_url_strerror(rc));
+		curl_url_cleanup(u);
+		return NULL;
+	}
+	return u;
+}
+
+tu_status tu_http_url_check(const char *url, char *why, size_t whylen)
+{
+	size_t n = strlen(url);
+	if (n == 0 || n > TU_HTTP_MAX_URL) {
+		snprintf(why, whylen, "URL must be 1..%d bytes", TU_HTTP_MAX_URL);
+		return TU_EINVAL;
+	}
+	if (!url_chars_ok(url)) {
+		snprintf(why, whylen, "URL contains whitespace or control characters");
+		return TU_EINVAL;
+	}
+	CURLU *u = url_parse(url, why, whylen);
+	if (u == NULL)
+		return TU_EINVAL;
+	tu_status st = TU_OK;
+	char *scheme = url_part(u, CURLUPART_SCHEME, 0);
+	char *host = url_part(u, CURLUPART_HOST, 0);
+	char *user = url_part(u, CURLUPART_USER, 0);
+	char *password = url_part(u, CURLUPART_PASSWORD, 0);
+	if (scheme == NULL || (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
+		snprintf(why, whylen, "URL scheme must be http or https");
+		st = TU_EINVAL;
+	} else if (host == NULL || *host == '\0') {
+		snprintf(why, whylen, "URL has no host");
+		st = TU_EINVAL;
+	} else if (user != NULL || password != NULL) {
+		snprintf(why, whylen, "URL has a user or password; put credentials in a file "
+				      "(auth_file)");
+		st = TU_EINVAL;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	curl_free(password);
+	curl_url_cleanup(u);
+	return st;
+}
+
+tu_status tu_http_url_resolve(const char *base, const char *ref, char **out, char *why,
+			      size_t whylen)
+{
+	if (!url_chars_ok(ref) || strlen(ref) > TU_HTTP_MAX_URL) {
+		snprintf(why, whylen, "link has whitespace or control characters or is over %d "
+				      "bytes", TU_HTTP_MAX_URL);
+		return TU_EINVAL;
+	}
+	CURLU *u = url_parse(base, why, whylen);
+	if (u == NULL)
+		return TU_EINVAL;
+	tu_status st = TU_OK;
+	char *s = NULL;
+	CURLUcode rc = curl_url_set(u, CURLUPART_URL, ref, 0);
+	if (rc != CURLUE_OK) {
+		snprintf(why, whylen, "link is not a URL (%s)", curl_url_strerror(rc));
+		st = TU_EINVAL;
+	} else {
+		s = url_part(u, CURLUPART_URL, 0);
+		st = s != NULL ? tu_http_url_check(s, why, whylen) : TU_EINVAL;
+		if (s == NULL)
+			snprintf(why, whylen, "link cannot be resolved");
+	}
+	if (st == TU_OK)
+		*out = tu_xstrdup(s);
+	curl_free(s);
+	curl_url_cleanup(u);
+	return st;
+}
+
+bool tu_http_same_origin(const char *a, const char *b)
+{
+	char why[160];
+	CURLU *ua = url_parse(a, why, sizeof(why));
+	CURLU *ub = ua != NULL ? url_parse(b, why, sizeof(why)) : NULL;
+	bool same = ub != NULL;
+	static const CURLUPart parts[] = { CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT };
+	for (size_t i = 0; same && i < sizeof(parts) / sizeof(parts[0]); i++) {
+		char *x = url_part(ua, parts[i], CURLU_DEFAULT_PORT);
+		char *y = url_part(ub, parts[i], CURLU_DEFAULT_PORT);
+		same = x != NULL && y != NULL && strcasecmp(x, y) == 0;
+		curl_free(x);
+		curl_free(y);
+	}
+	curl_url_cleanup(ua);
+	curl_url_cleanup(ub);
+	return same;
+}
+
+bool tu_http_method_known(const char *method)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
+	for (size_t i = 0; method != NULL && i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strcmp(method, methods[i]) == 0)
+			return true;
+	}
+	return false;
 }

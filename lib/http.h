@@ -84,4 +84,29 @@ bool tu_http_retryable(tu_status st, long status);
  */
 tu_status tu_http_escape(const char *s, struct tu_buf *out);
 
+/* ---- URLs (the http source's pages, the http target's requests) ----------- */
+
+#define TU_HTTP_MAX_URL 8192 /* bytes of a URL trueup requests */
+
+/*
+ * An absolute http:// or https:// URL that curl parses, with a host, without
+ * user or password (credentials belong in files), without whitespace or
+ * control characters, at most TU_HTTP_MAX_URL bytes. why says what is wrong.
+ */
+tu_status tu_http_url_check(const char *url, char *why, size_t whylen);
+
+/*
+ * Resolves ref (absolute, or relative like "/v2/apps?page=2" or "?page=2")
+ * against base as a browser does (RFC 3986) into *out (malloc'd; the caller
+ * frees it); the result passes tu_http_url_check.
+ */
+tu_status tu_http_url_resolve(const char *base, const char *ref, char **out, char *why,
+			      size_t whylen);
+
+/* Same scheme, host and port (ports defaulted by scheme): may share a credential. */
+bool tu_http_same_origin(const char *a, const char *b);
+
+/* A method the adapters send: GET, POST, PUT, PATCH or DELETE. */
+bool tu_http_method_known(const char *method);
+
 #endif

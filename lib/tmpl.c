@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "http.h"
 
 enum filter_kind {
 	F_TRIMPREFIX,
@@ -22,6 +23,7 @@ enum filter_kind {
 	F_UPPER,
 	F_DEFAULT,
 	F_JSON,
+	F_URLESCAPE,
 	F_INVALID,
 };
 
@@ -35,6 +37,7 @@ static const struct {
 	{ "beforefirst", F_BEFOREFIRST, true }, { "beforelast", F_BEFORELAST, true },
 	{ "lower", F_LOWER, false },            { "upper", F_UPPER, false },
 	{ "default", F_DEFAULT, true },         { "json", F_JSON, false },
+	{ "urlescape", F_URLESCAPE, false },
 };
 
 static enum filter_kind filter_lookup(const char *name, size_t n, bool *needs_arg)
@@ -281,6 +284,28 @@ static const char *find_last(const char *s, size_t n, const char *pat, size_t pn
 	return NULL;
 }
 
+/* Replaces tmp's value [off, off+n) by its percent-encoding (tu_http_escape). */
+static tu_status url_escape(struct tu_buf *tmp, size_t *off, size_t *n)
+{
+	struct tu_buf raw, esc;
+	tu_buf_init(&raw, TU_MAX_TEMPLATE_OUT);
+	tu_buf_init(&esc, TU_MAX_TEMPLATE_OUT);
+	tu_status st = tu_buf_append(&raw, tmp->data ? tmp->data + *off : "", *n);
+	if (st == TU_OK && strlen(tu_buf_cstr(&raw)) != raw.len)
+		st = TU_EINVAL; /* a NUL byte: no URL can carry it as text */
+	if (st == TU_OK)
+		st = tu_http_escape(tu_buf_cstr(&raw), &esc);
+	if (st == TU_OK) {
+		tu_buf_reset(tmp);
+		st = tu_buf_append(tmp, esc.data ? esc.data : "", esc.len);
+		*off = 0;
+		*n = tmp->len;
+	}
+	tu_buf_release(&raw);
+	tu_buf_release(&esc);
+	return st;
+}
+
 static tu_status render_ph(void *ctx, const struct placeholder *ph)
 {
 	struct render_ctx *rc = ctx;
@@ -348,6 +373,9 @@ static tu_status render_ph(void *ctx, const struct placeholder *ph)
 				*c = (char)(f->kind == F_LOWER ? tolower((unsigned char)*c)
 							       : toupper((unsigned char)*c));
 			}
+			break;
+		case F_URLESCAPE:
+			st = url_escape(&tmp, &off, &n);
 			break;
 		case F_JSON:
 			json = true;

@@ -10,12 +10,14 @@
  * A variable is any text up to '|' or '}'; what it means is the caller's
  * lookup (entity fields, attributes of a source, JSON paths, ...). Filters:
  * trimprefix:X trimsuffix:X afterfirst:X afterlast:X beforefirst:X
- * beforelast:X lower upper default:X json. A missing variable without a
- * default is an error naming the variable; rendering never invents a value.
- * `json` (last in a chain) escapes the value for the inside of a JSON string
- * literal ('"', '\\' and control characters), so that a value can never
- * change the structure of a JSON document it is put into:
+ * beforelast:X lower upper default:X json urlescape. A missing variable
+ * without a default is an error naming the variable; rendering never invents
+ * a value. `json` (last in a chain) escapes the value for the inside of a
+ * JSON string literal ('"', '\\' and control characters), so that a value can
+ * never change the structure of a JSON document it is put into:
  *   "{{\"name\": \"{name|json}\"}}"  ->  {"name": "a \"quoted\" name"}
+ * `urlescape` percent-encodes the value as one URL path segment or query value
+ * (tu_http_escape: for names in the url and path params of http actions).
  */
 #ifndef TU_TMPL_H
 #define TU_TMPL_H

@@ -340,6 +340,30 @@ tu_status tu__redis_entity(const struct tu_redis_observe *ob, const char *key, s
 	return TU_OK;
 }
 
+tu_status tu__redis_add_ttl(const redisReply *r, struct tu_arena *a, struct tu_entity *e,
+			    char *why, size_t whylen)
+{
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(why, whylen, "PTTL failed: %.200s", r->str);
+		return TU_EINVAL;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		snprintf(why, whylen, "PTTL gave a reply of type %d, not an integer", r->type);
+		return TU_EINVAL;
+	}
+	if (r->integer == -2)
+		return TU_ENOTFOUND;
+	Trueup__V1__Attr **attrs = tu_arena_alloc(a, (e->n_attrs + 1) * sizeof(*attrs));
+	memcpy(attrs, e->attrs, e->n_attrs * sizeof(*attrs));
+	attrs[e->n_attrs] = tu_pb_attr(a, "ttl_ms", tu_arena_printf(a, "%lld", r->integer));
+	tu_status st = tu_entity_sort_attrs(attrs, e->n_attrs + 1, why, whylen);
+	if (st != TU_OK)
+		return st;
+	e->attrs = attrs;
+	e->n_attrs++;
+	return TU_OK;
+}
+
 /* ---- connection --------------------------------------------------------- */
 
 
@@ -427,6 +451,7 @@ static tu_status read_batch(struct redis_source *rs, const struct tu_redis_obser
 	struct tu_arena *a = &rs->arena;
 	redisReply **types = tu_xcalloc(n, sizeof(*types));
 	redisReply **replies = tu_xcalloc(n, sizeof(*replies));
+	redisReply **ttls = tu_xcalloc(n, sizeof(*ttls));
 	int *reads = tu_xcalloc(n, sizeof(*reads));
 	char why[512];
 	tu_status st = TU_OK;
@@ -447,6 +472,8 @@ static tu_status read_batch(struct redis_source *rs, const struct tu_redis_obser
 		}
 	}
 	st = pipeline(rs, keys, lens, n, reads, NULL, replies, err, errlen);
+	if (st == TU_OK && ob->ttl)
+		st = pipeline(rs, keys, lens, n, reads, "PTTL %b", ttls, err, errlen);
 	if (st != TU_OK)
 		goto out;
 	for (size_t i = 0; i < n && st == TU_OK; i++) {
@@ -456,6 +483,8 @@ static tu_status read_batch(struct redis_source *rs, const struct tu_redis_obser
 			continue;
 		es = tu__redis_entity(ob, keys[i], lens[i], (enum tu_redis_read)reads[i],
 				      replies[i], a, &e, why, sizeof(why));
+		if (es == TU_OK && ob->ttl)
+			es = tu__redis_add_ttl(ttls[i], a, &e, why, sizeof(why));
 		if (es == TU_ENOTFOUND) {
 			tu_debug("source %s: key '%s' vanished before it was read",
 				 rs->base.cfg->name, shown(a, keys[i], lens[i]));
@@ -474,9 +503,12 @@ out:
 			freeReplyObject(types[i]);
 		if (replies[i] != NULL)
 			freeReplyObject(replies[i]);
+		if (ttls[i] != NULL)
+			freeReplyObject(ttls[i]);
 	}
 	free(types);
 	free(replies);
+	free(ttls);
 	free(reads);
 	tu_arena_reset(a);
 	return st;

@@ -8,7 +8,9 @@
  * batch first): GET -> attr `value`, HGETALL -> one attr per field,
  * SMEMBERS -> attr `members` (sorted, comma-separated). Name, namespace and
  * (if given) attrs are templates over the variables key, value, field.<f>
- * and members. See docs/sources.md.
+ * and members. With `ttl: true` a pipelined PTTL batch follows and each
+ * entity gets attr ttl_ms (keys that services register with EXPIRE: a key
+ * that expired is simply not seen by the next scan). See docs/sources.md.
  *
  * A key that vanished between SCAN and the read is not seen. A key whose
  * reply cannot become an entity (wrong type, a template without a value,
@@ -58,5 +60,14 @@ tu_status tu__redis_read_of_type(const redisReply *r, enum tu_redis_read *out, c
 tu_status tu__redis_entity(const struct tu_redis_observe *ob, const char *key, size_t key_len,
 			   enum tu_redis_read read, const redisReply *r, struct tu_arena *a,
 			   struct tu_entity *out, char *why, size_t whylen);
+
+/*
+ * Adds attribute ttl_ms (the key's PTTL: milliseconds left, -1 without an
+ * expiry) from a PTTL reply to *e (arena memory; attrs sorted again).
+ * TU_ENOTFOUND: the key vanished (-2). TU_EINVAL: an error or malformed
+ * reply, or ttl_ms is already an attribute; why says which.
+ */
+tu_status tu__redis_add_ttl(const redisReply *r, struct tu_arena *a, struct tu_entity *e,
+			    char *why, size_t whylen);
 
 #endif

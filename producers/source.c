@@ -12,6 +12,7 @@
 #include "docker_source.h"
 #include "files_source.h"
 #include "kube_source.h"
+#include "http_source.h"
 #include "log.h"
 #include "mongo_source.h"
 #include "redis_source.h"
@@ -31,6 +32,8 @@ tu_status tu_source_create(const struct tu_source_config *cfg, struct tu_source 
 		return tu_mongo_source_create(cfg, out, err, errlen);
 	case TU_SOURCE_KUBE:
 		return tu_kube_source_create(cfg, out, err, errlen);
+	case TU_SOURCE_HTTP:
+		return tu_http_source_create(cfg, out, err, errlen);
 	}
 	snprintf(err, errlen, "source %s: unknown type %d", cfg->name, (int)cfg->type);
 	return TU_EINVAL;

@@ -315,6 +315,48 @@ static void redis_type_reply(void **state)
 }
 
 
+/* PTTL replies (observe `ttl: true`) add attr ttl_ms to an entity already mapped. */
+static void redis_ttl_attr(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new("instance");
+	redisReply *h[] = { rstr("status"), rstr("up"), rstr("zeta"), rstr("z") };
+	assert_int_equal(map(f, "svc:web:i-1", TU_REDIS_READ_HASH, rarr(4, h)), TU_OK);
+	redisReply *ttl = reply(REDIS_REPLY_INTEGER);
+	ttl->integer = 14250;
+	assert_int_equal(tu__redis_add_ttl(ttl, &f->a, &f->e, f->why, sizeof(f->why)), TU_OK);
+	assert_int_equal(f->e.n_attrs, 3);
+	assert_string_equal(f->e.attrs[0]->key, "status");
+	assert_string_equal(f->e.attrs[1]->key, "ttl_ms"); /* sorted in */
+	assert_string_equal(f->e.attrs[1]->value, "14250");
+	assert_string_equal(f->e.attrs[2]->key, "zeta");
+	ttl->integer = -1; /* no expiry */
+	assert_int_equal(map(f, "k", TU_REDIS_READ_STRING, rstr("v")), TU_OK);
+	assert_int_equal(tu__redis_add_ttl(ttl, &f->a, &f->e, f->why, sizeof(f->why)), TU_OK);
+	assert_string_equal(f->e.attrs[0]->key, "ttl_ms");
+	assert_string_equal(f->e.attrs[0]->value, "-1");
+	ttl->integer = -2; /* expired between the read and PTTL: not seen */
+	assert_int_equal(tu__redis_add_ttl(ttl, &f->a, &f->e, f->why, sizeof(f->why)),
+			 TU_ENOTFOUND);
+	freeReplyObject(ttl);
+	redisReply *e = rstrn(REDIS_REPLY_ERROR, "NOPERM no pttl", 14);
+	assert_int_equal(tu__redis_add_ttl(e, &f->a, &f->e, f->why, sizeof(f->why)), TU_EINVAL);
+	assert_string_equal(f->why, "PTTL failed: NOPERM no pttl");
+	freeReplyObject(e);
+	e = rstr("12");
+	assert_int_equal(tu__redis_add_ttl(e, &f->a, &f->e, f->why, sizeof(f->why)), TU_EINVAL);
+	freeReplyObject(e);
+	/* a hash that has a field ttl_ms already: refused, not overwritten */
+	redisReply *h2[] = { rstr("ttl_ms"), rstr("mine") };
+	assert_int_equal(map(f, "k2", TU_REDIS_READ_HASH, rarr(2, h2)), TU_OK);
+	ttl = reply(REDIS_REPLY_INTEGER);
+	ttl->integer = 5;
+	assert_int_equal(tu__redis_add_ttl(ttl, &f->a, &f->e, f->why, sizeof(f->why)), TU_EINVAL);
+	assert_non_null(strstr(f->why, "ttl_ms"));
+	freeReplyObject(ttl);
+	fx_free(f);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(redis_string_value),
 	cmocka_unit_test(redis_hash_fields_sorted),
@@ -327,6 +369,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(redis_over_bounds),
 	cmocka_unit_test(redis_not_utf8),
 	cmocka_unit_test(redis_type_reply),
+	cmocka_unit_test(redis_ttl_attr),
 };
 
 TU_TEST_MAIN(tests)
