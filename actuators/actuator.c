@@ -23,6 +23,7 @@
 #include "actuator.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #include "contract.h"
 #include "ids.h"
 #include "log.h"
+#include "ophttp.h"
 #include "xalloc.h"
 
 #define TU_ACTUATOR_QUOTE_MAX 64         /* bytes of an input value quoted in a reason */
@@ -72,7 +74,80 @@ struct tu_actuator {
 	struct tu_exec *outs;                   /* owned, cap: their verdicts */
 	struct tu_actuator_stats stats;         /* counters */
 	struct tu_breaker breaker;              /* stops taking commands while the target is down */
+	struct tu_ophttp *op;                   /* borrowed; NULL: no metrics */
+	natsSubscription *ctl;                  /* owned: state requests (trueup status) */
+	pthread_mutex_t snap_mu;                /* guards snap */
+	struct {
+		enum tu_breaker_state breaker;
+		int64_t open_ms;                /* breaker: ms until a try (open) */
+		struct tu_actuator_stats stats;
+	} snap;                                 /* what a state request sees */
+	struct tu_metric *m_exec, *m_secs, *m_dead, *m_breaker, *m_opened;
 };
+
+static void declare_metrics(tu_actuator *a)
+{
+	tu_metrics *m = tu_ophttp_metrics(a->op);
+	a->m_exec = tu_metrics_counter(m, "trueup_commands_executed_total",
+				       "Commands handled, by outcome result.", "target,action,result");
+	a->m_secs = tu_metrics_histogram(m, "trueup_actuator_duration_seconds",
+					 "One command: checks and effect.", "target,action",
+					 tu_metrics_duration_buckets, tu_metrics_n_duration_buckets);
+	a->m_dead = tu_metrics_counter(m, "trueup_dead_letters_total",
+				       "Commands parked as dead letters.", "origin");
+	a->m_breaker = tu_metrics_gauge(m, "trueup_breaker_state",
+					"0 closed, 1 half-open, 2 open.", "target,provider");
+	a->m_opened = tu_metrics_counter(m, "trueup_breaker_opened_total",
+					 "Times the target's breaker opened.", "target,provider");
+}
+
+/* The breaker's state as the gauge says it: 0 closed, 1 half-open, 2 open. */
+static void export_breaker(tu_actuator *a)
+{
+	if (a->op == NULL)
+		return;
+	const char *v[] = { a->target->name, a->target->name };
+	double x = a->breaker.state == TU_BREAKER_OPEN ? 2 : a->breaker.state == TU_BREAKER_HALF_OPEN ? 1 : 0;
+	tu_metric_set(a->m_breaker, v, x);
+}
+
+/* Copies the loop's state for state requests (the loop thread only). */
+static void snapshot(tu_actuator *a)
+{
+	pthread_mutex_lock(&a->snap_mu);
+	a->snap.breaker = a->breaker.state;
+	a->snap.open_ms = tu_breaker_wait_ms(&a->breaker, tu_clock_mono_ns() / 1000000);
+	a->snap.stats = a->stats;
+	pthread_mutex_unlock(&a->snap_mu);
+}
+
+/* trueup.ctl.actuator.<target>: replies with this instance's state as JSON. */
+static void on_state_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)sub;
+	tu_actuator *a = closure;
+	const char *reply = natsMsg_GetReply(msg);
+	if (reply != NULL && *reply != '\0') {
+		struct tu_buf b;
+		tu_buf_init(&b, 1 << 16);
+		pthread_mutex_lock(&a->snap_mu);
+		tu_buf_printf(&b, "{\"target\":\"%s\",\"type\":\"%s\",\"instance\":", a->target->name,
+			      a->adapter.ops->type);
+		tu_buf_json_str(&b, a->instance, strlen(a->instance));
+		tu_buf_printf(&b, ",\"breaker\":\"%s\",\"breaker_retry_in_ms\":%" PRId64
+			      ",\"breaker_opened\":%" PRIu64 ",\"commands\":%" PRIu64
+			      ",\"outcomes\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"dead\":%" PRIu64
+			      ",\"retries\":%" PRIu64 ",\"exhausted\":%" PRIu64 ",\"deferred\":%" PRIu64 "}",
+			      tu_breaker_state_str(a->snap.breaker), a->snap.open_ms,
+			      a->snap.stats.breaker_opened, a->snap.stats.commands, a->snap.stats.outcomes,
+			      a->snap.stats.duplicates, a->snap.stats.dead, a->snap.stats.retries,
+			      a->snap.stats.exhausted, a->snap.stats.deferred);
+		pthread_mutex_unlock(&a->snap_mu);
+		natsConnection_Publish(nc, reply, b.data, (int)b.len);
+		tu_buf_release(&b);
+	}
+	natsMsg_Destroy(msg);
+}
 
 /* ---- pure parts --------------------------------------------------------------------------- */
 
@@ -227,6 +302,17 @@ tu_status tu_actuator_create(tu_bus *bus, const struct tu_actuator_opts *opts, t
 	a->rng = (uint64_t)tu_clock_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
 	tu_breaker_init(&a->breaker, t->breaker.failures, t->breaker.cooldown,
 			t->breaker.max_cooldown);
+	a->op = opts->op;
+	if (a->op != NULL) {
+		declare_metrics(a);
+		export_breaker(a);
+	}
+	pthread_mutex_init(&a->snap_mu, NULL);
+	char subject[TU_MAX_SUBJECT];
+	snprintf(subject, sizeof(subject), "%s.%s", TU_SUBJ_CTL_ACTUATOR, t->name);
+	natsStatus cs = natsConnection_Subscribe(&a->ctl, tu_bus_nc(bus), subject, on_state_request, a);
+	if (cs != NATS_OK)
+		tu_warn("cannot serve state requests on %s: %s", subject, natsStatus_GetText(cs));
 	tu_arena_init(&a->arena, 64 * 1024);
 	a->cap = t->batch > 0 ? (size_t)t->batch : 1;
 	a->pending = tu_xcalloc(a->cap, sizeof(*a->pending));
@@ -242,6 +328,11 @@ void tu_actuator_destroy(tu_actuator *a)
 {
 	if (a == NULL)
 		return;
+	if (a->ctl != NULL) {
+		natsSubscription_Unsubscribe(a->ctl);
+		natsSubscription_Destroy(a->ctl);
+	}
+	pthread_mutex_destroy(&a->snap_mu);
 	natsSubscription_Destroy(a->sub);
 	tu_arena_release(&a->arena);
 	free(a->pending);
@@ -372,6 +463,10 @@ static void dead_letter(tu_actuator *a, natsMsg *msg, const struct tu_bus_meta *
 	tu_status st = tu_bus_publish(a->bus, &m, NULL, NULL, err, sizeof(err));
 	if (st == TU_OK) {
 		a->stats.dead++;
+		if (a->op != NULL) {
+			const char *v[] = { a->origin };
+			tu_metric_add(a->m_dead, v, 1);
+		}
 		tu_log(TU_LOG_WARN, corr, "command at %s seq %" PRIu64 " dead-lettered: %s",
 		       TU_STREAM_CMD, meta->stream_seq, d.reason);
 		settle(msg, true, corr);
@@ -483,6 +578,10 @@ static void note_target(tu_actuator *a, bool failed, const char *corr)
 	}
 	if (tu_breaker_failure(&a->breaker, tu_clock_mono_ns() / 1000000)) {
 		a->stats.breaker_opened++;
+		if (a->op != NULL) {
+			const char *v[] = { a->target->name, a->target->name };
+			tu_metric_add(a->m_opened, v, 1);
+		}
 		tu_log(TU_LOG_WARN, corr,
 		       "target %s keeps failing: breaker open for %" PRId64 " ms; its commands wait "
 		       "in %s",
@@ -536,6 +635,12 @@ static void finish(tu_actuator *a, struct pending *p)
 		retry = false;
 	}
 	int64_t finished = tu_clock_wall_ns();
+	export_breaker(a);
+	if (a->op != NULL) {
+		const char *v[] = { a->target->name, cmd->action, tu_pb_result_str(ex->result) };
+		tu_metric_add(a->m_exec, v, 1);
+		tu_metric_observe(a->m_secs, v, (double)(finished - p->started) / 1e9);
+	}
 
 	tu_status st = publish_outcome(a, cmd, &p->meta, ex, p->started, finished, err,
 				       sizeof(err));
@@ -686,7 +791,11 @@ tu_status tu_actuator_run(tu_actuator *a, const volatile sig_atomic_t *stop)
 	while (!*stop) {
 		natsMsgList list = { 0 };
 		int64_t now_ms = tu_clock_mono_ns() / 1000000;
-		if (!tu_breaker_allow(&a->breaker, now_ms)) {
+		tu_ophttp_alive(a->op);
+		bool allowed = tu_breaker_allow(&a->breaker, now_ms);
+		export_breaker(a);
+		snapshot(a);
+		if (!allowed) {
 			/* Open: commands wait in JetStream, not here. */
 			int64_t wait = tu_breaker_wait_ms(&a->breaker, now_ms);
 			tu_clock_sleep_ms(wait < 500 ? wait : 500);

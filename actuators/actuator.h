@@ -53,6 +53,8 @@ struct tu_actuator_opts {
 	 * is published or it is acked. Never set in production.
 	 */
 	bool crash_after_execute;
+	/* Where the loop's metrics go (docs/metrics.md), and whom it tells it is alive; may be NULL. */
+	struct tu_ophttp *op;
 };
 
 /* Counters since create; read by the owner thread (logged at exit). */

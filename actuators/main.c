@@ -19,6 +19,7 @@
 #include "bus.h"
 #include "config.h"
 #include "log.h"
+#include "ophttp.h"
 #include "targets.h"
 
 #define EXIT_USAGE 2
@@ -44,6 +45,8 @@ static void usage(FILE *f)
 		"  --config FILE   trueup YAML config (nats, targets)\n"
 		"  --target NAME   the target of this actuator (targets.<NAME>)\n"
 		"  --instance ID   name in outcomes and logs (default <hostname>-<pid>)\n"
+		"  --listen ADDR   metrics and health endpoint (default: http.actuator; \"\"\n"
+		"                  for none; one actuator per target: give each its own)\n"
 		"  --help          this text\n"
 		"\n"
 		"Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or\n"
@@ -67,12 +70,15 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "target", required_argument, NULL, 't' },
 		{ "instance", required_argument, NULL, 'i' },
+		{ "listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL;
 	const char *target_name = NULL;
 	const char *instance = NULL;
+	const char *listen = NULL;
+	tu_ophttp *op = NULL;
 	char default_instance[300];
 	char err[1024];
 	struct tu_config *cfg = NULL;
@@ -84,8 +90,9 @@ int main(int argc, char **argv)
 	int c;
 
 	tu_log_init("actuator", TU_LOG_INFO, TU_LOG_JSON);
-	while ((c = getopt_long(argc, argv, "c:t:i:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:t:i:l:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'l': listen = optarg; break;
 		case 'c': config_path = optarg; break;
 		case 't': target_name = optarg; break;
 		case 'i': instance = optarg; break;
@@ -133,12 +140,19 @@ int main(int argc, char **argv)
 		tu_error("%s", err);
 		goto out;
 	}
+	if (tu_ophttp_start(listen != NULL ? listen : cfg->http.actuator, component, 60, &op, err,
+			    sizeof(err)) != TU_OK) {
+		/* Metrics are not the job: say so loudly and act anyway. */
+		tu_error("metrics endpoint not served (give --listen or http.actuator): %s", err);
+		tu_ophttp_start(NULL, component, 60, &op, err, sizeof(err));
+	}
 	const char *fault = getenv(FAULT_ENV);
 	struct tu_actuator_opts ao = {
 		.target = target,
 		.adapter = adapter,
 		.instance = instance,
 		.crash_after_execute = fault != NULL && strcmp(fault, "crash-after-execute") == 0,
+		.op = op,
 	};
 	if (ao.crash_after_execute)
 		tu_warn("%s=crash-after-execute: test hook active, the first command kills us",
@@ -151,6 +165,7 @@ int main(int argc, char **argv)
 		rc = 0;
 out:
 	tu_actuator_destroy(act);
+	tu_ophttp_stop(op);
 	tu_bus_destroy(bus, 2000);
 	if (target != NULL)
 		tu_target_close(target, &adapter);

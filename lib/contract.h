@@ -20,6 +20,7 @@
 #define TU_SUBJ_CMD "trueup.cmd"        /* .<target>.<action> */
 #define TU_SUBJ_DEAD "trueup.dead"      /* .<origin> */
 #define TU_SUBJ_CTL_SCAN "trueup.ctl.scan" /* .<source>, request/reply */
+#define TU_SUBJ_CTL_ACTUATOR "trueup.ctl.actuator" /* .<target>, request/reply: state JSON */
 
 /* Kind token of scan markers on trueup.obs.<source>._scan (never a valid kind). */
 #define TU_SCAN_TOKEN "_scan"

@@ -5,11 +5,15 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "clock.h"
 #include "contract.h"
 #include "pb.h"
+#include "xalloc.h"
 #include "view.pb-c.h"
 
 static const char *drift_state(Trueup__View__Drift__State s)
@@ -33,7 +37,111 @@ int64_t tu_report_lag(tu_bus *bus, const struct tu_config *cfg)
 	return lag;
 }
 
-tu_status tu_report_write(tu_view *v, int64_t lag, bool json, struct tu_buf *out)
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Replies (JSON objects) of the actuators of every target, sorted; *n of them. */
+static char **ask_actuators(tu_bus *bus, const struct tu_config *cfg, size_t *n)
+{
+	natsConnection *nc = tu_bus_nc(bus);
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	char **replies = NULL;
+	size_t cap = 0;
+	*n = 0;
+	if (cfg->n_targets == 0 || natsInbox_Create(&inbox) != NATS_OK)
+		return NULL;
+	if (natsConnection_SubscribeSync(&sub, nc, inbox) == NATS_OK) {
+		for (size_t i = 0; i < cfg->n_targets; i++) {
+			char subject[TU_MAX_SUBJECT];
+			snprintf(subject, sizeof(subject), "%s.%s", TU_SUBJ_CTL_ACTUATOR,
+				 cfg->targets[i].name);
+			natsConnection_PublishRequestString(nc, subject, inbox, "{}");
+		}
+		natsConnection_Flush(nc);
+		int64_t end = tu_clock_mono_ns() + TU_REPORT_ACTUATOR_WAIT_MS * TU_NS_PER_MS;
+		for (;;) {
+			int64_t left = (end - tu_clock_mono_ns()) / TU_NS_PER_MS;
+			natsMsg *m = NULL;
+			if (left <= 0 || natsSubscription_NextMsg(&m, sub, left) != NATS_OK)
+				break;
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 8;
+				replies = tu_xrealloc(replies, cap * sizeof(*replies));
+			}
+			replies[(*n)++] = tu_xstrndup(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+			natsMsg_Destroy(m);
+		}
+		natsSubscription_Destroy(sub);
+	}
+	natsInbox_Destroy(inbox);
+	if (*n > 1)
+		qsort(replies, *n, sizeof(*replies), cmp_str);
+	return replies;
+}
+
+/* The actuators' part of the report: one entry per reply, and targets nobody answered for. */
+static void write_actuators(tu_bus *bus, const struct tu_config *cfg, bool json,
+			    struct tu_buf *out)
+{
+	size_t n = 0;
+	char **replies = bus != NULL ? ask_actuators(bus, cfg, &n) : NULL;
+	tu_buf_puts(out, json ? ",\"actuators\":[" : "actuators:\n");
+	size_t shown = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = json_loads(replies[i], 0, NULL);
+		if (j == NULL || !json_is_object(j)) {
+			json_decref(j);
+			continue;
+		}
+		if (json) {
+			tu_buf_printf(out, "%s%s", shown ? "," : "", replies[i]);
+		} else {
+			tu_buf_printf(out, "  %-12s %-20s breaker %s (opened %" JSON_INTEGER_FORMAT
+				      " times), commands %" JSON_INTEGER_FORMAT ", outcomes %"
+				      JSON_INTEGER_FORMAT ", retries %" JSON_INTEGER_FORMAT
+				      ", dead %" JSON_INTEGER_FORMAT "\n",
+				      json_string_value(json_object_get(j, "target")) ?: "?",
+				      json_string_value(json_object_get(j, "instance")) ?: "?",
+				      json_string_value(json_object_get(j, "breaker")) ?: "?",
+				      json_integer_value(json_object_get(j, "breaker_opened")),
+				      json_integer_value(json_object_get(j, "commands")),
+				      json_integer_value(json_object_get(j, "outcomes")),
+				      json_integer_value(json_object_get(j, "retries")),
+				      json_integer_value(json_object_get(j, "dead")));
+		}
+		shown++;
+		json_decref(j);
+	}
+	for (size_t t = 0; t < cfg->n_targets; t++) {
+		const char *name = cfg->targets[t].name;
+		bool answered = false;
+		for (size_t i = 0; i < n && !answered; i++) {
+			json_t *j = json_loads(replies[i], 0, NULL);
+			const char *tn = json_string_value(json_object_get(j, "target"));
+			answered = tn != NULL && strcmp(tn, name) == 0;
+			json_decref(j);
+		}
+		if (answered)
+			continue;
+		if (json)
+			tu_buf_printf(out, "%s{\"target\":\"%s\",\"breaker\":null,\"error\":"
+				      "\"no actuator answered\"}", shown ? "," : "", name);
+		else
+			tu_buf_printf(out, "  %-12s no actuator answered\n", name);
+		shown++;
+	}
+	if (json)
+		tu_buf_putc(out, ']');
+	for (size_t i = 0; i < n; i++)
+		free(replies[i]);
+	free(replies);
+}
+
+tu_status tu_report_write(tu_view *v, tu_bus *bus, const struct tu_config *cfg, int64_t lag,
+			  bool json, struct tu_buf *out)
 {
 	MDB_txn *txn = NULL;
 	tu_status st = tu_view_begin(v, false, &txn);
@@ -134,7 +242,11 @@ tu_status tu_report_write(tu_view *v, int64_t lag, bool json, struct tu_buf *out
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
-	tu_buf_puts(out, json ? "]}\n" : "");
 	tu_view_abort(v, txn);
+	if (json)
+		tu_buf_putc(out, ']');
+	if (cfg != NULL)
+		write_actuators(bus, cfg, json, out);
+	tu_buf_puts(out, json ? "}\n" : "");
 	return TU_OK;
 }

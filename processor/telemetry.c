@@ -253,7 +253,7 @@ static int h_status(void *ctx, const struct tu_httpd_request *r, struct tu_buf *
 	(void)r;
 	tu_telemetry *t = ctx;
 	*ct = "application/json";
-	if (tu_report_write(t->view, tu_report_lag(t->bus, t->cfg), true, out) != TU_OK) {
+	if (tu_report_write(t->view, t->bus, t->cfg, tu_report_lag(t->bus, t->cfg), true, out) != TU_OK) {
 		tu_buf_reset(out);
 		tu_buf_puts(out, "{\"error\":\"cannot read the view\"}\n");
 		return 500;

@@ -2,7 +2,7 @@
  * main.c - trueup-producer: observes the configured sources and publishes
  * what they hold into TRUEUP_EVENTS (DESIGN.md, Producers).
  *
- *   trueup-producer --config FILE [--source NAME]... [--once]
+ *   trueup-producer --config FILE [--source NAME]... [--once] [--listen ADDR]
  *
  * One thread per source (tu_scanner), one NATS connection for all of them.
  * SIGINT/SIGTERM are blocked in every thread and taken by the main thread
@@ -23,6 +23,7 @@
 #include "bus.h"
 #include "config.h"
 #include "log.h"
+#include "ophttp.h"
 #include "scanner.h"
 #include "source.h"
 #include "xalloc.h"
@@ -46,7 +47,45 @@ struct app {
 	struct tu_config *cfg;  /* owned */
 	struct slot *slots;     /* owned, n entries in use */
 	size_t n;               /* slots with a scanner */
+	tu_ophttp *op;          /* owned: /metrics, /healthz */
+	struct tu_metric *scans, *scan_secs, *entities, *skipped, *published, *last_scan;
 };
+
+/* Scan metrics (docs/metrics.md); called in the scanners' threads. */
+static void on_scan_end(void *ctx, const char *source, const struct tu_scan_result *r,
+			double seconds)
+{
+	struct app *app = ctx;
+	const char *v[] = { source, r->complete ? "complete" : "incomplete" };
+	tu_metric_add(app->scans, v, 1);
+	tu_metric_observe(app->scan_secs, v, seconds);
+	tu_metric_add(app->skipped, v, (double)r->skipped);
+	tu_metric_add(app->published, v, (double)r->published);
+	if (r->complete)
+		tu_metric_set(app->entities, v, (double)r->seen);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	tu_metric_set(app->last_scan, v, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
+}
+
+static void declare_metrics(struct app *app)
+{
+	tu_metrics *m = tu_ophttp_metrics(app->op);
+	app->scans = tu_metrics_counter(m, "trueup_scans_total", "Scans finished.", "source,result");
+	app->scan_secs = tu_metrics_histogram(m, "trueup_scan_duration_seconds",
+					      "One scan, BEGIN to END.", "source",
+					      tu_metrics_duration_buckets,
+					      tu_metrics_n_duration_buckets);
+	app->entities = tu_metrics_gauge(m, "trueup_scan_entities",
+					 "Entities the last complete scan found.", "source");
+	app->skipped = tu_metrics_counter(m, "trueup_scan_skipped_total",
+					  "Source entries skipped as malformed (and parked).",
+					  "source");
+	app->published = tu_metrics_counter(m, "trueup_observations_published_total",
+					    "Observations published.", "source");
+	app->last_scan = tu_metrics_gauge(m, "trueup_last_scan_timestamp_seconds",
+					  "When the last scan ended (wall clock).", "source");
+}
 
 static void usage(FILE *f)
 {
@@ -60,6 +99,8 @@ static void usage(FILE *f)
 		"  -c, --config FILE   the trueup config file (required)\n"
 		"  -s, --source NAME   run only this source (repeatable; default: all)\n"
 		"      --once          one full scan per source, then exit\n"
+		"  -l, --listen ADDR   metrics and health endpoint (default: http.producer;\n"
+		"                      \"\" for none)\n"
 		"  -h, --help          this help\n"
 		"\n"
 		"Exit status: 0 ok, 1 runtime failure, 2 usage or config error.\n");
@@ -115,6 +156,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "source", required_argument, NULL, 's' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -123,7 +165,7 @@ int main(int argc, char **argv)
 	size_t n_sel = 0;
 	char **names = tu_xcalloc((size_t)argc + 1, sizeof(*names));
 	size_t n_names = 0;
-	const char *config = NULL;
+	const char *config = NULL, *listen = NULL;
 	bool once = false;
 	bool signalled = false;
 	char err[1024];
@@ -131,9 +173,10 @@ int main(int argc, char **argv)
 	int c;
 
 	tu_log_init("producer", TU_LOG_INFO, TU_LOG_JSON);
-	while ((c = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:l:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
+		case 'l': listen = optarg; break;
 		case 's': names[n_names++] = optarg; break;
 		case 'o': once = true; break;
 		case 'h':
@@ -176,6 +219,15 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (tu_ophttp_start(listen != NULL ? listen : app.cfg->http.producer, "producer", 30,
+			    &app.op, err, sizeof(err)) != TU_OK) {
+		/* Metrics are not the job: say so loudly and observe anyway. */
+		tu_error("metrics endpoint not served (give --listen or http.producer): %s", err);
+		tu_ophttp_start(NULL, "producer", 30, &app.op, err, sizeof(err));
+	}
+	declare_metrics(&app);
+	struct tu_scan_observer obs = { on_scan_end, &app };
+
 	app.slots = tu_xcalloc(n_sel, sizeof(*app.slots));
 	for (size_t i = 0; i < n_sel; i++) {
 		struct slot *slot = &app.slots[i];
@@ -196,6 +248,8 @@ int main(int argc, char **argv)
 			st = tu_scanner_create(sel[i], src, &pub, &slot->scanner, err, sizeof(err));
 			if (st != TU_OK)
 				tu_source_destroy(src);
+			else
+				tu_scanner_observe(slot->scanner, &obs);
 		}
 		if (st != TU_OK) {
 			fprintf(stderr, "trueup-producer: %s: %s\n", app.cfg->path, err);
@@ -217,6 +271,7 @@ int main(int argc, char **argv)
 
 	struct timespec poll = { 0, SIGNAL_POLL_MS * 1000000L };
 	while (!(once && all_done(&app))) {
+		tu_ophttp_alive(app.op);
 		int sig = sigtimedwait(&sigs, NULL, &poll);
 		if (sig == SIGINT || sig == SIGTERM) {
 			tu_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -243,6 +298,7 @@ out:
 		tu_scanner_destroy(app.slots[i].scanner);
 	}
 	free(app.slots);
+	tu_ophttp_stop(app.op);
 	free(sel);
 	free(names);
 	if (app.cfg != NULL)

@@ -68,6 +68,8 @@ struct tu_scanner {
 	pthread_t thread;                   /* the loop thread, if started */
 	bool started;                       /* thread was created (join it) */
 	natsSubscription *ctl;              /* owned: scan requests; NULL if none */
+	struct tu_scan_observer obs;        /* hears of finished scans; fn NULL: none */
+	uint64_t last_complete_seen;        /* entities of the last complete scan (ETA) */
 };
 
 /* State of one scan, on the scan thread's stack. */
@@ -78,6 +80,8 @@ struct scan {
 	char skip_first[512];           /* reason of the first skipped entry */
 	tu_status pub_status;           /* first publish failure */
 	char pub_error[512];            /* its description */
+	int64_t t0;                     /* monotonic start */
+	int64_t next_progress;          /* monotonic time of the next progress log */
 };
 
 /* ---- bus publisher -------------------------------------------------------- */
@@ -286,6 +290,26 @@ static tu_status obs_publish(struct scan *sc, Trueup__V1__ObservedState *o)
 	return st;
 }
 
+/* Logs a long scan's progress, with an ETA when the last complete scan gives one. */
+static void progress(struct scan *sc)
+{
+	int64_t now = tu_clock_mono_ns();
+	if (now < sc->next_progress)
+		return;
+	sc->next_progress = now + TU_SCAN_PROGRESS_MS * TU_NS_PER_MS;
+	const tu_scanner *s = sc->s;
+	double secs = (double)(now - sc->t0) / 1e9;
+	uint64_t seen = sc->r->seen, prev = s->last_complete_seen;
+	if (prev > seen && seen > 0)
+		tu_info("source %s: scan %s running for %.0f s: %" PRIu64 " entities seen, %" PRIu64
+			" published; about %.0f s left (the last complete scan saw %" PRIu64 ")",
+			s->cfg->name, sc->r->scan_id, secs, seen, sc->r->published,
+			secs * (double)(prev - seen) / (double)seen, prev);
+	else
+		tu_info("source %s: scan %s running for %.0f s: %" PRIu64 " entities seen, %" PRIu64
+			" published", s->cfg->name, sc->r->scan_id, secs, seen, sc->r->published);
+}
+
 static tu_status on_entity(void *ctx, const struct tu_entity *e)
 {
 	struct scan *sc = ctx;
@@ -318,8 +342,11 @@ static tu_status on_entity(void *ctx, const struct tu_entity *e)
 	}
 	char *key = tu_entity_key(a, e->kind, e->ns, e->name, &klen);
 	enum tu_change c = tu_digests_observe(s->digests, key, klen, digest, &repeat);
-	if (!repeat)
+	if (!repeat) {
 		sc->r->seen++;
+		if ((sc->r->seen & 255) == 0)
+			progress(sc);
+	}
 	if (c != TU_CHANGE_SAME || (sc->r->full && !repeat))
 		st = obs_publish(sc, &o);
 out:
@@ -479,6 +506,8 @@ tu_status tu_scanner_scan(tu_scanner *s, const char *trigger, struct tu_scan_res
 {
 	struct tu_scan_result r = { .trigger = trigger, .status = TU_OK };
 	struct scan sc = { .s = s, .r = &r, .pub_status = TU_OK };
+	sc.t0 = tu_clock_mono_ns();
+	sc.next_progress = sc.t0 + TU_SCAN_PROGRESS_MS * TU_NS_PER_MS;
 	struct tu_scan_sink sink = {
 		.entity = on_entity, .skip = on_skip, .stopping = on_stopping, .ctx = &sc,
 	};
@@ -549,9 +578,19 @@ tu_status tu_scanner_scan(tu_scanner *s, const char *trigger, struct tu_scan_res
 	       r.complete ? "complete" : "incomplete", r.seen, r.published, r.deleted, r.skipped,
 	       (tu_clock_mono_ns() - t0) / TU_NS_PER_MS, r.complete ? "" : ": ", r.error);
 out:
+	if (r.complete)
+		s->last_complete_seen = r.seen;
+	if (s->obs.scan_end != NULL)
+		s->obs.scan_end(s->obs.ctx, s->cfg->name, &r,
+				(double)(tu_clock_mono_ns() - t0) / 1e9);
 	if (out != NULL)
 		*out = r;
 	return r.status;
+}
+
+void tu_scanner_observe(tu_scanner *s, const struct tu_scan_observer *obs)
+{
+	s->obs = *obs;
 }
 
 /* ---- the loop ------------------------------------------------------------- */

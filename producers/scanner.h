@@ -135,4 +135,19 @@ void tu_scanner_ack(tu_scanner *s, const char *msg_id, tu_status st);
 /* The result of the last scan the loop ran (zeroed before the first). */
 void tu_scanner_last(tu_scanner *s, struct tu_scan_result *out);
 
+/*
+ * Who hears of each finished scan (metrics): called in the scan's thread
+ * after END (or after the scan was abandoned), with the scan's wall time.
+ * Set before tu_scanner_start().
+ */
+struct tu_scan_observer {
+	void (*scan_end)(void *ctx, const char *source, const struct tu_scan_result *r,
+			 double seconds);
+	void *ctx;
+};
+void tu_scanner_observe(tu_scanner *s, const struct tu_scan_observer *obs);
+
+/* How often a long scan logs its progress (with an ETA from the last complete scan). */
+#define TU_SCAN_PROGRESS_MS 10000
+
 #endif

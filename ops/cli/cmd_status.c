@@ -9,7 +9,8 @@ static void usage(FILE *out)
 		"usage: trueup status [-o json]\n"
 		"\n"
 		"Reads the processor's view (processor.view) and its consumer: applied sequence,\n"
-		"consumer lag, outbox depth, counters, open drift by rule, last scan per source.\n");
+		"consumer lag, outbox depth, counters, open drift by rule, last scan per source;\n"
+		"and asks each target's actuators for their breaker state and counters.\n");
 }
 
 int tu_cli_status(struct tu_cli *cli, int argc, char **argv)
@@ -29,10 +30,10 @@ int tu_cli_status(struct tu_cli *cli, int argc, char **argv)
 	}
 	tu_bus *bus = tu_cli_connect(cli, "trueup-cli");
 	int64_t lag = tu_report_lag(bus, cli->cfg);
-	tu_bus_destroy(bus, 0);
 	struct tu_buf out;
 	tu_buf_init(&out, 1 << 24);
-	tu_status st = tu_report_write(v, lag, cli->json, &out);
+	tu_status st = tu_report_write(v, bus, cli->cfg, lag, cli->json, &out);
+	tu_bus_destroy(bus, 0);
 	tu_view_close(v);
 	if (st != TU_OK) {
 		tu_buf_release(&out);
