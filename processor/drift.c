@@ -237,6 +237,60 @@ static tu_status record_command(tu_fold *f, Trueup__View__Drift *d, const struct
 }
 
 /*
+ * Rules' budgets (blast radius): at most budget_max destructive commands per
+ * budget_window of fold time. db budget: rule\0 u64 BE issued ns \0 command_id.
+ * Spends one unit for command_id, or sets *held when none is left (the
+ * command then waits for an approval).
+ */
+static tu_status spend_budget(tu_fold *f, const struct tu__rule *r, const char *command_id,
+			      bool *held)
+{
+	struct tu__key prefix, from;
+	tu__key_init(&prefix);
+	tu__key_str(&prefix, r->cfg->name);
+	tu__key_raw(&prefix, "", 1);
+	int64_t since = f->now - r->cfg->budget_window * 1000000;
+	unsigned char be[8];
+	tu_view_be64((uint64_t)(since > 0 ? since : 0), be);
+	from = prefix;
+	tu__key_raw(&from, be, 8);
+	*held = false;
+	MDB_cursor *cur = NULL;
+	int rc = mdb_cursor_open(f->txn, f->db->budget, &cur);
+	if (rc != 0)
+		return tu_view_status(rc);
+	/* Forget what left the window, count what is in it. */
+	MDB_val k = { prefix.n, prefix.b }, d;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size > prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0 &&
+	       memcmp((const char *)k.mv_data + prefix.n, be, 8) < 0) {
+		rc = mdb_cursor_del(cur, 0);
+		k.mv_size = prefix.n;
+		k.mv_data = prefix.b;
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	}
+	uint64_t n = 0;
+	while (rc == 0 && k.mv_size > prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
+		n++;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return tu_view_status(rc);
+	if (n >= (uint64_t)r->cfg->budget_max) {
+		*held = true;
+		return TU_OK;
+	}
+	struct tu__key spent = prefix;
+	tu_view_be64((uint64_t)f->now, be);
+	tu__key_raw(&spent, be, 8);
+	tu__key_raw(&spent, "", 1);
+	tu__key_raw(&spent, command_id, strlen(command_id));
+	return tu__put_raw(f, f->db->budget, &spent, "", 0);
+}
+
+/*
  * Starts fix attempt `attempt`: a command for every action of the verdict,
  * recorded in the view; those to send now (not held for approval) are left
  * in *out for the caller to send after the drift event that lists them.
@@ -278,8 +332,19 @@ static tu_status issue(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift
 			tu_pb_attrs_sort(d->details, d->n_details);
 			continue;
 		}
-		st = record_command(f, d, &dk, c, propose);
-		if (!propose)
+		bool held = false;
+		if (!propose && r->cfg->mode == TU_MODE_ENFORCE && r->cfg->budget_max > 0 &&
+		    tu_action_destructive(f->cfg, v->actions[i].cfg))
+			st = spend_budget(f, r, c->command_id, &held);
+		if (held)
+			tu_log(TU_LOG_WARN, d->correlation_id,
+			       "rule %s spent its budget (%d destructive commands per %" PRId64
+			       " ms): command %s waits for approval (trueup approve %s)",
+			       r->cfg->name, r->cfg->budget_max, r->cfg->budget_window, c->command_id,
+			       c->command_id);
+		if (st == TU_OK)
+			st = record_command(f, d, &dk, c, propose || held);
+		if (!propose && !held)
 			out->cmds[out->n++] = c;
 		d->outcomes_pending++;
 	}
@@ -589,8 +654,11 @@ tu_status tu__drift_on_approval(tu_fold *f, const Trueup__V1__Approval *a)
 	Trueup__View__Command *c = NULL;
 	tu_status st = load_command(f, a->command_id, &c, &ck);
 	if (st == TU_ENOTFOUND) {
-		tu_info("approval for unknown command %s ignored", a->command_id);
-		return TU_OK;
+		bool handled = false;
+		st = tu__blast_approval(f, a, &handled);
+		if (st == TU_OK && !handled)
+			tu_info("approval for unknown command %s ignored", a->command_id);
+		return st;
 	}
 	if (st != TU_OK)
 		return st;

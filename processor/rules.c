@@ -508,6 +508,7 @@ static size_t anchor_kinds(const struct tu_rule_config *rc, const char *kinds[2]
 		kinds[1] = rc->pod_status.owner.kind;
 		return kinds[1] != NULL ? 2 : 1;
 	case TU_RULE_HEARTBEAT: kinds[0] = TU__HB_KIND; return 1;
+	case TU_RULE_SOURCE_SUSPECT: return 0;
 	}
 	return 0;
 }
@@ -536,6 +537,7 @@ static bool anchors(const struct tu_rule_config *rc, const Trueup__V1__EntityRef
 	case TU_RULE_HEARTBEAT:
 		return is(TU__HB_KIND, k) && is(TU__HB_SOURCE, source) &&
 		       (rc->heartbeat.service == NULL || is(rc->heartbeat.service, ref->namespace_));
+	case TU_RULE_SOURCE_SUSPECT: return false;
 	}
 	return false;
 }
@@ -553,6 +555,7 @@ static tu_status eval_anchor(tu_fold *f, const struct tu__rule *r, const Trueup_
 	case TU_RULE_EQUAL: return tu__equal_eval(f, r, ref, ent, poll, trig);
 	case TU_RULE_POD_STATUS: return tu__pod_eval(f, r, ref, ent, poll, trig);
 	case TU_RULE_HEARTBEAT: return tu__heartbeat_eval(f, r, ref, ent, poll, trig);
+	case TU_RULE_SOURCE_SUSPECT: return tu__suspect_eval(f, r, ref, trig);
 	}
 	return TU_OK;
 }
@@ -684,7 +687,8 @@ static bool involves(const struct tu_rule_config *rc, const char *source)
 	}
 	case TU_RULE_POD_STATUS:
 		return is(rc->pod_status.source, source) || is(rc->pod_status.owner.source, source);
-	case TU_RULE_HEARTBEAT: return false;
+	case TU_RULE_HEARTBEAT:
+	case TU_RULE_SOURCE_SUSPECT: return false;
 	}
 	return false;
 }

@@ -348,14 +348,16 @@ static void reference_guards_and_cascades(void **state)
 	assert_string_equal(d->entity->name, "session-bob");
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
 	trueup__v1__drift_event__free_unpacked(d, NULL);
-	/* alice's deployment is deleted: her service becomes an orphan */
+	/* alice's deployment is deleted: at the scan's END her service becomes an orphan */
 	mark = h->n_outs;
 	kube_obj(h, "k2", "deployment", "lab-a", "session-alice", true, NULL, NULL);
+	size_t none[4];
+	assert_int_equal(find(h, TU_TYPE_DRIFT, mark, none, 4), 0); /* staged until END */
+	scan_end(h, "kube", "k2");
 	d = one_drift(h, mark);
 	assert_string_equal(d->entity->name, "session-alice");
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_OPENED);
 	trueup__v1__drift_event__free_unpacked(d, NULL);
-	scan_end(h, "kube", "k2");
 	h_free(h);
 }
 
