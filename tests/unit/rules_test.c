@@ -386,6 +386,35 @@ static void equal_lists_every_value(void **state)
 	h_free(h);
 }
 
+/* An empty value (a path the object lacks, rendered by `|default:`) is not compared. */
+static void equal_skips_empty_values(void **state)
+{
+	(void)state;
+	struct h *h = h_open(policy);
+	const char *noports[] = { "container_port", "", "probe_port", "", NULL };
+	const char *web[] = { "container_port", "8080", "probe_port", "8080", NULL };
+	scan_begin(h, "kube", "k1");
+	obs_ns(h, "kube", "k1", "deployment", "prod", "worker", false, noports);
+	kube_obj(h, "k1", "configmap", "prod", "web-config", false, "port", "");
+	obs_ns(h, "kube", "k1", "deployment", "prod", "web", false, web);
+	scan_end(h, "kube", "k1");
+	size_t di[4];
+	assert_int_equal(find(h, TU_TYPE_DRIFT, 0, di, 4), 0);
+	/* a value that is there and wrong is still drift; emptied again, it is not compared */
+	kube_obj(h, "k2", "configmap", "prod", "web-config", false, "port", "8081");
+	Trueup__V1__DriftEvent *d = one_drift(h, 0);
+	assert_string_equal(d->entity->name, "web");
+	assert_string_equal(detail(d, "value.configmap"), "8081 (configmap prod/web-config port in kube)");
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	size_t mark = h->n_outs;
+	kube_obj(h, "k3", "configmap", "prod", "web-config", false, "port", "");
+	d = one_drift(h, mark);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	assert_non_null(strstr(d->reason, "values agree: container=8080"));
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
 /* ---- pod-status ------------------------------------------------------------------------------ */
 
 static void deployment(struct h *h, const char *id, const char *image, const char *updated,
@@ -540,6 +569,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(count_unparseable_desired_is_drift),
 	cmocka_unit_test(reference_guards_and_cascades),
 	cmocka_unit_test(equal_lists_every_value),
+	cmocka_unit_test(equal_skips_empty_values),
 	cmocka_unit_test(pod_status_rolls_back_to_last_ready_image),
 	cmocka_unit_test(pod_status_without_history_reports_only),
 	cmocka_unit_test(pod_status_zombies),
