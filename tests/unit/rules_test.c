@@ -470,6 +470,37 @@ static void pod_status_rolls_back_to_last_ready_image(void **state)
 	h_free(h);
 }
 
+/* A failing pod of the image rolled away from is the controller's to replace: no second attempt. */
+static void pod_status_waits_for_leftover_pods(void **state)
+{
+	(void)state;
+	struct h *h = h_open(policy);
+	const char *failing[] = { "reason", "ImagePullBackOff", "image", "web:v2", NULL };
+	deployment(h, "k1", "web:v1", "2", "2");
+	deployment(h, "k1", "web:v2", "1", "2");
+	obs_ns(h, "kube", "k1", "pod", "prod", "web-7f9b2-bbbbb", false, failing);
+	size_t ci[4], di[4];
+	assert_int_equal(find(h, TU_TYPE_COMMAND, 0, ci, 4), 1);
+	Trueup__V1__FixCommand *c = cmd_at(h, ci[0]);
+	outcome(h, c->command_id, "set", TRUEUP__V1__OUTCOME__RESULT__RESULT_SUCCEEDED);
+	trueup__v1__fix_command__free_unpacked(c, NULL);
+	/* a complete scan after the rollback: the owner runs v1 again, its v2 pod is still there */
+	size_t mark = h->n_outs;
+	scan_begin(h, "kube", "k2");
+	deployment(h, "k2", "web:v1", "1", "2");
+	obs_ns(h, "kube", "k2", "pod", "prod", "web-7f9b2-bbbbb", false, failing);
+	scan_end(h, "kube", "k2");
+	assert_int_equal(find(h, TU_TYPE_DRIFT, mark, di, 4), 0);
+	assert_int_equal(find(h, TU_TYPE_COMMAND, mark, ci, 4), 0);
+	/* the controller removes it: resolved after one attempt */
+	pod(h, "k3", "web-7f9b2-bbbbb", NULL, NULL, true);
+	Trueup__V1__DriftEvent *d = one_drift(h, mark);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	assert_int_equal(d->attempt, 1);
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
 static void pod_status_without_history_reports_only(void **state)
 {
 	(void)state;
@@ -571,6 +602,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(equal_lists_every_value),
 	cmocka_unit_test(equal_skips_empty_values),
 	cmocka_unit_test(pod_status_rolls_back_to_last_ready_image),
+	cmocka_unit_test(pod_status_waits_for_leftover_pods),
 	cmocka_unit_test(pod_status_without_history_reports_only),
 	cmocka_unit_test(pod_status_zombies),
 	cmocka_unit_test(heartbeat_stale_then_back_then_forgotten),
