@@ -3587,6 +3587,7 @@ static const struct field pod_status_rule_fields[] = {
 	{ FLD("pull_reasons", F_FN, 0), .fn = parse_pull_reasons },
 	{ FLD("owner", F_FN, PS(owner)), .fn = parse_entity_tmpl },
 	{ FLD("image_attr", F_STR, PS(image_attr)), .max = TU_MAX_ATTR_KEY },
+	{ FLD("pod_image_attr", F_STR, PS(pod_image_attr)), .max = TU_MAX_ATTR_KEY },
 	{ FLD("ready", F_FN, 0), .fn = parse_ready },
 	{ FLD("when_image_pull", F_FN, PS(when_image_pull)), .fn = parse_action_list },
 };
@@ -3691,6 +3692,7 @@ static tu_status parse_rule(struct ctx *c, yaml_node_t *node, const char *path, 
 		ps->terminating_attr = tu_xstrdup("deletion_timestamp");
 		ps->terminating_grace = 5 * MS_M;
 		ps->image_attr = tu_xstrdup("image");
+		ps->pod_image_attr = tu_xstrdup("image");
 		ps->n_zombie_reasons = 1;
 		ps->zombie_reasons = tu_xcalloc(1, sizeof(char *));
 		ps->zombie_reasons[0] = tu_xstrdup("ContainerStatusUnknown");
@@ -4234,6 +4236,7 @@ static void pod_status_release(struct tu_pod_status_rule *r)
 	strv_free(r->pull_reasons, r->n_pull_reasons);
 	entity_tmpl_release(&r->owner);
 	free(r->image_attr);
+	free(r->pod_image_attr);
 	for (size_t i = 0; i < r->n_ready; i++)
 		attr_cond_release(&r->ready[i]);
 	free(r->ready);

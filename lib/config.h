@@ -606,6 +606,8 @@ struct tu_pod_status_rule {
 	size_t n_pull_reasons;
 	struct tu_entity_tmpl owner; /* the owning workload (e.g. a deployment) */
 	char *image_attr;           /* on the owner; default "image" */
+	char *pod_image_attr;       /* on the pods; default "image": a failing pod whose image
+				       is not its owner's is left over from another rollout */
 	struct tu_attr_cond *ready; /* owned: all hold = the owner is ready with its image */
 	size_t n_ready;
 	struct tu_actions when_image_pull;

@@ -388,6 +388,35 @@ static void equal_lists_every_value(void **state)
 	h_free(h);
 }
 
+/* An empty value (a path the object lacks, rendered by `|default:`) is not compared. */
+static void equal_skips_empty_values(void **state)
+{
+	(void)state;
+	struct h *h = h_open(policy);
+	const char *noports[] = { "container_port", "", "probe_port", "", NULL };
+	const char *web[] = { "container_port", "8080", "probe_port", "8080", NULL };
+	scan_begin(h, "kube", "k1");
+	obs_ns(h, "kube", "k1", "deployment", "prod", "worker", false, noports);
+	kube_obj(h, "k1", "configmap", "prod", "web-config", false, "port", "");
+	obs_ns(h, "kube", "k1", "deployment", "prod", "web", false, web);
+	scan_end(h, "kube", "k1");
+	size_t di[4];
+	assert_int_equal(find(h, TU_TYPE_DRIFT, 0, di, 4), 0);
+	/* a value that is there and wrong is still drift; emptied again, it is not compared */
+	kube_obj(h, "k2", "configmap", "prod", "web-config", false, "port", "8081");
+	Trueup__V1__DriftEvent *d = one_drift(h, 0);
+	assert_string_equal(d->entity->name, "web");
+	assert_string_equal(detail(d, "value.configmap"), "8081 (configmap prod/web-config port in kube)");
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	size_t mark = h->n_outs;
+	kube_obj(h, "k3", "configmap", "prod", "web-config", false, "port", "");
+	d = one_drift(h, mark);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	assert_non_null(strstr(d->reason, "values agree: container=8080"));
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
 /* ---- pod-status ------------------------------------------------------------------------------ */
 
 static void deployment(struct h *h, const char *id, const char *image, const char *updated,
@@ -439,6 +468,37 @@ static void pod_status_rolls_back_to_last_ready_image(void **state)
 	pod(h, "k1", "web-7f9b2-ccccc", NULL, NULL, true);
 	d = one_drift(h, mark);
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
+/* A failing pod of the image rolled away from is the controller's to replace: no second attempt. */
+static void pod_status_waits_for_leftover_pods(void **state)
+{
+	(void)state;
+	struct h *h = h_open(policy);
+	const char *failing[] = { "reason", "ImagePullBackOff", "image", "web:v2", NULL };
+	deployment(h, "k1", "web:v1", "2", "2");
+	deployment(h, "k1", "web:v2", "1", "2");
+	obs_ns(h, "kube", "k1", "pod", "prod", "web-7f9b2-bbbbb", false, failing);
+	size_t ci[4], di[4];
+	assert_int_equal(find(h, TU_TYPE_COMMAND, 0, ci, 4), 1);
+	Trueup__V1__FixCommand *c = cmd_at(h, ci[0]);
+	outcome(h, c->command_id, "set", TRUEUP__V1__OUTCOME__RESULT__RESULT_SUCCEEDED);
+	trueup__v1__fix_command__free_unpacked(c, NULL);
+	/* a complete scan after the rollback: the owner runs v1 again, its v2 pod is still there */
+	size_t mark = h->n_outs;
+	scan_begin(h, "kube", "k2");
+	deployment(h, "k2", "web:v1", "1", "2");
+	obs_ns(h, "kube", "k2", "pod", "prod", "web-7f9b2-bbbbb", false, failing);
+	scan_end(h, "kube", "k2");
+	assert_int_equal(find(h, TU_TYPE_DRIFT, mark, di, 4), 0);
+	assert_int_equal(find(h, TU_TYPE_COMMAND, mark, ci, 4), 0);
+	/* the controller removes it: resolved after one attempt */
+	pod(h, "k3", "web-7f9b2-bbbbb", NULL, NULL, true);
+	Trueup__V1__DriftEvent *d = one_drift(h, mark);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	assert_int_equal(d->attempt, 1);
 	trueup__v1__drift_event__free_unpacked(d, NULL);
 	h_free(h);
 }
@@ -542,7 +602,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(count_unparseable_desired_is_drift),
 	cmocka_unit_test(reference_guards_and_cascades),
 	cmocka_unit_test(equal_lists_every_value),
+	cmocka_unit_test(equal_skips_empty_values),
 	cmocka_unit_test(pod_status_rolls_back_to_last_ready_image),
+	cmocka_unit_test(pod_status_waits_for_leftover_pods),
 	cmocka_unit_test(pod_status_without_history_reports_only),
 	cmocka_unit_test(pod_status_zombies),
 	cmocka_unit_test(heartbeat_stale_then_back_then_forgotten),
