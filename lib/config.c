@@ -1326,6 +1326,7 @@ static const struct field processor_fields[] = {
 	{ FLD("outbox_inflight", F_INT, PROC(outbox_inflight)), .min = 1 },
 	{ FLD("outbox_retry", F_DUR, PROC(outbox_retry)), .min = 1 },
 	{ FLD("command_ttl", F_DUR, PROC(command_ttl)), .min = 1 },
+	{ FLD("shutdown_grace", F_DUR, PROC(shutdown_grace)), .min = 1 },
 	{ FLD("on_suspect", F_FN, 0), .fn = defer_on_suspect },
 };
 #undef PROC
@@ -3804,6 +3805,7 @@ static void set_defaults(struct tu_config *cfg)
 	p->outbox_inflight = 4096;
 	p->outbox_retry = 5 * MS_S;
 	p->command_ttl = 10 * MS_M;
+	p->shutdown_grace = 10 * MS_S;
 	cfg->log.level = TU_LOG_INFO;
 	cfg->log.format = TU_LOG_JSON;
 	cfg->http.processor = tu_xstrdup("127.0.0.1:9464");

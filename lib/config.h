@@ -670,6 +670,7 @@ struct tu_processor_config {
 	int outbox_inflight;     /* unacked outbox publishes at once; default 4096 */
 	int64_t outbox_retry;    /* re-publish an unacked outbox entry after; default 5s */
 	int64_t command_ttl;     /* command deadline = issued time + this; default 10m */
+	int64_t shutdown_grace;  /* SIGTERM: longest wait to publish the outbox; default 10s */
 	struct tu_actions on_suspect; /* run when a source's scan is held as suspect (alerts) */
 };
 
