@@ -281,6 +281,9 @@ static void count_confirms_before_acting_once(void **state)
 	/* worker-3 expired with the first of those (its TTL ended) */
 	d = one_drift(h, mark);
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	/* details of the evaluation that resolved it, not of the last violation */
+	assert_string_equal(detail(d, "actual"), "2");
+	assert_string_equal(detail(d, "desired"), "2");
 	trueup__v1__drift_event__free_unpacked(d, NULL);
 	h_free(h);
 }
