@@ -451,6 +451,9 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 		if (d->state != TRUEUP__VIEW__DRIFT__STATE__STATE_PENDING) {
 			d->revision++;
 			TU__COUNT(f, drift_resolved);
+			/* The event says why the rule holds: its details with its reason. */
+			tu_pb_attrs_sort(v->details, v->n_details);
+			describe(f, d, v, fingerprint(f, v));
 			st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED, v->reason);
 		}
 		if (st == TU_OK)

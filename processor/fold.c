@@ -863,6 +863,8 @@ static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 		st = tu__blast_verdict(f, m->source);
 	if (st == TU_OK && first)
 		st = tu__rules_on_first_complete(f, m->source);
+	if (st == TU_OK && s->complete && !s->full && tu__rules_poll(f))
+		st = tu__rules_on_delta_scan(f, m->source, m->scan_id, s->kinds, s->n_kinds);
 	if (st == TU_OK && s->complete)
 		st = tu__drift_on_scan(f, m->source, begin_seq);
 	return st;

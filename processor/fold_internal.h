@@ -247,6 +247,13 @@ tu_status tu__rules_on_change(tu_fold *f, const Trueup__V1__EntityRef *ref, cons
 /* An observation that changed nothing: rules that count polls (confirm:) still evaluate. */
 tu_status tu__rules_on_poll(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
 			    const Trueup__View__Entity *ent);
+/*
+ * After a complete delta scan of source (scan_id, covering kinds; none: all):
+ * the entities it did not republish were polled and found unchanged, so the
+ * pending drifts of rules that count polls on source count one.
+ */
+tu_status tu__rules_on_delta_scan(tu_fold *f, const char *source, const char *scan_id,
+				  char *const *kinds, size_t n_kinds);
 /* Whether any rule counts polls (set at create). */
 bool tu__rules_poll(const tu_fold *f);
 /*

@@ -232,9 +232,9 @@ static void app_poll(struct h *h, const char *id, const char *count)
 	scan_end(h, "do", id);
 }
 
-static void count_confirms_before_acting_once(void **state)
+/* app worker says 2 (one poll of do), and 6 instances of service worker heartbeat. */
+static struct h *six_for_two(void)
 {
-	(void)state;
 	struct h *h = h_open(policy);
 	app_poll(h, "p0", "2");
 	char name[32];
@@ -242,6 +242,13 @@ static void count_confirms_before_acting_once(void **state)
 		snprintf(name, sizeof(name), "worker-%d", i);
 		heartbeat(h, "worker", name, 30000, false);
 	}
+	return h;
+}
+
+static void count_confirms_before_acting_once(void **state)
+{
+	(void)state;
+	struct h *h = six_for_two();
 	size_t ci[8], di[8];
 	assert_int_equal(find(h, TU_TYPE_DRIFT, 0, di, 8), 0); /* pending: no poll yet */
 	app_poll(h, "p1", "2");
@@ -274,7 +281,50 @@ static void count_confirms_before_acting_once(void **state)
 	/* worker-3 expired with the first of those (its TTL ended) */
 	d = one_drift(h, mark);
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	/* details of the evaluation that resolved it, not of the last violation */
+	assert_string_equal(detail(d, "actual"), "2");
+	assert_string_equal(detail(d, "desired"), "2");
 	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
+/* A delta scan of do: BEGIN and END, observing nothing (the anchor did not change). */
+static void delta_scan(struct h *h, const char *id, bool complete, const char *count)
+{
+	marker(h, "do", id, true, false, false);
+	if (count != NULL) {
+		const char *kv[] = { "instance_count", count, NULL };
+		obs_ns(h, "do", id, "app", "default", "worker", false, kv);
+	}
+	marker(h, "do", id, false, false, complete);
+}
+
+/*
+ * A producer publishes changes, not copies: a complete delta scan that does
+ * not mention the unchanged anchor still polled it, and counts toward
+ * confirm: once (a scan that republished it counts once, an incomplete one
+ * not at all).
+ */
+static void count_delta_scans_are_polls(void **state)
+{
+	(void)state;
+	struct h *h = six_for_two();
+	size_t di[8], ci[8];
+	delta_scan(h, "d1", true, NULL);  /* 1 */
+	delta_scan(h, "d2", false, NULL); /* incomplete: not a poll */
+	delta_scan(h, "d3", true, "2");   /* republished: 2, not 3 */
+	assert_int_equal(find(h, TU_TYPE_DRIFT, 0, di, 8), 0);
+	size_t mark = h->n_outs;
+	delta_scan(h, "d4", true, NULL); /* 3 */
+	Trueup__V1__DriftEvent *d = one_drift(h, mark);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_OPENED);
+	assert_string_equal(detail(d, "actual"), "6");
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	assert_int_equal(find(h, TU_TYPE_COMMAND, 0, ci, 8), 1);
+	/* further delta scans: the episode keeps its one command */
+	delta_scan(h, "d5", true, NULL);
+	delta_scan(h, "d6", true, NULL);
+	assert_int_equal(find(h, TU_TYPE_COMMAND, 0, ci, 8), 1);
 	h_free(h);
 }
 
@@ -599,6 +649,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(spec_compares_typed_values),
 	cmocka_unit_test(spec_escalates_with_an_alert),
 	cmocka_unit_test(count_confirms_before_acting_once),
+	cmocka_unit_test(count_delta_scans_are_polls),
 	cmocka_unit_test(count_unparseable_desired_is_drift),
 	cmocka_unit_test(reference_guards_and_cascades),
 	cmocka_unit_test(equal_lists_every_value),
