@@ -449,7 +449,14 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 	/* OPEN */
 	bool retry_mode = r->cfg->mode == TU_MODE_ENFORCE || r->cfg->mode == TU_MODE_PROPOSE;
 	bool finished = d->attempt > 0 && d->outcomes_pending == 0 && d->confirm_after_seq > 0;
-	if (trig == TU__TRIG_CONFIRM && finished && retry_mode) {
+	/*
+	 * What is still wrong after a finished attempt is retried only if the rule
+	 * has an action for it. Otherwise (a presence rule with no when_missing for
+	 * that source) the fix held where it acted, and the rest is reported and
+	 * left open, as for a drift that opened without actions: it neither starts
+	 * an empty attempt nor escalates.
+	 */
+	if (trig == TU__TRIG_CONFIRM && finished && retry_mode && v->n_actions > 0) {
 		d->revision++;
 		if (d->attempt < (uint32_t)r->cfg->max_attempts) {
 			struct outgoing out = { 0 };

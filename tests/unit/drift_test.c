@@ -3,7 +3,8 @@
  * fix touches several sources: a fix is judged only once every source it
  * touched has completed a scan that began after the fix finished, so that
  * one source's fresh scan never condemns a fix on another source's stale
- * observations.
+ * observations; and what is left where the rule has no action is reported,
+ * not retried with empty attempts until it escalates.
  */
 #include "foldh.h"
 
@@ -133,9 +134,58 @@ static void fix_retried_where_it_did_not_hold(void **state)
 	h_free(h);
 }
 
+/* Declared 1..3, docker 1..3; redis and kube 1..2: worker-3 missing in both. */
+static void missing_where_no_action_applies_stays_open(void **state)
+{
+	(void)state;
+	struct h *h = h_open(policy);
+	full_scan(h, "declared", "d1", 1, 3);
+	full_scan(h, "docker", "o1", 1, 3);
+	full_scan(h, "redis", "r1", 1, 2);
+	full_scan(h, "kube", "k1", 1, 2);
+	h->now += 2 * SEC;
+	tick(h);
+	size_t ci[8];
+	assert_int_equal(find(h, TU_TYPE_COMMAND, 0, ci, 8), 1); /* redis only: kube has none */
+	Trueup__V1__FixCommand *c = cmd_at(h, ci[0]);
+	assert_string_equal(c->action, "hset");
+	outcome(h, c->command_id, "hset", TRUEUP__V1__OUTCOME__RESULT__RESULT_SUCCEEDED);
+	trueup__v1__fix_command__free_unpacked(c, NULL);
+	size_t mark = h->n_outs;
+	/* redis has it now; kube still lacks it, and nothing can act there */
+	marker(h, "redis", "r2", true, false, false);
+	obs(h, "redis", "r2", "worker", "k3s-worker-3", false, "status", "ready");
+	marker(h, "redis", "r2", false, false, true);
+	for (int round = 0; round < 4; round++) {
+		char id[16];
+		snprintf(id, sizeof(id), "k%d", round + 2);
+		delta_scan(h, "kube", id, false);
+		snprintf(id, sizeof(id), "r%d", round + 3);
+		delta_scan(h, "redis", id, false);
+	}
+	assert_int_equal(find(h, TU_TYPE_COMMAND, mark, ci, 8), 0);
+	size_t di[16];
+	size_t n = find(h, TU_TYPE_DRIFT, mark, di, 16);
+	assert_int_equal(n, 1); /* one update: what is left to fix changed */
+	Trueup__V1__DriftEvent *d = drift_at(h, di[0]);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_UPDATED);
+	assert_int_equal(d->attempt, 1);
+	assert_non_null(strstr(d->reason, "is missing in kube (authority"));
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	/* the kubelet registers the node: resolved */
+	marker(h, "kube", "k9", true, false, false);
+	obs(h, "kube", "k9", "worker", "k3s-worker-3", false, NULL, NULL);
+	marker(h, "kube", "k9", false, false, true);
+	d = last_drift(h);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(fix_waits_for_every_source_it_touched),
 	cmocka_unit_test(fix_retried_where_it_did_not_hold),
+	cmocka_unit_test(missing_where_no_action_applies_stays_open),
 };
 
 TU_TEST_MAIN(tests)
