@@ -8,9 +8,9 @@
  * A fix attempt issues one command per action the verdict chose (mode
  * enforce/dry-run: into the outbox; propose: held until an Approval). The
  * attempt is finished when every command has a final outcome (or was
- * rejected); only a complete scan of a source the fix touched that *began*
- * after that moment can show that the fix did not hold, so stale
- * observations never trigger a second attempt.
+ * rejected); only once every source the fix touched has completed a scan
+ * that *began* after that moment can the fix be shown not to have held, so
+ * stale observations never trigger a second attempt.
  *
  * Ids: correlation id = f(rule, entity, sequence that first showed the
  * violation); command id = f(correlation id, action ordinal, verb, attempt);
@@ -517,7 +517,14 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 	/* OPEN */
 	bool retry_mode = r->cfg->mode == TU_MODE_ENFORCE || r->cfg->mode == TU_MODE_PROPOSE;
 	bool finished = d->attempt > 0 && d->outcomes_pending == 0 && d->confirm_after_seq > 0;
-	if (trig == TU__TRIG_CONFIRM && finished && retry_mode) {
+	/*
+	 * What is still wrong after a finished attempt is retried only if the rule
+	 * has an action for it. Otherwise (a presence rule with no when_missing for
+	 * that source) the fix held where it acted, and the rest is reported and
+	 * left open, as for a drift that opened without actions: it neither starts
+	 * an empty attempt nor escalates.
+	 */
+	if (trig == TU__TRIG_CONFIRM && finished && retry_mode && v->n_actions > 0) {
 		d->revision++;
 		if (d->attempt < (uint32_t)r->cfg->max_attempts) {
 			struct outgoing out = { 0 };
@@ -707,7 +714,25 @@ tu_status tu__drift_on_approval(tu_fold *f, const Trueup__V1__Approval *a)
 	return st;
 }
 
-tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
+/*
+ * Has every confirmation source of d's attempt completed a scan that began
+ * after the attempt finished? Until then the view still holds, for some of
+ * them, what they said before the fix: a verdict on it would call a fix
+ * that worked one that did not hold.
+ */
+static tu_status all_rescanned(tu_fold *f, const Trueup__View__Drift *d, bool *out)
+{
+	*out = true;
+	for (size_t i = 0; i < d->n_confirm_sources && *out; i++) {
+		tu_status st =
+		    tu__source_rescanned(f, d->confirm_sources[i], d->confirm_after_seq, out);
+		if (st != TU_OK)
+			return st;
+	}
+	return TU_OK;
+}
+
+tu_status tu__drift_on_scan(tu_fold *f, const char *source)
 {
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(f->txn, f->db->drift, &cur);
@@ -722,7 +747,6 @@ tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
 			val.mv_data);
 		if (d != NULL && d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_OPEN &&
 		    d->attempt > 0 && d->outcomes_pending == 0 && d->confirm_after_seq > 0 &&
-		    begin_seq > d->confirm_after_seq &&
 		    has_source(d->confirm_sources, d->n_confirm_sources, source))
 			tu_arena_push(&f->arena, &due, d);
 		rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
@@ -734,9 +758,12 @@ tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
 	for (size_t i = 0; i < due.n && st == TU_OK; i++) {
 		const Trueup__View__Drift *d = due.items[i];
 		const struct tu__rule *r = tu__rule_by_name(f, d->rule);
+		bool ready = false;
+		st = all_rescanned(f, d, &ready);
+		if (st != TU_OK || r == NULL || !ready)
+			continue;
 		struct tu_arena_mark m = tu_arena_mark(&f->arena);
-		if (r != NULL)
-			st = tu__rule_reeval(f, r, d->entity, TU__TRIG_CONFIRM);
+		st = tu__rule_reeval(f, r, d->entity, TU__TRIG_CONFIRM);
 		tu_arena_rewind(&f->arena, m);
 	}
 	return st;

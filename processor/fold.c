@@ -200,6 +200,20 @@ bool tu__source_complete(tu_fold *f, const char *source)
 	return complete;
 }
 
+tu_status tu__source_rescanned(tu_fold *f, const char *source, uint64_t after_seq, bool *out)
+{
+	Trueup__View__Scan *s = NULL;
+	tu_status st = tu__load_scan(f, source, &s);
+	if (st == TU_ENOTFOUND) {
+		*out = false;
+		return TU_OK;
+	}
+	if (st != TU_OK)
+		return st;
+	*out = s->complete_scans > 0 && s->last_complete_begin_seq > after_seq;
+	return TU_OK;
+}
+
 Trueup__View__SourceState *tu__entity_source(const Trueup__View__Entity *e, const char *source)
 {
 	if (e == NULL)
@@ -842,7 +856,6 @@ static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 		tu_warn("source %s: %s", m->source, s->error);
 	}
 	bool first = false;
-	uint64_t begin_seq = s->begin_seq;
 	if (s->complete) {
 		/*
 		 * Only a complete scan proves absence, and only if it does not shrink
@@ -853,6 +866,7 @@ static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 		s->complete_scans++;
 		s->last_complete_seq = f->seq;
 		s->last_complete_ns = f->now;
+		s->last_complete_begin_seq = s->begin_seq;
 		int i = tu__source_index(f, m->source);
 		if (i >= 0)
 			f->src_complete[i] = 1;
@@ -866,7 +880,7 @@ static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 	if (st == TU_OK && s->complete && !s->full && tu__rules_poll(f))
 		st = tu__rules_on_delta_scan(f, m->source, m->scan_id, s->kinds, s->n_kinds);
 	if (st == TU_OK && s->complete)
-		st = tu__drift_on_scan(f, m->source, begin_seq);
+		st = tu__drift_on_scan(f, m->source);
 	return st;
 }
 

@@ -150,6 +150,8 @@ tu_status tu__timer_del(tu_fold *f, int64_t due, char tag, const struct tu__key 
 
 /* Scan state of a configured source: whether it ever completed a scan. */
 bool tu__source_complete(tu_fold *f, const char *source);
+/* *out: source has completed a scan that began after after_seq. */
+tu_status tu__source_rescanned(tu_fold *f, const char *source, uint64_t after_seq, bool *out);
 /* Index of a configured source, -1 if none. */
 int tu__source_index(const tu_fold *f, const char *source);
 
@@ -295,8 +297,12 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 			  struct tu__verdict *v, enum tu__trigger trig);
 tu_status tu__drift_on_outcome(tu_fold *f, const Trueup__V1__Outcome *o);
 tu_status tu__drift_on_approval(tu_fold *f, const Trueup__V1__Approval *a);
-/* After a complete scan of source begun at begin_seq: re-checks finished fixes. */
-tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq);
+/*
+ * After a complete scan of source: re-checks the finished fixes that name
+ * source, once every one of their confirmation sources has completed a scan
+ * that began after the fix finished.
+ */
+tu_status tu__drift_on_scan(tu_fold *f, const char *source);
 
 /* Counts a batch counter. */
 #define TU__COUNT(f, field) ((f)->batch.field++, (f)->stats.field++)
