@@ -4062,6 +4062,16 @@ const char *tu_rule_type_str(enum tu_rule_type t)
 	return enum_str(rule_types, ARRAY_LEN(rule_types), (int)t);
 }
 
+const char *tu_source_type_str(enum tu_source_type t)
+{
+	return enum_str(source_types, ARRAY_LEN(source_types), (int)t);
+}
+
+const char *tu_target_type_str(enum tu_target_type t)
+{
+	return enum_str(target_types, ARRAY_LEN(target_types), (int)t);
+}
+
 const char *tu_compare_str(enum tu_compare cmp)
 {
 	return enum_str(compare_names, ARRAY_LEN(compare_names), (int)cmp);

@@ -706,6 +706,9 @@ const struct tu_target_config *tu_config_target(const struct tu_config *cfg, con
 const struct tu_rule_config *tu_config_rule(const struct tu_config *cfg, const char *name);
 
 const char *tu_rule_type_str(enum tu_rule_type t);
+/* The type names of the configuration file ("redis", "kubernetes", ...). */
+const char *tu_source_type_str(enum tu_source_type t);
+const char *tu_target_type_str(enum tu_target_type t);
 /*
  * Does the action destroy something (delete, remove, stop, DEL...)? Such
  * commands count against their rule's budget. An http `request` is

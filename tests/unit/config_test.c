@@ -593,6 +593,10 @@ static void lookups_and_names(void **state)
 	assert_string_equal(tu_rule_mode_str(TU_MODE_PROPOSE), "propose");
 	assert_string_equal(tu_rule_mode_str(TU_MODE_ENFORCE), "enforce");
 	assert_non_null(tu_rule_mode_str((enum tu_rule_mode)99));
+	assert_string_equal(tu_source_type_str(TU_SOURCE_KUBE), "kubernetes");
+	assert_string_equal(tu_source_type_str(TU_SOURCE_HTTP), "http");
+	assert_string_equal(tu_target_type_str(TU_TARGET_MONGODB), "mongodb");
+	assert_string_equal(tu_target_type_str((enum tu_target_type)99), "unknown");
 	assert_null(tu_kvlist_get(&empty, "key"));
 	assert_null(tu_kvlist_get(NULL, "key"));
 	tu_config_destroy(NULL);
