@@ -29,23 +29,8 @@ streams:
   events: { duplicates: 30m }
   drift: { duplicates: 30m }
   cmd: { duplicates: 30m }
-sources:
-  - { name: a, type: files, path: $TU_TMP }
-  - { name: b, type: files, path: $TU_TMP }
-targets:
-  - { name: redis, type: redis }
-rules:
-  - name: presence-ab
-    type: presence
-    kind: worker
-    sources: [a, b]
-    authority: a
-    mode: enforce
-    when_missing:
-      b: [ { target: redis, action: hset, key: "w:{name}", fields: { status: "{a.status}" } } ]
-    when_extra:
-      b: [ { target: redis, action: del, key: "w:{name}" } ]
 YAML
+tu_eventgen_policy "$TU_TMP" >>"$TU_TMP/trueup.yaml"
 export TRUEUP_CONFIG=$TU_TMP/trueup.yaml
 "$BIN/trueup" streams apply >/dev/null || tu_fail "streams apply"
 "$BIN/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 20000 --drift-pct 2 \

@@ -37,23 +37,8 @@ processor:
   batch: 256
   max_ack_pending: 1024
   lease: { enabled: true, ttl: ${TTL}ms, renew: ${RENEW}ms }
-sources:
-  - { name: a, type: files, path: $TU_TMP }
-  - { name: b, type: files, path: $TU_TMP }
-targets:
-  - { name: redis, type: redis }
-rules:
-  - name: presence-ab
-    type: presence
-    kind: worker
-    sources: [a, b]
-    authority: a
-    mode: enforce
-    when_missing:
-      b: [ { target: redis, action: hset, key: "w:{name}", fields: { status: "{a.status}" } } ]
-    when_extra:
-      b: [ { target: redis, action: del, key: "w:{name}" } ]
 YAML
+	tu_eventgen_policy "$TU_TMP" >>"$TU_TMP/$1.yaml"
 }
 PORT_A=$(tu_free_port)
 PORT_B=$(tu_free_port)

@@ -40,3 +40,27 @@ tu_replay_check() {
 		tu_log "$s: $n messages, identical ids and bytes, none twice"
 	done
 }
+
+# tu_eventgen_policy DIR: the sources, target and rule that eventgen's stream
+# (tests/tools/eventgen.c: sources a and b, kind worker) exercises, as config
+# YAML; DIR is the files sources' path (never scanned by these tests).
+tu_eventgen_policy() {
+	cat <<YAML
+sources:
+  - { name: a, type: files, path: $1 }
+  - { name: b, type: files, path: $1 }
+targets:
+  - { name: redis, type: redis }
+rules:
+  - name: presence-ab
+    type: presence
+    kind: worker
+    sources: [a, b]
+    authority: a
+    mode: enforce
+    when_missing:
+      b: [ { target: redis, action: hset, key: "w:{name}", fields: { status: "{a.status}" } } ]
+    when_extra:
+      b: [ { target: redis, action: del, key: "w:{name}" } ]
+YAML
+}
