@@ -2533,6 +2533,8 @@ static const struct field target_fields[] = {
 	{ FLD("fetch_wait", F_DUR, TGT(fetch_wait)), .min = 1 },
 	{ FLD("ack_wait", F_DUR, TGT(ack_wait)), .min = 1 },
 	{ FLD("max_deliver", F_INT, TGT(max_deliver)), .min = 1 },
+	{ FLD("retry_backoff", F_DUR, TGT(retry_backoff)), .min = 1 },
+	{ FLD("retry_backoff_max", F_DUR, TGT(retry_backoff_max)), .min = 1 },
 	{ FLD("timeout", F_DUR, TGT(timeout)), .min = 1 },
 	{ FLD("breaker", F_MAP, TGT(breaker)), SUB(breaker_fields), .fn = check_breaker },
 };
@@ -2568,6 +2570,8 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 	t->ack_wait = 30 * MS_S;
 	t->max_deliver = 5;
 	t->timeout = 5 * MS_S;
+	t->retry_backoff = 1 * MS_S;
+	t->retry_backoff_max = 1 * MS_M;
 	t->breaker.failures = 5;
 	t->breaker.cooldown = 30 * MS_S;
 	t->breaker.max_cooldown = 5 * MS_M;
@@ -2596,6 +2600,9 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 		t->redis.done_ttl = 7 * MS_D;
 	}
 	st = parse_fields(c, node, path, sets, n_sets);
+	if (st == TU_OK && t->retry_backoff > t->retry_backoff_max)
+		st = fail(c, node, path, "retry_backoff (%" PRId64 "ms) is above retry_backoff_max (%" PRId64
+			  "ms)", t->retry_backoff, t->retry_backoff_max);
 	if (st == TU_OK && t->type == TU_TARGET_KUBE)
 		st = check_kube_conn(c, node, path, &t->kube.conn);
 	if (st == TU_OK && t->type == TU_TARGET_HTTP && t->http.preset == TU_HTTP_PRESET_DO_APPS &&

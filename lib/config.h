@@ -362,6 +362,8 @@ struct tu_target_config {
 	int64_t fetch_wait;   /* default 1s */
 	int64_t ack_wait;     /* default 30s */
 	int max_deliver;      /* default 5 */
+	int64_t retry_backoff;     /* delay after the first failed delivery; default 1s */
+	int64_t retry_backoff_max; /* longest delay between deliveries; default 1m */
 	int64_t timeout;      /* per call to the target; default 5s */
 	struct tu_breaker_config breaker;
 	int line;
