@@ -8,6 +8,7 @@
 #   - TRUEUP_CMD and TRUEUP_DRIFT hold exactly the messages the uninterrupted
 #     fold derives (same ids, same bytes), none twice.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/replay_check.sh"
 : "${TU_BUILD:?}"
 EVENTS=${TU_CRASH_EVENTS:-200000}
 KILLS=${TU_CRASH_KILLS:-12}
@@ -28,23 +29,8 @@ streams:
   events: { duplicates: 30m }
   drift: { duplicates: 30m }
   cmd: { duplicates: 30m }
-sources:
-  - { name: a, type: files, path: $TU_TMP }
-  - { name: b, type: files, path: $TU_TMP }
-targets:
-  - { name: redis, type: redis }
-rules:
-  - name: presence-ab
-    type: presence
-    kind: worker
-    sources: [a, b]
-    authority: a
-    mode: enforce
-    when_missing:
-      b: [ { target: redis, action: hset, key: "w:{name}", fields: { status: "{a.status}" } } ]
-    when_extra:
-      b: [ { target: redis, action: del, key: "w:{name}" } ]
 YAML
+tu_eventgen_policy "$TU_TMP" >>"$TU_TMP/trueup.yaml"
 export TRUEUP_CONFIG=$TU_TMP/trueup.yaml
 "$BIN/trueup" streams apply >/dev/null || tu_fail "streams apply"
 "$BIN/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 20000 --drift-pct 2 \
@@ -82,28 +68,5 @@ done_folding() {
 tu_wait_for 300 "processor to fold all $EVENTS events and drain its outbox" done_folding
 tu_stop processor-final
 
-"$BIN/trueup" replay --view "$TU_TMP/view-ref" -o json >"$TU_TMP/replay.jsonl" \
-	|| tu_fail "replay"
-"$BIN/trueup" view dump --view "$TU_TMP/view-live" >"$TU_TMP/live.dump"
-"$BIN/trueup" view dump --view "$TU_TMP/view-ref" >"$TU_TMP/ref.dump"
-if ! cmp -s "$TU_TMP/live.dump" "$TU_TMP/ref.dump"; then
-	diff "$TU_TMP/live.dump" "$TU_TMP/ref.dump" | head -20 >&2
-	tu_fail "the view after $kills kills differs from the uninterrupted fold"
-fi
-tu_log "views equal: $(wc -l <"$TU_TMP/live.dump") records"
-
-for s in TRUEUP_CMD TRUEUP_DRIFT; do
-	"$BIN/trueup" streams dump "$s" -o json | jq -r '[.msg_id, .payload] | @tsv' | sort >"$TU_TMP/live.$s"
-	jq -r --arg s "$s" 'select(.stream == $s) | [.msg_id, .payload] | @tsv' "$TU_TMP/replay.jsonl" \
-		| sort >"$TU_TMP/ref.$s"
-	dups=$(cut -f1 "$TU_TMP/live.$s" | uniq -d | wc -l)
-	[ "$dups" -eq 0 ] || tu_fail "$s holds $dups ids more than once"
-	if ! cmp -s "$TU_TMP/live.$s" "$TU_TMP/ref.$s"; then
-		diff <(cut -f1 "$TU_TMP/live.$s") <(cut -f1 "$TU_TMP/ref.$s") | head >&2
-		tu_fail "$s differs from the uninterrupted fold's output"
-	fi
-	n=$(wc -l <"$TU_TMP/live.$s")
-	[ "$n" -gt 0 ] || tu_fail "$s is empty: the test would prove nothing"
-	tu_log "$s: $n messages, identical ids and bytes, none twice"
-done
+tu_replay_check "$TRUEUP_CONFIG" "$TU_TMP/view-live"
 tu_log "PASS: $EVENTS events, $kills SIGKILLs ($during while folding)"

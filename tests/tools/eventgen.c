@@ -10,7 +10,8 @@
  * produce the same messages (content and Nats-Msg-Id), so re-running is a
  * no-op within the stream's duplicate window.
  *
- * usage: eventgen --url URL --events N [--entities N] [--drift-pct P] [--seed S]
+ * usage: eventgen --url URL --events N [--from I] [--entities N] [--drift-pct P] [--seed S]
+ * (--from I: publish only messages I.. of the N, to feed a stream in steps)
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -28,6 +29,7 @@
 struct gen {
 	tu_bus *bus;
 	uint64_t sent, max;
+	uint64_t from;     /* messages before this index are generated, not published */
 	uint64_t rng;
 };
 
@@ -43,6 +45,10 @@ static int publish(struct gen *g, const char *subject, const char *type, const c
 		   const ProtobufCMessage *m)
 {
 	uint8_t buf[4096];
+	if (g->sent < g->from) {
+		g->sent++;
+		return 0;
+	}
 	size_t n = protobuf_c_message_get_packed_size(m);
 	protobuf_c_message_pack(m, buf);
 	struct tu_bus_msg msg = { subject, type, id, NULL, buf, n };
@@ -118,7 +124,7 @@ static bool in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_p
 int main(int argc, char **argv)
 {
 	const char *url = NULL;
-	uint64_t events = 0, entities = 10000;
+	uint64_t events = 0, entities = 10000, from = 0;
 	unsigned drift_pct = 2, seed = 1;
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
@@ -126,6 +132,7 @@ int main(int argc, char **argv)
 		{ "entities", required_argument, NULL, 'e' },
 		{ "drift-pct", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "from", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -136,9 +143,10 @@ int main(int argc, char **argv)
 		case 'e': entities = strtoull(optarg, NULL, 10); break;
 		case 'd': drift_pct = (unsigned)atoi(optarg); break;
 		case 's': seed = (unsigned)atoi(optarg); break;
+		case 'f': from = strtoull(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: eventgen --url URL --events N [--entities N] "
-					"[--drift-pct P] [--seed S]\n");
+					"[--from I] [--drift-pct P] [--seed S]\n");
 			return 2;
 		}
 	}
@@ -150,7 +158,7 @@ int main(int argc, char **argv)
 	struct tu_nats_config nc = { .url = (char *)url, .connect_timeout = 2000,
 				     .request_timeout = 10000, .max_reconnect = 60,
 				     .reconnect_wait = 500 };
-	struct gen g = { .max = events, .rng = 0x9e3779b97f4a7c15ULL ^ seed };
+	struct gen g = { .max = events, .from = from, .rng = 0x9e3779b97f4a7c15ULL ^ seed };
 	char err[512];
 	struct tu_bus_opts bo = { .name = "eventgen", .max_pending = 8192, .keep_failed = true };
 	if (tu_bus_connect(&nc, &bo, &g.bus, err, sizeof(err)) != TU_OK) {
@@ -190,8 +198,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "eventgen: %zu messages not acked: %s\n", unsent, tu_status_str(st));
 		rc = 1;
 	}
-	fprintf(stderr, "eventgen: published %" PRIu64 " events in %.2fs (%.0f/s)\n", g.sent, secs,
-		secs > 0 ? (double)g.sent / secs : 0.0);
+	uint64_t pub = g.sent > g.from ? g.sent - g.from : 0;
+	fprintf(stderr, "eventgen: published %" PRIu64 " events in %.2fs (%.0f/s)\n", pub, secs,
+		secs > 0 ? (double)pub / secs : 0.0);
 	tu_bus_destroy(g.bus, 1000);
 	return rc;
 }
