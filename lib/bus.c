@@ -181,9 +181,11 @@ tu_status tu_bus_connect(const struct tu_nats_config *cfg, const struct tu_bus_o
 	}
 	/*
 	 * The name the server's certificate must carry: tls.hostname, else the URL's
-	 * host. nats.c checks a name only when it is told one (any certificate of the
-	 * CA would pass otherwise), and switches to TLS by itself when a server requires
-	 * it: so the name is set whenever there is one, with or without tls.ca.
+	 * host. nats.c checks the URL's host by itself only when it was built with
+	 * NATS_FORCE_HOST_VERIFICATION (Debian's 3.4.1 is), otherwise only a name it is
+	 * told (any certificate of the CA would pass); it also switches to TLS by itself
+	 * when a server requires it. So the name is set whenever there is one, with or
+	 * without tls.ca, whatever the library's build.
 	 */
 	const char *expect = cfg->tls_hostname;
 	if (expect == NULL) {
