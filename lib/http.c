@@ -272,10 +272,17 @@ bool tu_http_retryable(tu_status st, long status)
 	return st == TU_OK && (status == 429 || (status >= 500 && status <= 599));
 }
 
+bool tu_http_dot_segment(const char *s)
+{
+	return strcmp(s, ".") == 0 || strcmp(s, "..") == 0;
+}
+
 tu_status tu_http_escape(const char *s, struct tu_buf *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	tu_status st = TU_OK;
+	if (tu_http_dot_segment(s))
+		return TU_EINVAL;
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && st == TU_OK; p++) {
 		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
 			st = tu_buf_putc(out, (char)*p);

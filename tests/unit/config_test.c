@@ -1000,6 +1000,48 @@ static void err_tls_and_password(void **state)
 		     "password_file needs user");
 }
 
+static void err_nats_url_credentials(void **state)
+{
+	expect_error("nats: { url: \"nats://u:secret@h:4222\" }\n", "t.yaml:1:7: nats: ",
+		     "url: a user, password or token in the URL is refused");
+	expect_error("nats: { url: \"nats://h:4222,tls://tok@h:4222\" }\n", "t.yaml:1:7: nats: ",
+		     "use user and password_file, or creds");
+	expect_error("nats: { url: \"nats://:4222\" }\n", "t.yaml:1:7: nats: ", "names no host");
+}
+
+/* With TLS and no tls.hostname, the URL's host is what the certificate must name. */
+static void nats_tls_hostname(void **state)
+{
+	char host[64], why[256];
+	assert_int_equal(tu_nats_url_host("nats://127.0.0.1:4222", host, sizeof(host), why,
+					  sizeof(why)), TU_OK);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(tu_nats_url_host("tls://[::1]:4222/", host, sizeof(host), why,
+					  sizeof(why)), TU_OK);
+	assert_string_equal(host, "::1");
+	assert_int_equal(tu_nats_url_host("nats://nats.internal:1, nats://NATS.internal:2",
+					  host, sizeof(host), why, sizeof(why)), TU_OK);
+	assert_string_equal(host, "nats.internal");
+	assert_int_equal(tu_nats_url_host("localhost", host, sizeof(host), why, sizeof(why)),
+			 TU_OK);
+	assert_string_equal(host, "localhost");
+	assert_int_equal(tu_nats_url_host("nats://a:1,nats://b:1", host, sizeof(host), why,
+					  sizeof(why)), TU_ECONFLICT);
+	assert_int_equal(tu_nats_url_host("nats://averyveryverylonghostname:1", host, 8, why,
+					  sizeof(why)), TU_ETOOBIG);
+	/* several hosts: fine without TLS or with tls.hostname, an error otherwise */
+	struct tu_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load("nats: { url: \"nats://a:1,nats://b:1\" }\n", &cfg, err,
+			      sizeof(err)), TU_OK);
+	tu_config_destroy(cfg);
+	assert_int_equal(load("nats: { url: \"nats://a:1,nats://b:1\", tls: { ca: ca.pem, "
+			      "hostname: nats.internal } }\n", &cfg, err, sizeof(err)), TU_OK);
+	tu_config_destroy(cfg);
+	expect_error("nats: { url: \"nats://a:1,nats://b:1\", tls: { ca: ca.pem } }\n",
+		     "t.yaml:1:7: nats: ", "set tls.hostname");
+}
+
 static void err_null_value(void **state)
 {
 	expect_error("nats:\n  url:\n", "t.yaml:2:7: nats.url: ",
@@ -1472,6 +1514,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(err_presence_one_source),
 	cmocka_unit_test(err_wrong_type_fields),
 	cmocka_unit_test(err_tls_and_password),
+	cmocka_unit_test(err_nats_url_credentials),
+	cmocka_unit_test(nats_tls_hostname),
 	cmocka_unit_test(err_null_value),
 	cmocka_unit_test(err_alias_expansion),
 	cmocka_unit_test(err_bad_redis_url),
