@@ -1,0 +1,170 @@
+# tests/lib/chaos.sh - what the chaos suite (tests/chaos, RELIABILITY.md) and the
+# crash test (tests/integration/crash.sh) share. Source after harness.sh.
+#
+# Sizes and the table:
+#   chaos_size SHORT LONG        prints SHORT, or LONG when TU_CHAOS_LONG=1 (the issue's
+#                                full sizes); an explicit env knob of the test wins over both
+#   chaos_row SCENARIO INJECTED LOST DUPLICATED EFFECTS
+#                                prints the scenario's table row on stdout and the log, and
+#                                appends it to $TU_CHAOS_TABLE when that names a file
+#   chaos_verdict LOST DUP [EFFECTS_OK]
+#                                fails the test unless LOST and DUP are 0 (and EFFECTS_OK
+#                                is "yes" when given)
+#
+# A fold killed again and again (eventgen fills TRUEUP_EVENTS; a presence rule in
+# enforce mode derives drift and commands; no actuator):
+#   chaos_fold_config            writes $TU_TMP/trueup.yaml (view $TU_TMP/view-live),
+#                                exports TRUEUP_CONFIG, runs `trueup streams apply`
+#   chaos_applied                the view's applied sequence (0 if none)
+#   chaos_kill_processor EVENTS KILLS [MIN_MS SPAN_MS]
+#                                starts the processor and SIGKILLs it after MIN_MS +
+#                                random(SPAN_MS) ms (both halved while a run folds more
+#                                than its share), until KILLS kills landed while events
+#                                were still being folded; sets CHAOS_KILLS (all kills) and
+#                                CHAOS_DURING; fails if folding ended first
+#   chaos_fold_rest EVENTS       one more processor: folds the rest and drains its outbox
+#   chaos_compare_replay         compares the live view, TRUEUP_CMD and TRUEUP_DRIFT with
+#                                `trueup replay` (the same fold, uninterrupted); sets
+#                                CHAOS_LOST (derived records or messages missing) and
+#                                CHAOS_DUP (messages stored twice or that the
+#                                uninterrupted fold never derived); logs the differences
+
+chaos_size() {
+	if [ "${TU_CHAOS_LONG:-0}" = 1 ]; then echo "$2"; else echo "$1"; fi
+}
+
+chaos_row() {
+	local row
+	row=$(printf '| %s | %s | %s | %s | %s |' "$@")
+	echo "$row"
+	tu_log "chaos: $row"
+	if [ -n "${TU_CHAOS_TABLE:-}" ]; then echo "$row" >>"$TU_CHAOS_TABLE"; fi
+}
+
+chaos_verdict() {
+	[ "$1" -eq 0 ] || tu_fail "$1 lost"
+	[ "$2" -eq 0 ] || tu_fail "$2 duplicated"
+	[ "${3:-yes}" = yes ] || tu_fail "more than one effect for some command"
+}
+
+chaos_fold_config() {
+	cat >"$TU_TMP/trueup.yaml" <<YAML
+nats: { url: "$NATS_URL" }
+log: { level: warn, format: text }
+http: { processor: "" }
+processor:
+  view: $TU_TMP/view-live
+  tick: 0            # no ticks: the stream ends where eventgen stops
+  batch: 512
+  max_ack_pending: 4096
+streams:
+  events: { duplicates: 30m }
+  drift: { duplicates: 30m }
+  cmd: { duplicates: 30m }
+sources:
+  - { name: a, type: files, path: $TU_TMP }
+  - { name: b, type: files, path: $TU_TMP }
+targets:
+  - { name: redis, type: redis }
+rules:
+  - name: presence-ab
+    type: presence
+    kind: worker
+    sources: [a, b]
+    authority: a
+    mode: enforce
+    when_missing:
+      b: [ { target: redis, action: hset, key: "w:{name}", fields: { status: "{a.status}" } } ]
+    when_extra:
+      b: [ { target: redis, action: del, key: "w:{name}" } ]
+YAML
+	export TRUEUP_CONFIG=$TU_TMP/trueup.yaml
+	"$TU_BUILD/trueup" streams apply >/dev/null || tu_fail "streams apply"
+}
+
+chaos_applied() {
+	"$TU_BUILD/trueup" status -o json 2>/dev/null | jq -r '.applied_seq // 0'
+}
+
+chaos_kill_processor() {
+	local events=$1 kills=$2 min_ms=${3:-50} span_ms=${4:-200}
+	local a=0 prev=0 i pid ms
+	CHAOS_KILLS=0
+	CHAOS_DURING=0
+	while [ "$CHAOS_DURING" -lt "$kills" ] && [ "$a" -lt "$events" ]; do
+		i=$((CHAOS_KILLS + 1))
+		tu_bg "processor-$i" "$TU_BUILD/trueup-processor" --config "$TRUEUP_CONFIG" \
+			--instance "crash-$i"
+		pid=$(tu_pid "processor-$i")
+		ms=$((min_ms + RANDOM % span_ms))
+		sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		CHAOS_KILLS=$i
+		a=$(chaos_applied)
+		if [ "$a" -lt "$events" ]; then CHAOS_DURING=$((CHAOS_DURING + 1)); fi
+		tu_log "kill $CHAOS_KILLS: SIGKILL after $ms ms at applied sequence $a of $events"
+		# A fast fold (an idle machine) would end before the last kill: shorten the runs
+		# while one run folds more than its share of what is left.
+		if [ $(((a - prev) * (kills - CHAOS_DURING + 1))) -gt $((events - a)) ]; then
+			min_ms=$(((min_ms + 1) / 2))
+			span_ms=$(((span_ms + 1) / 2))
+		fi
+		prev=$a
+	done
+	[ "$CHAOS_DURING" -ge "$kills" ] ||
+		tu_fail "only $CHAOS_DURING kills landed while folding (wanted $kills)"
+}
+
+chaos_fold_rest() {
+	local events=$1
+	tu_bg processor-final "$TU_BUILD/trueup-processor" --config "$TRUEUP_CONFIG" \
+		--instance crash-final
+	CHAOS_EVENTS=$events
+	tu_wait_for 300 "processor to fold all $events events and drain its outbox" chaos__folded
+	tu_stop processor-final
+}
+
+chaos__folded() {
+	local s
+	s=$("$TU_BUILD/trueup" status -o json 2>/dev/null) || return 1
+	[ "$(echo "$s" | jq -r .applied_seq)" -eq "$CHAOS_EVENTS" ] &&
+		[ "$(echo "$s" | jq -r .outbox)" -eq 0 ]
+}
+
+chaos_compare_replay() {
+	local t=$TU_TMP s n
+	CHAOS_LOST=0
+	CHAOS_DUP=0
+	"$TU_BUILD/trueup" replay --view "$t/view-ref" -o json >"$t/replay.jsonl" || tu_fail "replay"
+	"$TU_BUILD/trueup" view dump --view "$t/view-live" | sort >"$t/live.dump"
+	"$TU_BUILD/trueup" view dump --view "$t/view-ref" | sort >"$t/ref.dump"
+	n=$(comm -13 "$t/live.dump" "$t/ref.dump" | wc -l)
+	CHAOS_LOST=$((CHAOS_LOST + n))
+	CHAOS_DUP=$((CHAOS_DUP + $(comm -23 "$t/live.dump" "$t/ref.dump" | wc -l)))
+	if [ "$n" -ne 0 ] || ! cmp -s "$t/live.dump" "$t/ref.dump"; then
+		diff "$t/live.dump" "$t/ref.dump" | head -20 >&2
+		tu_log "the live view differs from the uninterrupted fold"
+	else
+		tu_log "views equal: $(wc -l <"$t/live.dump") records"
+	fi
+	for s in TRUEUP_CMD TRUEUP_DRIFT; do
+		"$TU_BUILD/trueup" streams dump "$s" -o json | jq -r '[.msg_id, .payload] | @tsv' |
+			sort >"$t/live.$s"
+		jq -r --arg s "$s" 'select(.stream == $s) | [.msg_id, .payload] | @tsv' \
+			"$t/replay.jsonl" | sort >"$t/ref.$s"
+		[ -s "$t/ref.$s" ] || tu_fail "$s: the fold derives nothing: the test would prove nothing"
+		# lost: derived but not stored (or stored with other bytes)
+		n=$(comm -13 "$t/live.$s" "$t/ref.$s" | wc -l)
+		CHAOS_LOST=$((CHAOS_LOST + n))
+		# duplicated: stored twice, or stored without being derived
+		n=$(($(cut -f1 "$t/live.$s" | uniq -d | wc -l) + $(comm -23 "$t/live.$s" "$t/ref.$s" | wc -l)))
+		CHAOS_DUP=$((CHAOS_DUP + n))
+		if cmp -s "$t/live.$s" "$t/ref.$s"; then
+			tu_log "$s: $(wc -l <"$t/live.$s") messages, identical ids and bytes, none twice"
+		else
+			diff <(cut -f1 "$t/live.$s") <(cut -f1 "$t/ref.$s") | head >&2
+			tu_log "$s differs from the uninterrupted fold's output"
+		fi
+	done
+}
