@@ -11,10 +11,17 @@
 #                                fails the test unless LOST and DUP are 0 (and EFFECTS_OK
 #                                is "yes" when given)
 #
+# More nats-servers:
+#   chaos_nats NAME PORT         starts (tu_bg NAME) a nats-server with JetStream on PORT,
+#                                its store in $TU_TMP/NAME, and waits for the port;
+#                                `chaos_nats nats "$NATS_PORT"` after `tu_stop nats` restarts
+#                                the harness's server with the same store and port
+#
 # A fold killed again and again (eventgen fills TRUEUP_EVENTS; a presence rule in
 # enforce mode derives drift and commands; no actuator):
-#   chaos_fold_config            writes $TU_TMP/trueup.yaml (view $TU_TMP/view-live),
-#                                exports TRUEUP_CONFIG, runs `trueup streams apply`
+#   chaos_fold_config [LISTEN]   writes $TU_TMP/trueup.yaml (view $TU_TMP/view-live; the
+#                                processor's metrics on LISTEN, default none), exports
+#                                TRUEUP_CONFIG, runs `trueup streams apply`
 #   chaos_applied                the view's applied sequence (0 if none)
 #   chaos_kill_processor EVENTS KILLS [MIN_MS SPAN_MS]
 #                                starts the processor and SIGKILLs it after MIN_MS +
@@ -22,6 +29,7 @@
 #                                than its share), until KILLS kills landed while events
 #                                were still being folded; sets CHAOS_KILLS (all kills) and
 #                                CHAOS_DURING; fails if folding ended first
+#   chaos_folded SEQ             true once the view applied SEQ and its outbox is empty
 #   chaos_fold_rest EVENTS       one more processor: folds the rest and drains its outbox
 #   chaos_compare_replay         compares the live view, TRUEUP_CMD and TRUEUP_DRIFT with
 #                                `trueup replay` (the same fold, uninterrupted); sets
@@ -47,11 +55,18 @@ chaos_verdict() {
 	[ "${3:-yes}" = yes ] || tu_fail "more than one effect for some command"
 }
 
+chaos_nats() {
+	local name=$1 port=$2
+	mkdir -p "$TU_TMP/$name"
+	tu_bg "$name" nats-server -js -sd "$TU_TMP/$name" -a 127.0.0.1 -p "$port"
+	tu_wait_port "$port" 100 || tu_fail "nats-server $name did not start on port $port"
+}
+
 chaos_fold_config() {
 	cat >"$TU_TMP/trueup.yaml" <<YAML
 nats: { url: "$NATS_URL" }
 log: { level: warn, format: text }
-http: { processor: "" }
+http: { processor: "${1:-}" }
 processor:
   view: $TU_TMP/view-live
   tick: 0            # no ticks: the stream ends where eventgen stops
@@ -120,16 +135,15 @@ chaos_fold_rest() {
 	local events=$1
 	tu_bg processor-final "$TU_BUILD/trueup-processor" --config "$TRUEUP_CONFIG" \
 		--instance crash-final
-	CHAOS_EVENTS=$events
-	tu_wait_for 300 "processor to fold all $events events and drain its outbox" chaos__folded
+	tu_wait_for 300 "processor to fold all $events events and drain its outbox" \
+		chaos_folded "$events"
 	tu_stop processor-final
 }
 
-chaos__folded() {
+chaos_folded() {
 	local s
 	s=$("$TU_BUILD/trueup" status -o json 2>/dev/null) || return 1
-	[ "$(echo "$s" | jq -r .applied_seq)" -eq "$CHAOS_EVENTS" ] &&
-		[ "$(echo "$s" | jq -r .outbox)" -eq 0 ]
+	[ "$(echo "$s" | jq -r .applied_seq)" -eq "$1" ] && [ "$(echo "$s" | jq -r .outbox)" -eq 0 ]
 }
 
 chaos_compare_replay() {
