@@ -98,7 +98,9 @@ YAML
 }
 
 chaos_applied() {
-	"$TU_BUILD/trueup" status -o json 2>/dev/null | jq -r '.applied_seq // 0'
+	local a
+	a=$("$TU_BUILD/trueup" status -o json 2>/dev/null | jq -r '.applied_seq // 0')
+	echo "${a:-0}" # no view yet: killed before it was created
 }
 
 chaos_kill_processor() {
