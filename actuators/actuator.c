@@ -152,9 +152,9 @@ static void on_state_request(natsConnection *nc, natsSubscription *sub, natsMsg 
 
 /* ---- pure parts --------------------------------------------------------------------------- */
 
-int64_t tu_actuator_backoff_ms(uint64_t delivery, uint64_t rnd)
+int64_t tu_actuator_backoff_ms(const struct tu_target_config *t, uint64_t delivery, uint64_t rnd)
 {
-	return tu_backoff_ms(delivery, TU_ACTUATOR_BACKOFF_BASE_MS, TU_ACTUATOR_BACKOFF_CAP_MS, rnd);
+	return tu_backoff_ms(delivery, t->retry_backoff, t->retry_backoff_max, rnd);
 }
 
 /* Copies s into out for a message: printable ASCII as is, other bytes as \xNN, cut. */
@@ -371,10 +371,10 @@ static bool last_delivery(const tu_actuator *a, const struct tu_bus_meta *meta)
 static void nak_later(tu_actuator *a, natsMsg *msg, uint64_t delivered, const char *corr,
 		      int64_t at_least_ms)
 {
-	int64_t delay = tu_actuator_backoff_ms(delivered, next_random(a));
+	int64_t cap = a->target->retry_backoff_max;
+	int64_t delay = tu_actuator_backoff_ms(a->target, delivered, next_random(a));
 	if (at_least_ms > delay)
-		delay = at_least_ms < TU_ACTUATOR_BACKOFF_CAP_MS ? at_least_ms
-								 : TU_ACTUATOR_BACKOFF_CAP_MS;
+		delay = at_least_ms < cap ? at_least_ms : cap;
 	natsStatus s = natsMsg_NakWithDelay(msg, delay, NULL);
 	a->stats.retries++;
 	if (s != NATS_OK)

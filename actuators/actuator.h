@@ -37,8 +37,6 @@
 #include "pb.h"
 #include "status.h"
 
-#define TU_ACTUATOR_BACKOFF_BASE_MS 1000  /* delay after the first failed delivery */
-#define TU_ACTUATOR_BACKOFF_CAP_MS 60000  /* longest delay between deliveries */
 #define TU_ACTUATOR_MAX_REASON 512        /* bytes of a dead letter's reason */
 
 typedef struct tu_actuator tu_actuator;
@@ -105,9 +103,10 @@ tu_status tu_actuator_decode(const char *target, bool (*verb_known)(const char *
 
 /*
  * Delay before the next delivery after `delivery` (1-based) failed: a window
- * of BASE * 2^(delivery-1) capped at CAP, and a point in its upper half
- * chosen by rnd ("equal jitter"), so delays stay within [window/2, window].
+ * of t->retry_backoff * 2^(delivery-1) capped at t->retry_backoff_max, and a
+ * point in its upper half chosen by rnd ("equal jitter"), so delays stay
+ * within [window/2, window].
  */
-int64_t tu_actuator_backoff_ms(uint64_t delivery, uint64_t rnd);
+int64_t tu_actuator_backoff_ms(const struct tu_target_config *t, uint64_t delivery, uint64_t rnd);
 
 #endif

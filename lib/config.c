@@ -1311,6 +1311,44 @@ static tu_status defer_on_suspect(struct ctx *c, yaml_node_t *node, const char *
 	return TU_OK;
 }
 
+/* KV bucket names and key tokens: letters, digits, '_' and '-' only. */
+static bool kv_name_valid(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static tu_status check_lease(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_lease_config *l = dst;
+	if (!kv_name_valid(l->bucket))
+		return fail(c, node, path, "bucket \"%s\": letters, digits, '_' and '-' only",
+			    l->bucket);
+	if (!kv_name_valid(l->partition))
+		return fail(c, node, path, "partition \"%s\": letters, digits, '_' and '-' only",
+			    l->partition);
+	if (l->renew * 2 > l->ttl)
+		return fail(c, node, path,
+			    "renew (%" PRId64 "ms) must be at most half the ttl (%" PRId64
+			    "ms): a holder must get two tries before its lease lapses",
+			    l->renew, l->ttl);
+	return TU_OK;
+}
+
+#define LEASE(m) offsetof(struct tu_lease_config, m)
+static const struct field lease_fields[] = {
+	{ FLD("enabled", F_BOOL, LEASE(enabled)) },
+	{ FLD("bucket", F_STR, LEASE(bucket)), .max = 64 },
+	{ FLD("partition", F_STR, LEASE(partition)), .max = 64 },
+	{ FLD("ttl", F_DUR, LEASE(ttl)), .min = 100 },
+	{ FLD("renew", F_DUR, LEASE(renew)), .min = 10 },
+};
+#undef LEASE
+
 #define PROC(m) offsetof(struct tu_processor_config, m)
 static const struct field processor_fields[] = {
 	{ FLD("view", F_PATH, PROC(view)) },
@@ -1328,6 +1366,7 @@ static const struct field processor_fields[] = {
 	{ FLD("command_ttl", F_DUR, PROC(command_ttl)), .min = 1 },
 	{ FLD("shutdown_grace", F_DUR, PROC(shutdown_grace)), .min = 1 },
 	{ FLD("on_suspect", F_FN, 0), .fn = defer_on_suspect },
+	{ FLD("lease", F_MAP, PROC(lease)), SUB(lease_fields), .fn = check_lease },
 };
 #undef PROC
 
@@ -2494,6 +2533,8 @@ static const struct field target_fields[] = {
 	{ FLD("fetch_wait", F_DUR, TGT(fetch_wait)), .min = 1 },
 	{ FLD("ack_wait", F_DUR, TGT(ack_wait)), .min = 1 },
 	{ FLD("max_deliver", F_INT, TGT(max_deliver)), .min = 1 },
+	{ FLD("retry_backoff", F_DUR, TGT(retry_backoff)), .min = 1 },
+	{ FLD("retry_backoff_max", F_DUR, TGT(retry_backoff_max)), .min = 1 },
 	{ FLD("timeout", F_DUR, TGT(timeout)), .min = 1 },
 	{ FLD("breaker", F_MAP, TGT(breaker)), SUB(breaker_fields), .fn = check_breaker },
 };
@@ -2529,6 +2570,8 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 	t->ack_wait = 30 * MS_S;
 	t->max_deliver = 5;
 	t->timeout = 5 * MS_S;
+	t->retry_backoff = 1 * MS_S;
+	t->retry_backoff_max = 1 * MS_M;
 	t->breaker.failures = 5;
 	t->breaker.cooldown = 30 * MS_S;
 	t->breaker.max_cooldown = 5 * MS_M;
@@ -2557,6 +2600,9 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 		t->redis.done_ttl = 7 * MS_D;
 	}
 	st = parse_fields(c, node, path, sets, n_sets);
+	if (st == TU_OK && t->retry_backoff > t->retry_backoff_max)
+		st = fail(c, node, path, "retry_backoff (%" PRId64 "ms) is above retry_backoff_max (%" PRId64
+			  "ms)", t->retry_backoff, t->retry_backoff_max);
 	if (st == TU_OK && t->type == TU_TARGET_KUBE)
 		st = check_kube_conn(c, node, path, &t->kube.conn);
 	if (st == TU_OK && t->type == TU_TARGET_HTTP && t->http.preset == TU_HTTP_PRESET_DO_APPS &&
@@ -3806,6 +3852,10 @@ static void set_defaults(struct tu_config *cfg)
 	p->outbox_retry = 5 * MS_S;
 	p->command_ttl = 10 * MS_M;
 	p->shutdown_grace = 10 * MS_S;
+	p->lease.bucket = tu_xstrdup("trueup_leases");
+	p->lease.partition = tu_xstrdup("0");
+	p->lease.ttl = 10 * MS_S;
+	p->lease.renew = 2 * MS_S;
 	cfg->log.level = TU_LOG_INFO;
 	cfg->log.format = TU_LOG_JSON;
 	cfg->http.processor = tu_xstrdup("127.0.0.1:9464");
@@ -3851,6 +3901,28 @@ static tu_status syntax_error(const char *name, const yaml_parser_t *p, const ch
 }
 
 /* Parses and validates one YAML text into *out. */
+/*
+ * A standby that takes over re-sends what the old holder may have published
+ * in its last ttl + renew: the duplicate windows must cover that.
+ */
+static tu_status check_lease_windows(struct ctx *c, yaml_node_t *root)
+{
+	const struct tu_lease_config *l = &c->cfg->processor.lease;
+	const struct tu_stream_config *outs[] = { &c->cfg->streams.drift, &c->cfg->streams.cmd,
+						   &c->cfg->streams.dead };
+	if (!l->enabled)
+		return TU_OK;
+	yaml_node_t *node = map_get(c, map_get(c, root, "processor"), "lease");
+	for (size_t i = 0; i < ARRAY_LEN(outs); i++)
+		if (outs[i]->duplicates < 2 * (l->ttl + l->renew))
+			return fail(c, node != NULL ? node : root, "processor.lease",
+				    "ttl + renew (%" PRId64 "ms) must be under half the duplicate "
+				    "window of stream %s (%" PRId64 "ms): a new holder re-sends "
+				    "what the old one may have sent",
+				    l->ttl + l->renew, outs[i]->name, outs[i]->duplicates);
+	return TU_OK;
+}
+
 static tu_status load(const char *name, const char *base_dir, const char *data, size_t len,
 		      struct tu_config **out, char *err, size_t errlen)
 {
@@ -3905,6 +3977,8 @@ static tu_status load(const char *name, const char *base_dir, const char *data, 
 				       &cfg->processor.on_suspect);
 	if (st == TU_OK && c.rules != NULL)
 		st = parse_rules(&c, c.rules, "rules");
+	if (st == TU_OK)
+		st = check_lease_windows(&c, root);
 out:
 	if (have_doc)
 		yaml_document_delete(&doc);
@@ -4060,6 +4134,16 @@ const char *tu_rule_type_str(enum tu_rule_type t)
 	if (t == TU_RULE_SOURCE_SUSPECT)
 		return TU_RULE_SOURCE_SUSPECT_NAME;
 	return enum_str(rule_types, ARRAY_LEN(rule_types), (int)t);
+}
+
+const char *tu_source_type_str(enum tu_source_type t)
+{
+	return enum_str(source_types, ARRAY_LEN(source_types), (int)t);
+}
+
+const char *tu_target_type_str(enum tu_target_type t)
+{
+	return enum_str(target_types, ARRAY_LEN(target_types), (int)t);
 }
 
 const char *tu_compare_str(enum tu_compare cmp)
@@ -4301,6 +4385,8 @@ void tu_config_destroy(struct tu_config *cfg)
 	free(cfg->processor.view);
 	actions_release(&cfg->processor.on_suspect);
 	free(cfg->processor.consumer);
+	free(cfg->processor.lease.bucket);
+	free(cfg->processor.lease.partition);
 	free(cfg->http.processor);
 	free(cfg->http.producer);
 	free(cfg->http.actuator);

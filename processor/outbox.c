@@ -54,6 +54,7 @@ struct tu_outbox {
 	uint64_t depth;          /* entries in the outbox at the last look */
 	uint64_t published;      /* acks received */
 	uint64_t last_sent;      /* highest key handed to nats.c */
+	bool standby;            /* a standby processor: keep entries, send nothing */
 };
 
 static size_t hash(const char *s)
@@ -334,7 +335,12 @@ static void *run(void *arg)
 		}
 		bool failed = o->failed;
 		bool late = !failed && overdue(o);
+		bool standby = o->standby;
 		pthread_mutex_unlock(&o->mu);
+		if (standby && !stop) {
+			free(acked);
+			continue;
+		}
 		if (stop) {
 			free(acked);
 			break;
@@ -361,6 +367,86 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&o->mu);
 	}
 	return NULL;
+}
+
+void tu_outbox_set_standby(tu_outbox *o, bool standby)
+{
+	pthread_mutex_lock(&o->mu);
+	bool was = o->standby;
+	o->standby = standby;
+	if (was != standby) {
+		/* Either way the next send starts over at the first entry. */
+		clear_inflight(o);
+		o->failed = false;
+		o->last_sent = 0;
+		o->kicked = true;
+		pthread_cond_signal(&o->cond);
+	}
+	pthread_mutex_unlock(&o->mu);
+	if (standby && !was)
+		tu_bus_async_drop_pending(o->bus);
+}
+
+/* Decodes the source sequence of an outbox entry; false if it does not decode. */
+static bool entry_seq(const MDB_val *d, uint64_t *seq)
+{
+	Trueup__View__OutboxEntry *e = trueup__view__outbox_entry__unpack(NULL, d->mv_size,
+									 d->mv_data);
+	if (e == NULL)
+		return false;
+	*seq = e->source_seq;
+	trueup__view__outbox_entry__free_unpacked(e, NULL);
+	return true;
+}
+
+tu_status tu_outbox_trim(tu_outbox *o, MDB_txn *txn, uint64_t through_seq, uint64_t *trimmed)
+{
+	const struct tu_view_dbs *db = tu_view_dbs(o->view);
+	MDB_cursor *cur = NULL;
+	*trimmed = 0;
+	int rc = mdb_cursor_open(txn, db->outbox, &cur);
+	if (rc != 0)
+		return tu_view_status(rc);
+	MDB_val k, d;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+	while (rc == 0) {
+		uint64_t seq = 0;
+		/* An entry that does not decode is the publisher's to report: stop at it. */
+		if (!entry_seq(&d, &seq) || seq > through_seq)
+			break;
+		rc = mdb_cursor_del(cur, 0);
+		if (rc != 0)
+			break;
+		(*trimmed)++;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? TU_OK : tu_view_status(rc);
+}
+
+tu_status tu_outbox_settled(tu_outbox *o, uint64_t *through_seq)
+{
+	MDB_txn *txn = NULL;
+	tu_status st = tu_view_begin(o->view, false, &txn);
+	if (st != TU_OK)
+		return st;
+	uint64_t applied = 0, first = 0;
+	st = tu_view_meta_get(txn, o->view, TU_META_APPLIED_SEQ, &applied);
+	MDB_cursor *cur = NULL;
+	int rc = st == TU_OK ? mdb_cursor_open(txn, tu_view_dbs(o->view)->outbox, &cur) : 0;
+	if (st == TU_OK && rc == 0) {
+		MDB_val k, d;
+		if (mdb_cursor_get(cur, &k, &d, MDB_FIRST) == 0 && entry_seq(&d, &first) &&
+		    first > 0 && first - 1 < applied)
+			applied = first - 1;
+		mdb_cursor_close(cur);
+	}
+	tu_view_abort(o->view, txn);
+	if (st == TU_OK && rc != 0)
+		st = tu_view_status(rc);
+	if (st == TU_OK)
+		*through_seq = applied;
+	return st;
 }
 
 tu_status tu_outbox_start(tu_outbox *o)

@@ -24,10 +24,10 @@ chaos_fold_config
 	--drift-pct 2 || tu_fail "eventgen"
 chaos_kill_processor "$EVENTS" "$KILLS" 30 200
 chaos_fold_rest "$EVENTS"
-chaos_compare_replay
+tu_replay_compare "$TRUEUP_CONFIG" "$TU_TMP/view-live"
 cmds=$(wc -l <"$TU_TMP/live.TRUEUP_CMD")
 chaos_row "processor SIGKILL during a fold" \
 	"$CHAOS_KILLS SIGKILLs ($CHAOS_DURING mid-fold) over $EVENTS events" \
-	"$CHAOS_LOST" "$CHAOS_DUP of $cmds commands + $(wc -l <"$TU_TMP/live.TRUEUP_DRIFT") drift events" \
+	"$TU_REPLAY_LOST" "$TU_REPLAY_DUP of $cmds commands + $(wc -l <"$TU_TMP/live.TRUEUP_DRIFT") drift events" \
 	"n/a (no actuator)"
-chaos_verdict "$CHAOS_LOST" "$CHAOS_DUP"
+chaos_verdict "$TU_REPLAY_LOST" "$TU_REPLAY_DUP"

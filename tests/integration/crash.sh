@@ -22,6 +22,5 @@ chaos_fold_config
 # KILLS kills have landed while events were still being folded.
 chaos_kill_processor "$EVENTS" "$KILLS" 50 200
 chaos_fold_rest "$EVENTS"
-chaos_compare_replay
-chaos_verdict "$CHAOS_LOST" "$CHAOS_DUP"
+tu_replay_check "$TRUEUP_CONFIG" "$TU_TMP/view-live"
 tu_log "PASS: $EVENTS events, $CHAOS_KILLS SIGKILLs ($CHAOS_DURING while folding)"

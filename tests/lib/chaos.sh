@@ -1,5 +1,6 @@
 # tests/lib/chaos.sh - what the chaos suite (tests/chaos, RELIABILITY.md) and the
-# crash test (tests/integration/crash.sh) share. Source after harness.sh.
+# crash test (tests/integration/crash.sh) share. Source after harness.sh; it
+# sources replay_check.sh (and sets BIN to TU_BUILD for it).
 #
 # Sizes and the table:
 #   chaos_size SHORT LONG        prints SHORT, or LONG when TU_CHAOS_LONG=1 (the issue's
@@ -31,11 +32,11 @@
 #                                CHAOS_DURING; fails if folding ended first
 #   chaos_folded SEQ             true once the view applied SEQ and its outbox is empty
 #   chaos_fold_rest EVENTS       one more processor: folds the rest and drains its outbox
-#   chaos_compare_replay         compares the live view, TRUEUP_CMD and TRUEUP_DRIFT with
-#                                `trueup replay` (the same fold, uninterrupted); sets
-#                                CHAOS_LOST (derived records or messages missing) and
-#                                CHAOS_DUP (messages stored twice or that the
-#                                uninterrupted fold never derived); logs the differences
+# then `tu_replay_compare "$TRUEUP_CONFIG" "$TU_TMP/view-live"` (replay_check.sh) counts
+# what the killed fold lost or duplicated against an uninterrupted one.
+
+. "$(dirname "${BASH_SOURCE[0]}")/replay_check.sh"
+BIN=${BIN:-${TU_BUILD:-}}
 
 chaos_size() {
 	if [ "${TU_CHAOS_LONG:-0}" = 1 ]; then echo "$2"; else echo "$1"; fi
@@ -76,23 +77,8 @@ streams:
   events: { duplicates: 30m }
   drift: { duplicates: 30m }
   cmd: { duplicates: 30m }
-sources:
-  - { name: a, type: files, path: $TU_TMP }
-  - { name: b, type: files, path: $TU_TMP }
-targets:
-  - { name: redis, type: redis }
-rules:
-  - name: presence-ab
-    type: presence
-    kind: worker
-    sources: [a, b]
-    authority: a
-    mode: enforce
-    when_missing:
-      b: [ { target: redis, action: hset, key: "w:{name}", fields: { status: "{a.status}" } } ]
-    when_extra:
-      b: [ { target: redis, action: del, key: "w:{name}" } ]
 YAML
+	tu_eventgen_policy "$TU_TMP" >>"$TU_TMP/trueup.yaml"
 	export TRUEUP_CONFIG=$TU_TMP/trueup.yaml
 	"$TU_BUILD/trueup" streams apply >/dev/null || tu_fail "streams apply"
 }
@@ -146,41 +132,4 @@ chaos_folded() {
 	local s
 	s=$("$TU_BUILD/trueup" status -o json 2>/dev/null) || return 1
 	[ "$(echo "$s" | jq -r .applied_seq)" -eq "$1" ] && [ "$(echo "$s" | jq -r .outbox)" -eq 0 ]
-}
-
-chaos_compare_replay() {
-	local t=$TU_TMP s n
-	CHAOS_LOST=0
-	CHAOS_DUP=0
-	"$TU_BUILD/trueup" replay --view "$t/view-ref" -o json >"$t/replay.jsonl" || tu_fail "replay"
-	"$TU_BUILD/trueup" view dump --view "$t/view-live" | sort >"$t/live.dump"
-	"$TU_BUILD/trueup" view dump --view "$t/view-ref" | sort >"$t/ref.dump"
-	n=$(comm -13 "$t/live.dump" "$t/ref.dump" | wc -l)
-	CHAOS_LOST=$((CHAOS_LOST + n))
-	CHAOS_DUP=$((CHAOS_DUP + $(comm -23 "$t/live.dump" "$t/ref.dump" | wc -l)))
-	if [ "$n" -ne 0 ] || ! cmp -s "$t/live.dump" "$t/ref.dump"; then
-		diff "$t/live.dump" "$t/ref.dump" | head -20 >&2
-		tu_log "the live view differs from the uninterrupted fold"
-	else
-		tu_log "views equal: $(wc -l <"$t/live.dump") records"
-	fi
-	for s in TRUEUP_CMD TRUEUP_DRIFT; do
-		"$TU_BUILD/trueup" streams dump "$s" -o json | jq -r '[.msg_id, .payload] | @tsv' |
-			sort >"$t/live.$s"
-		jq -r --arg s "$s" 'select(.stream == $s) | [.msg_id, .payload] | @tsv' \
-			"$t/replay.jsonl" | sort >"$t/ref.$s"
-		[ -s "$t/ref.$s" ] || tu_fail "$s: the fold derives nothing: the test would prove nothing"
-		# lost: derived but not stored (or stored with other bytes)
-		n=$(comm -13 "$t/live.$s" "$t/ref.$s" | wc -l)
-		CHAOS_LOST=$((CHAOS_LOST + n))
-		# duplicated: stored twice, or stored without being derived
-		n=$(($(cut -f1 "$t/live.$s" | uniq -d | wc -l) + $(comm -23 "$t/live.$s" "$t/ref.$s" | wc -l)))
-		CHAOS_DUP=$((CHAOS_DUP + n))
-		if cmp -s "$t/live.$s" "$t/ref.$s"; then
-			tu_log "$s: $(wc -l <"$t/live.$s") messages, identical ids and bytes, none twice"
-		else
-			diff <(cut -f1 "$t/live.$s") <(cut -f1 "$t/ref.$s") | head >&2
-			tu_log "$s differs from the uninterrupted fold's output"
-		fi
-	done
 }

@@ -15,8 +15,10 @@
  * in GARBAGE_KINDS kinds in turn (see garbage()); their Nats-Msg-Ids start
  * with "garbage.", and the valid messages are the same as without them.
  *
- * usage: eventgen --url URL --events N [--entities N] [--drift-pct P] [--seed S]
+ * usage: eventgen --url URL --events N [--from I] [--entities N] [--drift-pct P] [--seed S]
  *                 [--garbage G]
+ * (--from I: publish only messages I.. of the N, to feed a stream in steps;
+ * garbage due before message I is left out too)
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,7 +35,8 @@
 
 struct gen {
 	tu_bus *bus;
-	uint64_t sent, max;            /* valid messages published, and how many to publish */
+	uint64_t sent, max;            /* valid messages generated, and how many to generate */
+	uint64_t from;                 /* messages before this index are generated, not published */
 	uint64_t garbage, garbage_max; /* malformed ones published, and how many to publish */
 	unsigned seed;                 /* --seed: in every Nats-Msg-Id */
 	uint64_t rng;
@@ -107,6 +110,8 @@ static int garbage(struct gen *g, uint64_t k)
 	Trueup__V1__ScanMarker m = TRUEUP__V1__SCAN_MARKER__INIT;
 	const char *obs = "trueup.obs.a.worker";
 	g->garbage++;
+	if (g->sent <= g->from)
+		return 0; /* due before the first message published */
 	switch (k % GARBAGE_KINDS) {
 	case 0: return publish_raw(g, obs, TU_TYPE_OBSERVED, id, junk, sizeof(junk));
 	case 1:
@@ -141,7 +146,7 @@ static int garbage(struct gen *g, uint64_t k)
 static int publish(struct gen *g, const char *subject, const char *type, const char *id,
 		   const ProtobufCMessage *m)
 {
-	if (pack_and_publish(g, subject, type, id, m) != 0)
+	if (g->sent >= g->from && pack_and_publish(g, subject, type, id, m) != 0)
 		return -1;
 	g->sent++;
 	while (g->garbage < g->garbage_max && g->garbage * g->max < g->sent * g->garbage_max) {
@@ -211,7 +216,7 @@ static bool in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_p
 int main(int argc, char **argv)
 {
 	const char *url = NULL;
-	uint64_t events = 0, entities = 10000;
+	uint64_t events = 0, entities = 10000, from = 0;
 	uint64_t garbage_max = 0;
 	unsigned drift_pct = 2, seed = 1;
 	static const struct option opts[] = {
@@ -221,6 +226,7 @@ int main(int argc, char **argv)
 		{ "drift-pct", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "garbage", required_argument, NULL, 'g' },
+		{ "from", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -232,9 +238,10 @@ int main(int argc, char **argv)
 		case 'd': drift_pct = (unsigned)atoi(optarg); break;
 		case 's': seed = (unsigned)atoi(optarg); break;
 		case 'g': garbage_max = strtoull(optarg, NULL, 10); break;
+		case 'f': from = strtoull(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: eventgen --url URL --events N [--entities N] "
-					"[--drift-pct P] [--seed S] [--garbage G]\n");
+					"[--from I] [--drift-pct P] [--seed S] [--garbage G]\n");
 			return 2;
 		}
 	}
@@ -246,7 +253,7 @@ int main(int argc, char **argv)
 	struct tu_nats_config nc = { .url = (char *)url, .connect_timeout = 2000,
 				     .request_timeout = 10000, .max_reconnect = 60,
 				     .reconnect_wait = 500 };
-	struct gen g = { .max = events, .garbage_max = garbage_max, .seed = seed,
+	struct gen g = { .max = events, .from = from, .garbage_max = garbage_max, .seed = seed,
 			 .rng = 0x9e3779b97f4a7c15ULL ^ seed };
 	char err[512];
 	struct tu_bus_opts bo = { .name = "eventgen", .max_pending = 8192, .keep_failed = true };
@@ -287,9 +294,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "eventgen: %zu messages not acked: %s\n", unsent, tu_status_str(st));
 		rc = 1;
 	}
-	fprintf(stderr, "eventgen: published %" PRIu64 " events (+ %" PRIu64 " garbage) in %.2fs "
-		"(%.0f/s)\n", g.sent, g.garbage, secs,
-		secs > 0 ? (double)(g.sent + g.garbage) / secs : 0.0);
+	uint64_t pub = g.sent > g.from ? g.sent - g.from : 0;
+	fprintf(stderr, "eventgen: published %" PRIu64 " events (+ %" PRIu64 " garbage generated) in "
+		"%.2fs (%.0f/s)\n", pub, g.garbage, secs, secs > 0 ? (double)pub / secs : 0.0);
 	tu_bus_destroy(g.bus, 1000);
 	return rc;
 }

@@ -593,6 +593,10 @@ static void lookups_and_names(void **state)
 	assert_string_equal(tu_rule_mode_str(TU_MODE_PROPOSE), "propose");
 	assert_string_equal(tu_rule_mode_str(TU_MODE_ENFORCE), "enforce");
 	assert_non_null(tu_rule_mode_str((enum tu_rule_mode)99));
+	assert_string_equal(tu_source_type_str(TU_SOURCE_KUBE), "kubernetes");
+	assert_string_equal(tu_source_type_str(TU_SOURCE_HTTP), "http");
+	assert_string_equal(tu_target_type_str(TU_TARGET_MONGODB), "mongodb");
+	assert_string_equal(tu_target_type_str((enum tu_target_type)99), "unknown");
 	assert_null(tu_kvlist_get(&empty, "key"));
 	assert_null(tu_kvlist_get(NULL, "key"));
 	tu_config_destroy(NULL);
@@ -645,6 +649,45 @@ static void http_listen_addresses(void **state)
 	tu_config_destroy(cfg);
 	expect_error("http: { producer: nowhere }\n", "t.yaml:1:19: http.producer: ",
 		     "is not host:port");
+}
+
+/* processor.lease: defaults, bounds, names, and the duplicate windows it needs. */
+static void processor_lease(void **state)
+{
+	(void)state;
+	struct tu_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load("processor: {}\n", &cfg, err, sizeof(err)), TU_OK);
+	assert_false(cfg->processor.lease.enabled);
+	assert_string_equal(cfg->processor.lease.bucket, "trueup_leases");
+	assert_string_equal(cfg->processor.lease.partition, "0");
+	assert_int_equal(cfg->processor.lease.ttl, 10000);
+	assert_int_equal(cfg->processor.lease.renew, 2000);
+	tu_config_destroy(cfg);
+	assert_int_equal(load("processor:\n  lease: { enabled: true, bucket: ha-1, partition: eu_1, "
+			      "ttl: 4s, renew: 1s }\n",
+			      &cfg, err, sizeof(err)),
+			 TU_OK);
+	assert_true(cfg->processor.lease.enabled);
+	assert_string_equal(cfg->processor.lease.bucket, "ha-1");
+	assert_string_equal(cfg->processor.lease.partition, "eu_1");
+	assert_int_equal(cfg->processor.lease.ttl, 4000);
+	tu_config_destroy(cfg);
+	expect_error("processor:\n  lease: { ttl: 2s, renew: 1500ms }\n",
+		     "t.yaml:2:10: processor.lease: ", "must be at most half the ttl");
+	expect_error("processor:\n  lease: { bucket: a.b }\n", "t.yaml:2:10: processor.lease: ",
+		     "bucket \"a.b\": letters, digits");
+	expect_error("processor:\n  lease: { partition: \"x>\" }\n",
+		     "t.yaml:2:10: processor.lease: ", "partition \"x>\"");
+	/* Off, a long ttl is fine; on, the drift and cmd duplicate windows must cover it. */
+	assert_int_equal(load("streams: { cmd: { duplicates: 1m } }\n"
+			      "processor: { lease: { ttl: 40s, renew: 5s } }\n",
+			      &cfg, err, sizeof(err)),
+			 TU_OK);
+	tu_config_destroy(cfg);
+	expect_error("streams: { cmd: { duplicates: 1m } }\n"
+		     "processor: { lease: { enabled: true, ttl: 40s, renew: 5s } }\n",
+		     "t.yaml:2:21: processor.lease: ", "duplicate window of stream TRUEUP_CMD");
 }
 
 static void err_bad_size(void **state)
@@ -1395,6 +1438,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(lookups_and_names),
 	cmocka_unit_test(err_bad_duration),
 	cmocka_unit_test(err_bad_size),
+	cmocka_unit_test(processor_lease),
 	cmocka_unit_test(http_listen_addresses),
 	cmocka_unit_test(err_unknown_field),
 	cmocka_unit_test(err_unknown_top_level),
