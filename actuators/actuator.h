@@ -46,11 +46,13 @@ struct tu_actuator_opts {
 	struct tu_adapter adapter;             /* its impl is borrowed and outlives the actuator */
 	const char *instance;                  /* copied; the Outcome's actuator field */
 	/*
-	 * Test hook (tests/integration/actuator_redis.sh): the process kills itself
-	 * with SIGKILL right after the target executed a command, before its outcome
-	 * is published or it is acked. Never set in production.
+	 * Test hook (tests/integration/actuator_redis.sh, tests/chaos/actuator_kill.sh):
+	 * when > 0, the process kills itself with SIGKILL right after the target
+	 * executed the command that is its crash_after-th `succeeded` one (a side
+	 * effect), before any outcome of that execution is published or acked.
+	 * 0: off. Never set in production.
 	 */
-	bool crash_after_execute;
+	unsigned crash_after;
 	/* Where the loop's metrics go (docs/metrics.md), and whom it tells it is alive; may be NULL. */
 	struct tu_ophttp *op;
 };

@@ -503,14 +503,64 @@ tu_status tu_bus_pull_bind(tu_bus *bus, const char *stream, const char *durable,
 	return TU_OK;
 }
 
-tu_status tu_bus_fetch(natsSubscription *sub, int batch, int64_t timeout_ms, natsMsgList *out)
+static tu_status fetch_status(natsStatus s)
 {
-	natsStatus s = natsSubscription_Fetch(out, sub, batch, timeout_ms, NULL);
 	if (s == NATS_OK)
 		return TU_OK;
 	if (s == NATS_TIMEOUT)
 		return TU_ETIMEOUT;
 	return tu_bus_status(s);
+}
+
+/* Messages the subscription holds (user and status messages); 0 if it cannot say. */
+static int sub_pending(natsSubscription *sub)
+{
+	int n = 0;
+	return natsSubscription_GetPending(sub, &n, NULL) == NATS_OK ? n : 0;
+}
+
+/* Takes up to batch of the messages sub already holds, one Fetch of 1 at a time. */
+static tu_status fetch_pending(natsSubscription *sub, int batch, int64_t timeout_ms,
+			       natsMsgList *out)
+{
+	natsMsg **msgs = tu_xcalloc((size_t)batch, sizeof(*msgs));
+	int n = 0;
+	natsStatus s = NATS_OK;
+	while (n < batch && sub_pending(sub) > 0) {
+		natsMsgList one = { 0 };
+		s = natsSubscription_Fetch(&one, sub, 1, timeout_ms, NULL);
+		if (s != NATS_OK)
+			break;
+		msgs[n++] = one.Msgs[0];
+		one.Count = 0;
+		natsMsgList_Destroy(&one); /* the array only */
+	}
+	if (n == 0) {
+		free(msgs);
+		return s == NATS_OK ? TU_ETIMEOUT : fetch_status(s);
+	}
+	/* natsMsgList_Destroy() frees the array with free(), as it would its own. */
+	out->Msgs = msgs;
+	out->Count = n;
+	return TU_OK;
+}
+
+/*
+ * nats.c before 3.9 (Debian 12 ships 3.4.1) overruns the message array of a
+ * Fetch when the subscription already holds messages on entry (nats.c #749):
+ * it takes c of them, asks the server for batch - c more, and then waits until
+ * it holds exactly batch - c, which it is past when c > batch / 2: every
+ * further message is written beyond the array. Pull requests sent before a
+ * disconnect, or buffered during one, leave such messages behind (the
+ * processor crashed after nats-server restarts, tests/chaos/nats_restart.sh).
+ * So what is already pending is taken one Fetch of 1 at a time, which cannot
+ * overrun, and a batch is asked for only when nothing is pending.
+ */
+tu_status tu_bus_fetch(natsSubscription *sub, int batch, int64_t timeout_ms, natsMsgList *out)
+{
+	if (batch > 1 && sub_pending(sub) > 0)
+		return fetch_pending(sub, batch, timeout_ms, out);
+	return fetch_status(natsSubscription_Fetch(out, sub, batch, timeout_ms, NULL));
 }
 
 /* Parses an unsigned decimal token; false if it is not one. */

@@ -10,8 +10,15 @@
  * produce the same messages (content and Nats-Msg-Id), so re-running is a
  * no-op within the stream's duplicate window.
  *
+ * --garbage G (the chaos suite, tests/chaos/garbage.sh) spreads G malformed
+ * messages evenly between the N valid ones, on trueup.obs.> and trueup.hb.>,
+ * in GARBAGE_KINDS kinds in turn (see garbage()); their Nats-Msg-Ids start
+ * with "garbage.", and the valid messages are the same as without them.
+ *
  * usage: eventgen --url URL --events N [--from I] [--entities N] [--drift-pct P] [--seed S]
- * (--from I: publish only messages I.. of the N, to feed a stream in steps)
+ *                 [--garbage G]
+ * (--from I: publish only messages I.. of the N, to feed a stream in steps;
+ * garbage due before message I is left out too)
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -28,10 +35,14 @@
 
 struct gen {
 	tu_bus *bus;
-	uint64_t sent, max;
-	uint64_t from;     /* messages before this index are generated, not published */
+	uint64_t sent, max;            /* valid messages generated, and how many to generate */
+	uint64_t from;                 /* messages before this index are generated, not published */
+	uint64_t garbage, garbage_max; /* malformed ones published, and how many to publish */
+	unsigned seed;                 /* --seed: in every Nats-Msg-Id */
 	uint64_t rng;
 };
+
+#define GARBAGE_KINDS 8 /* kinds of malformed messages garbage() makes */
 
 static uint64_t next_rand(struct gen *g)
 {
@@ -41,27 +52,108 @@ static uint64_t next_rand(struct gen *g)
 	return g->rng;
 }
 
-static int publish(struct gen *g, const char *subject, const char *type, const char *id,
-		   const ProtobufCMessage *m)
+static int publish_raw(struct gen *g, const char *subject, const char *type, const char *id,
+		       const void *data, size_t n)
 {
-	uint8_t buf[4096];
-	if (g->sent < g->from) {
-		g->sent++;
-		return 0;
-	}
-	size_t n = protobuf_c_message_get_packed_size(m);
-	protobuf_c_message_pack(m, buf);
-	struct tu_bus_msg msg = { subject, type, id, NULL, buf, n };
+	struct tu_bus_msg msg = { subject, type, id, NULL, data, n };
 	for (int tries = 0; tries < 100; tries++) {
-		tu_status st = tu_bus_publish_async(g->bus, &msg);
-		if (st == TU_OK) {
-			g->sent++;
+		if (tu_bus_publish_async(g->bus, &msg) == TU_OK)
 			return 0;
-		}
 		tu_clock_sleep_ms(10);
 	}
 	fprintf(stderr, "eventgen: cannot publish %s\n", id);
 	return -1;
+}
+
+static int pack_and_publish(struct gen *g, const char *subject, const char *type, const char *id,
+			    const ProtobufCMessage *m)
+{
+	uint8_t buf[4096];
+	size_t n = protobuf_c_message_get_packed_size(m);
+	protobuf_c_message_pack(m, buf);
+	return publish_raw(g, subject, type, id, buf, n);
+}
+
+/*
+ * Publishes malformed message number k (0-based): kind k % GARBAGE_KINDS, each
+ * something the fold must park as a dead letter:
+ *   0 bytes that are not protobuf on trueup.obs.a.worker
+ *   1 an observation whose source (b) disagrees with its subject (a)
+ *   2 an observation whose entity kind is not a valid name
+ *   3 bytes that are not protobuf on trueup.hb.<service>.<instance>
+ *   4 a heartbeat with ttl_ms 0
+ *   5 a heartbeat of another instance (i2) than its subject's (i1)
+ *   6 an observation whose attributes are not sorted
+ *   7 a scan marker without a phase on trueup.obs.a._scan
+ */
+static int garbage(struct gen *g, uint64_t k)
+{
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x42 };
+	char id[96], name[64];
+	snprintf(id, sizeof(id), "garbage.%u.%" PRIu64, g->seed, k);
+	snprintf(name, sizeof(name), "g-%" PRIu64, k);
+	Trueup__V1__EntityRef e = TRUEUP__V1__ENTITY_REF__INIT;
+	e.kind = "worker";
+	e.namespace_ = "default";
+	e.name = name;
+	Trueup__V1__Attr a1 = TRUEUP__V1__ATTR__INIT, a2 = TRUEUP__V1__ATTR__INIT;
+	a1.key = "z";
+	a1.value = "1";
+	a2.key = "a";
+	a2.value = "2";
+	Trueup__V1__Attr *attrs[2] = { &a1, &a2 };
+	Trueup__V1__ObservedState o = TRUEUP__V1__OBSERVED_STATE__INIT;
+	o.source = "a";
+	o.scan_id = "garbage";
+	o.entity = &e;
+	Trueup__V1__Heartbeat h = TRUEUP__V1__HEARTBEAT__INIT;
+	Trueup__V1__ScanMarker m = TRUEUP__V1__SCAN_MARKER__INIT;
+	const char *obs = "trueup.obs.a.worker";
+	g->garbage++;
+	if (g->sent <= g->from)
+		return 0; /* due before the first message published */
+	switch (k % GARBAGE_KINDS) {
+	case 0: return publish_raw(g, obs, TU_TYPE_OBSERVED, id, junk, sizeof(junk));
+	case 1:
+		o.source = "b";
+		return pack_and_publish(g, obs, TU_TYPE_OBSERVED, id, &o.base);
+	case 2:
+		e.kind = "Bad Kind";
+		return pack_and_publish(g, obs, TU_TYPE_OBSERVED, id, &o.base);
+	case 3: return publish_raw(g, "trueup.hb.svc.i1", TU_TYPE_HEARTBEAT, id, junk, sizeof(junk));
+	case 4:
+		h.service = "svc";
+		h.instance = "i1";
+		h.ttl_ms = 0;
+		return pack_and_publish(g, "trueup.hb.svc.i1", TU_TYPE_HEARTBEAT, id, &h.base);
+	case 5:
+		h.service = "svc";
+		h.instance = "i2";
+		h.ttl_ms = 1000;
+		return pack_and_publish(g, "trueup.hb.svc.i1", TU_TYPE_HEARTBEAT, id, &h.base);
+	case 6:
+		o.attrs = attrs;
+		o.n_attrs = 2;
+		return pack_and_publish(g, obs, TU_TYPE_OBSERVED, id, &o.base);
+	default:
+		m.source = "a";
+		m.scan_id = "garbage";
+		return pack_and_publish(g, "trueup.obs.a._scan", TU_TYPE_SCAN, id, &m.base);
+	}
+}
+
+/* Publishes one valid message, then the garbage due by now (spread evenly). */
+static int publish(struct gen *g, const char *subject, const char *type, const char *id,
+		   const ProtobufCMessage *m)
+{
+	if (g->sent >= g->from && pack_and_publish(g, subject, type, id, m) != 0)
+		return -1;
+	g->sent++;
+	while (g->garbage < g->garbage_max && g->garbage * g->max < g->sent * g->garbage_max) {
+		if (garbage(g, g->garbage) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int marker(struct gen *g, const char *src, const char *scan_id, bool begin, bool full)
@@ -125,6 +217,7 @@ int main(int argc, char **argv)
 {
 	const char *url = NULL;
 	uint64_t events = 0, entities = 10000, from = 0;
+	uint64_t garbage_max = 0;
 	unsigned drift_pct = 2, seed = 1;
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
@@ -132,6 +225,7 @@ int main(int argc, char **argv)
 		{ "entities", required_argument, NULL, 'e' },
 		{ "drift-pct", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "garbage", required_argument, NULL, 'g' },
 		{ "from", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,10 +237,11 @@ int main(int argc, char **argv)
 		case 'e': entities = strtoull(optarg, NULL, 10); break;
 		case 'd': drift_pct = (unsigned)atoi(optarg); break;
 		case 's': seed = (unsigned)atoi(optarg); break;
+		case 'g': garbage_max = strtoull(optarg, NULL, 10); break;
 		case 'f': from = strtoull(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: eventgen --url URL --events N [--entities N] "
-					"[--from I] [--drift-pct P] [--seed S]\n");
+					"[--from I] [--drift-pct P] [--seed S] [--garbage G]\n");
 			return 2;
 		}
 	}
@@ -158,7 +253,8 @@ int main(int argc, char **argv)
 	struct tu_nats_config nc = { .url = (char *)url, .connect_timeout = 2000,
 				     .request_timeout = 10000, .max_reconnect = 60,
 				     .reconnect_wait = 500 };
-	struct gen g = { .max = events, .from = from, .rng = 0x9e3779b97f4a7c15ULL ^ seed };
+	struct gen g = { .max = events, .from = from, .garbage_max = garbage_max, .seed = seed,
+			 .rng = 0x9e3779b97f4a7c15ULL ^ seed };
 	char err[512];
 	struct tu_bus_opts bo = { .name = "eventgen", .max_pending = 8192, .keep_failed = true };
 	if (tu_bus_connect(&nc, &bo, &g.bus, err, sizeof(err)) != TU_OK) {
@@ -199,8 +295,8 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 	uint64_t pub = g.sent > g.from ? g.sent - g.from : 0;
-	fprintf(stderr, "eventgen: published %" PRIu64 " events in %.2fs (%.0f/s)\n", pub, secs,
-		secs > 0 ? (double)pub / secs : 0.0);
+	fprintf(stderr, "eventgen: published %" PRIu64 " events (+ %" PRIu64 " garbage generated) in "
+		"%.2fs (%.0f/s)\n", pub, g.garbage, secs, secs > 0 ? (double)pub / secs : 0.0);
 	tu_bus_destroy(g.bus, 1000);
 	return rc;
 }
