@@ -607,6 +607,17 @@ static void diff_rec(struct diff *d, char *path, size_t plen, json_t *a, json_t 
 		}
 		return;
 	}
+	if (json_is_array(a) && json_is_array(b) && json_array_size(a) == json_array_size(b)) {
+		/* the same list with some items changed (a container's image): name the items */
+		for (size_t i = 0; i < json_array_size(a); i++) {
+			int n = snprintf(path + plen, WHAT_LEN - plen, "[%zu]", i);
+			if (n > 0 && (size_t)n < WHAT_LEN - plen)
+				diff_rec(d, path, plen + (size_t)n, json_array_get(a, i),
+					 json_array_get(b, i));
+			path[plen] = '\0';
+		}
+		return;
+	}
 	if (a == NULL && b == NULL)
 		return;
 	d->n++;

@@ -74,6 +74,7 @@ struct ctx {
 	yaml_document_t *doc;  /* the parsed document */
 	struct tu_config *cfg; /* being filled; owns everything parsed so far */
 	yaml_node_t *rules;    /* the rules list, parsed after sources and targets */
+	yaml_node_t *on_suspect; /* processor.on_suspect, parsed after the targets */
 	size_t visits;         /* nodes visited so far (bounded by MAX_VISITS) */
 	size_t copied;         /* bytes copied so far (bounded by MAX_COPIED) */
 	char *err;             /* the caller's message buffer (may be NULL) */
@@ -167,24 +168,25 @@ struct verb {
 				    `version` and `plural` (see check_resource_params) */
 	verb_check_fn check;     /* checks literal param values; NULL: none */
 	bool any;                /* takes any other param as well (passed on as they are) */
+	bool destructive;        /* deletes, removes or stops something (rules' budgets) */
 };
 
 static const struct verb redis_verbs[] = {
-	{ .name = "del", .params = { "key" } },
+	{ .name = "del", .params = { "key" }, .destructive = true },
 	{ .name = "set", .params = { "key", "value" } },
 	{ .name = "hset", .params = { "key" }, .fields = true },
-	{ .name = "hdel", .params = { "key", "field" } },
+	{ .name = "hdel", .params = { "key", "field" }, .destructive = true },
 	{ .name = "sadd", .params = { "key", "member" } },
-	{ .name = "srem", .params = { "key", "member" } },
+	{ .name = "srem", .params = { "key", "member" }, .destructive = true },
 };
 
 static tu_status check_docker_params(struct ctx *c, yaml_node_t *node, const char *path,
 				     const struct tu_action_config *a);
 
 static const struct verb docker_verbs[] = {
-	{ .name = "remove", .params = { "id" }, .optional = { "force", "volumes" },
+	{ .name = "remove", .params = { "id" }, .optional = { "force", "volumes" }, .destructive = true,
 	  .check = check_docker_params },
-	{ .name = "stop", .params = { "id" }, .optional = { "timeout" },
+	{ .name = "stop", .params = { "id" }, .optional = { "timeout" }, .destructive = true,
 	  .check = check_docker_params },
 	{ .name = "restart", .params = { "id" }, .optional = { "timeout" },
 	  .check = check_docker_params },
@@ -195,7 +197,7 @@ static tu_status check_json_params(struct ctx *c, yaml_node_t *node, const char 
 
 /* mongodb: templates of JSON params are checked at load, values when a command runs. */
 static const struct verb mongo_verbs[] = {
-	{ .name = "delete-one", .params = { "database", "collection", "filter" },
+	{ .name = "delete-one", .params = { "database", "collection", "filter" }, .destructive = true,
 	  .check = check_json_params },
 	{ .name = "update-one", .params = { "database", "collection", "filter", "update" },
 	  .check = check_json_params },
@@ -205,7 +207,7 @@ static const struct verb mongo_verbs[] = {
 
 /* kubernetes target verbs (docs/targets.md); every one also takes `namespace`. */
 static const struct verb kube_verbs[] = {
-	{ .name = "delete", .params = { "name" }, .resource = true,
+	{ .name = "delete", .params = { "name" }, .resource = true, .destructive = true,
 	  .optional = { "namespace", "grace_period_seconds", "propagation_policy" } },
 	{ .name = "merge-patch", .params = { "name", "patch" }, .resource = true,
 	  .optional = { "namespace" } },
@@ -234,6 +236,25 @@ static const struct {
 	{ TU_TARGET_KUBE, kube_verbs, ARRAY_LEN(kube_verbs) },
 	{ TU_TARGET_HTTP, http_verbs, ARRAY_LEN(http_verbs) },
 };
+
+bool tu_action_destructive(const struct tu_config *cfg, const struct tu_action_config *a)
+{
+	const struct tu_target_config *t = tu_config_target(cfg, a->target);
+	if (t == NULL)
+		return true;
+	if (t->type == TU_TARGET_HTTP && strcmp(a->action, "request") == 0) {
+		const char *m = tu_kvlist_get(&a->params, "method");
+		return m == NULL || !tu_tmpl_is_literal(m) || strcasecmp(m, "DELETE") == 0;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(target_verbs); i++) {
+		if (target_verbs[i].type != (int)t->type)
+			continue;
+		for (size_t k = 0; k < target_verbs[i].n; k++)
+			if (strcmp(target_verbs[i].verbs[k].name, a->action) == 0)
+				return target_verbs[i].verbs[k].destructive;
+	}
+	return true;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Messages and paths                                                        */
@@ -1281,6 +1302,15 @@ static tu_status check_processor(struct ctx *c, yaml_node_t *node, const char *p
 		    p->max_ack_pending, p->batch);
 }
 
+/* processor.on_suspect names targets: parsed once they are known. */
+static tu_status defer_on_suspect(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	(void)path;
+	(void)dst;
+	c->on_suspect = node;
+	return TU_OK;
+}
+
 #define PROC(m) offsetof(struct tu_processor_config, m)
 static const struct field processor_fields[] = {
 	{ FLD("view", F_PATH, PROC(view)) },
@@ -1296,6 +1326,8 @@ static const struct field processor_fields[] = {
 	{ FLD("outbox_inflight", F_INT, PROC(outbox_inflight)), .min = 1 },
 	{ FLD("outbox_retry", F_DUR, PROC(outbox_retry)), .min = 1 },
 	{ FLD("command_ttl", F_DUR, PROC(command_ttl)), .min = 1 },
+	{ FLD("shutdown_grace", F_DUR, PROC(shutdown_grace)), .min = 1 },
+	{ FLD("on_suspect", F_FN, 0), .fn = defer_on_suspect },
 };
 #undef PROC
 
@@ -1787,6 +1819,9 @@ static const struct field source_fields[] = {
 	{ FLD("full_every", F_INT, SRC(full_every)), .min = 1 },
 	{ FLD("publish_timeout", F_DUR, SRC(publish_timeout)), .min = 1 },
 	{ FLD("publish_retries", F_INT, SRC(publish_retries)) },
+	{ FLD("max_shrink", F_INT, SRC(max_shrink)), .min = 1, .max = 100 },
+	{ FLD("min_entities", F_INT, SRC(min_entities)) },
+	{ FLD("confirm_scans", F_INT, SRC(confirm_scans)), .max = 1000 },
 };
 #undef SRC
 
@@ -2368,6 +2403,9 @@ static tu_status parse_source(struct ctx *c, yaml_node_t *node, const char *path
 	s->full_every = 10;
 	s->publish_timeout = 10 * MS_S;
 	s->publish_retries = 5;
+	s->max_shrink = 50;
+	s->min_entities = 10;
+	s->confirm_scans = 0;
 	if (s->type == TU_SOURCE_REDIS) {
 		s->redis.url = tu_xstrdup("redis://127.0.0.1:6379");
 		s->redis.scan_count = 500;
@@ -3550,6 +3588,7 @@ static const struct field pod_status_rule_fields[] = {
 	{ FLD("pull_reasons", F_FN, 0), .fn = parse_pull_reasons },
 	{ FLD("owner", F_FN, PS(owner)), .fn = parse_entity_tmpl },
 	{ FLD("image_attr", F_STR, PS(image_attr)), .max = TU_MAX_ATTR_KEY },
+	{ FLD("pod_image_attr", F_STR, PS(pod_image_attr)), .max = TU_MAX_ATTR_KEY },
 	{ FLD("ready", F_FN, 0), .fn = parse_ready },
 	{ FLD("when_image_pull", F_FN, PS(when_image_pull)), .fn = parse_action_list },
 };
@@ -3566,6 +3605,10 @@ static const struct field heartbeat_rule_fields[] = {
 #undef HB
 
 #define RULE(m) offsetof(struct tu_rule_config, m)
+static const struct field budget_fields[] = {
+	{ FLD("max", F_INT, RULE(budget_max)) },
+	{ FLD("window", F_DUR, RULE(budget_window)), .min = 1 },
+};
 static const struct field rule_fields[] = {
 	{ FLD("name", F_NAME, RULE(name)), .required = true },
 	{ FLD("type", F_SKIP, 0) },
@@ -3573,6 +3616,7 @@ static const struct field rule_fields[] = {
 	{ FLD("for", F_DUR, RULE(for_ms)) },
 	{ FLD("max_attempts", F_INT, RULE(max_attempts)), .min = 1 },
 	{ FLD("on_escalate", F_FN, RULE(on_escalate)), .fn = parse_action_list },
+	{ FLD("budget", F_MAP, 0), SUB(budget_fields) },
 };
 #undef RULE
 
@@ -3605,6 +3649,8 @@ static tu_status parse_rule(struct ctx *c, yaml_node_t *node, const char *path, 
 	r->mode = TU_MODE_DETECT;
 	r->for_ms = 0;
 	r->max_attempts = 3;
+	r->budget_max = 50;
+	r->budget_window = 10 * MS_M;
 	n_sets = 2;
 	switch (r->type) {
 	case TU_RULE_PRESENCE:
@@ -3647,6 +3693,7 @@ static tu_status parse_rule(struct ctx *c, yaml_node_t *node, const char *path, 
 		ps->terminating_attr = tu_xstrdup("deletion_timestamp");
 		ps->terminating_grace = 5 * MS_M;
 		ps->image_attr = tu_xstrdup("image");
+		ps->pod_image_attr = tu_xstrdup("image");
 		ps->n_zombie_reasons = 1;
 		ps->zombie_reasons = tu_xcalloc(1, sizeof(char *));
 		ps->zombie_reasons[0] = tu_xstrdup("ContainerStatusUnknown");
@@ -3663,8 +3710,13 @@ static tu_status parse_rule(struct ctx *c, yaml_node_t *node, const char *path, 
 		sets[1] = (struct field_set){ heartbeat_rule_fields,
 					      ARRAY_LEN(heartbeat_rule_fields), &r->heartbeat };
 		break;
+	case TU_RULE_SOURCE_SUSPECT:
+		break; /* not in rule_types: get_type never yields it */
 	}
 	st = parse_fields(c, node, path, sets, n_sets);
+	if (st == TU_OK && strcmp(r->name, TU_RULE_SOURCE_SUSPECT_NAME) == 0)
+		st = fail(c, map_get(c, node, "name"), path, "the rule name \"%s\" is reserved (the "
+			  "blast-radius drift of a suspect scan)", TU_RULE_SOURCE_SUSPECT_NAME);
 	if (st == TU_OK && r->type == TU_RULE_PRESENCE)
 		st = parse_presence(c, node, path, &pn, &r->presence);
 	else if (st == TU_OK && r->type == TU_RULE_SPEC)
@@ -3753,6 +3805,7 @@ static void set_defaults(struct tu_config *cfg)
 	p->outbox_inflight = 4096;
 	p->outbox_retry = 5 * MS_S;
 	p->command_ttl = 10 * MS_M;
+	p->shutdown_grace = 10 * MS_S;
 	cfg->log.level = TU_LOG_INFO;
 	cfg->log.format = TU_LOG_JSON;
 	cfg->http.processor = tu_xstrdup("127.0.0.1:9464");
@@ -3847,6 +3900,9 @@ static tu_status load(const char *name, const char *base_dir, const char *data, 
 	if (st != TU_OK)
 		goto out;
 	st = parse_fields(&c, root, "", &set, 1);
+	if (st == TU_OK && c.on_suspect != NULL)
+		st = parse_action_list(&c, c.on_suspect, "processor.on_suspect",
+				       &cfg->processor.on_suspect);
 	if (st == TU_OK && c.rules != NULL)
 		st = parse_rules(&c, c.rules, "rules");
 out:
@@ -4001,6 +4057,8 @@ const struct tu_rule_config *tu_config_rule(const struct tu_config *cfg, const c
 
 const char *tu_rule_type_str(enum tu_rule_type t)
 {
+	if (t == TU_RULE_SOURCE_SUSPECT)
+		return TU_RULE_SOURCE_SUSPECT_NAME;
 	return enum_str(rule_types, ARRAY_LEN(rule_types), (int)t);
 }
 
@@ -4180,6 +4238,7 @@ static void pod_status_release(struct tu_pod_status_rule *r)
 	strv_free(r->pull_reasons, r->n_pull_reasons);
 	entity_tmpl_release(&r->owner);
 	free(r->image_attr);
+	free(r->pod_image_attr);
 	for (size_t i = 0; i < r->n_ready; i++)
 		attr_cond_release(&r->ready[i]);
 	free(r->ready);
@@ -4240,6 +4299,7 @@ void tu_config_destroy(struct tu_config *cfg)
 	for (size_t i = 0; i < ARRAY_LEN(streams); i++)
 		free(streams[i]->name);
 	free(cfg->processor.view);
+	actions_release(&cfg->processor.on_suspect);
 	free(cfg->processor.consumer);
 	free(cfg->http.processor);
 	free(cfg->http.producer);

@@ -91,21 +91,6 @@ enum tu_sync_mode {
 	TU_SYNC_FULL = 2, /* fsync every commit */
 };
 
-struct tu_processor_config {
-	char *view;              /* LMDB directory; default "/var/lib/trueup/view" */
-	int64_t map_size;        /* default 1GiB */
-	char *consumer;          /* durable name; default "trueup-processor" */
-	int batch;               /* messages per fetch and per LMDB transaction; default 1024 */
-	int64_t fetch_wait;      /* longest wait of one fetch; default 500ms */
-	int64_t ack_wait;        /* consumer AckWait; default 30s */
-	int max_ack_pending;     /* consumer MaxAckPending; default 8192 (>= 2 * batch) */
-	int64_t tick;            /* Tick interval; default 1s; 0 disables ticks */
-	enum tu_sync_mode sync;  /* default none */
-	int64_t sync_interval;   /* mdb_env_sync period when sync is none/meta; default 5s */
-	int outbox_inflight;     /* unacked outbox publishes at once; default 4096 */
-	int64_t outbox_retry;    /* re-publish an unacked outbox entry after; default 5s */
-	int64_t command_ttl;     /* command deadline = issued time + this; default 10m */
-};
 
 enum tu_source_type {
 	TU_SOURCE_REDIS = 1,
@@ -313,6 +298,16 @@ struct tu_source_config {
 	int full_every;          /* every Nth scan publishes a full snapshot; default 10 */
 	int64_t publish_timeout; /* wait for JetStream acks of a scan; default 10s */
 	int publish_retries;     /* re-sends of an unacked observation; default 5 */
+	/*
+	 * Blast radius: a complete scan that would make more than max_shrink
+	 * percent of the source's present entities absent (of at least
+	 * min_entities) is held as suspect: its deletions wait until an operator
+	 * confirms (trueup approve <scan_id>) or confirm_scans more complete scans
+	 * agree (0: only an operator).
+	 */
+	int max_shrink;          /* percent, 1..100; default 50 (100: never suspect) */
+	int min_entities;        /* default 10 */
+	int confirm_scans;       /* default 0 */
 	int line;                /* line of the entry in the config file */
 	struct tu_redis_source redis; /* type redis */
 	struct tu_files_source files; /* type files */
@@ -429,6 +424,7 @@ enum tu_rule_type {
 	TU_RULE_EQUAL = 6,
 	TU_RULE_POD_STATUS = 7,
 	TU_RULE_HEARTBEAT = 8,
+	TU_RULE_SOURCE_SUSPECT = 9, /* internal: the blast-radius drift (never in a config) */
 };
 
 /* How two attribute values are compared. */
@@ -610,6 +606,8 @@ struct tu_pod_status_rule {
 	size_t n_pull_reasons;
 	struct tu_entity_tmpl owner; /* the owning workload (e.g. a deployment) */
 	char *image_attr;           /* on the owner; default "image" */
+	char *pod_image_attr;       /* on the pods; default "image": a failing pod whose image
+				       is not its owner's is left over from another rollout */
 	struct tu_attr_cond *ready; /* owned: all hold = the owner is ready with its image */
 	size_t n_ready;
 	struct tu_actions when_image_pull;
@@ -633,6 +631,8 @@ struct tu_rule_config {
 	int64_t for_ms;         /* violation must last this long; default 0s */
 	int max_attempts;       /* fix attempts before escalation; default 3 */
 	struct tu_actions on_escalate; /* run once when the drift escalates (e.g. an alert) */
+	int budget_max;         /* destructive commands per budget_window; default 50; 0: no limit */
+	int64_t budget_window;  /* default 10m; past the budget, commands wait for approval */
 	int line;
 	struct tu_presence_rule presence;     /* type presence */
 	struct tu_counter_rule counter;       /* type counter */
@@ -654,6 +654,24 @@ struct tu_http_config {
 struct tu_log_config {
 	enum tu_log_level level;   /* default info */
 	enum tu_log_format format; /* default json */
+};
+
+struct tu_processor_config {
+	char *view;              /* LMDB directory; default "/var/lib/trueup/view" */
+	int64_t map_size;        /* default 1GiB */
+	char *consumer;          /* durable name; default "trueup-processor" */
+	int batch;               /* messages per fetch and per LMDB transaction; default 1024 */
+	int64_t fetch_wait;      /* longest wait of one fetch; default 500ms */
+	int64_t ack_wait;        /* consumer AckWait; default 30s */
+	int max_ack_pending;     /* consumer MaxAckPending; default 8192 (>= 2 * batch) */
+	int64_t tick;            /* Tick interval; default 1s; 0 disables ticks */
+	enum tu_sync_mode sync;  /* default none */
+	int64_t sync_interval;   /* mdb_env_sync period when sync is none/meta; default 5s */
+	int outbox_inflight;     /* unacked outbox publishes at once; default 4096 */
+	int64_t outbox_retry;    /* re-publish an unacked outbox entry after; default 5s */
+	int64_t command_ttl;     /* command deadline = issued time + this; default 10m */
+	int64_t shutdown_grace;  /* SIGTERM: longest wait to publish the outbox; default 10s */
+	struct tu_actions on_suspect; /* run when a source's scan is held as suspect (alerts) */
 };
 
 struct tu_config {
@@ -688,6 +706,14 @@ const struct tu_target_config *tu_config_target(const struct tu_config *cfg, con
 const struct tu_rule_config *tu_config_rule(const struct tu_config *cfg, const char *name);
 
 const char *tu_rule_type_str(enum tu_rule_type t);
+/*
+ * Does the action destroy something (delete, remove, stop, DEL...)? Such
+ * commands count against their rule's budget. An http `request` is
+ * destructive when its method is DELETE (or not a literal).
+ */
+bool tu_action_destructive(const struct tu_config *cfg, const struct tu_action_config *a);
+/* The reserved name of the blast-radius drift: a source whose scan is held as suspect. */
+#define TU_RULE_SOURCE_SUSPECT_NAME "source-suspect"
 const char *tu_compare_str(enum tu_compare c);
 const char *tu_rule_mode_str(enum tu_rule_mode m);
 

@@ -8,9 +8,9 @@
  * A fix attempt issues one command per action the verdict chose (mode
  * enforce/dry-run: into the outbox; propose: held until an Approval). The
  * attempt is finished when every command has a final outcome (or was
- * rejected); only a complete scan of a source the fix touched that *began*
- * after that moment can show that the fix did not hold, so stale
- * observations never trigger a second attempt.
+ * rejected); only once every source the fix touched has completed a scan
+ * that *began* after that moment can the fix be shown not to have held, so
+ * stale observations never trigger a second attempt.
  *
  * Ids: correlation id = f(rule, entity, sequence that first showed the
  * violation); command id = f(correlation id, action ordinal, verb, attempt);
@@ -237,6 +237,60 @@ static tu_status record_command(tu_fold *f, Trueup__View__Drift *d, const struct
 }
 
 /*
+ * Rules' budgets (blast radius): at most budget_max destructive commands per
+ * budget_window of fold time. db budget: rule\0 u64 BE issued ns \0 command_id.
+ * Spends one unit for command_id, or sets *held when none is left (the
+ * command then waits for an approval).
+ */
+static tu_status spend_budget(tu_fold *f, const struct tu__rule *r, const char *command_id,
+			      bool *held)
+{
+	struct tu__key prefix, from;
+	tu__key_init(&prefix);
+	tu__key_str(&prefix, r->cfg->name);
+	tu__key_raw(&prefix, "", 1);
+	int64_t since = f->now - r->cfg->budget_window * 1000000;
+	unsigned char be[8];
+	tu_view_be64((uint64_t)(since > 0 ? since : 0), be);
+	from = prefix;
+	tu__key_raw(&from, be, 8);
+	*held = false;
+	MDB_cursor *cur = NULL;
+	int rc = mdb_cursor_open(f->txn, f->db->budget, &cur);
+	if (rc != 0)
+		return tu_view_status(rc);
+	/* Forget what left the window, count what is in it. */
+	MDB_val k = { prefix.n, prefix.b }, d;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size > prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0 &&
+	       memcmp((const char *)k.mv_data + prefix.n, be, 8) < 0) {
+		rc = mdb_cursor_del(cur, 0);
+		k.mv_size = prefix.n;
+		k.mv_data = prefix.b;
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	}
+	uint64_t n = 0;
+	while (rc == 0 && k.mv_size > prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
+		n++;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return tu_view_status(rc);
+	if (n >= (uint64_t)r->cfg->budget_max) {
+		*held = true;
+		return TU_OK;
+	}
+	struct tu__key spent = prefix;
+	tu_view_be64((uint64_t)f->now, be);
+	tu__key_raw(&spent, be, 8);
+	tu__key_raw(&spent, "", 1);
+	tu__key_raw(&spent, command_id, strlen(command_id));
+	return tu__put_raw(f, f->db->budget, &spent, "", 0);
+}
+
+/*
  * Starts fix attempt `attempt`: a command for every action of the verdict,
  * recorded in the view; those to send now (not held for approval) are left
  * in *out for the caller to send after the drift event that lists them.
@@ -278,8 +332,19 @@ static tu_status issue(tu_fold *f, const struct tu__rule *r, Trueup__View__Drift
 			tu_pb_attrs_sort(d->details, d->n_details);
 			continue;
 		}
-		st = record_command(f, d, &dk, c, propose);
-		if (!propose)
+		bool held = false;
+		if (!propose && r->cfg->mode == TU_MODE_ENFORCE && r->cfg->budget_max > 0 &&
+		    tu_action_destructive(f->cfg, v->actions[i].cfg))
+			st = spend_budget(f, r, c->command_id, &held);
+		if (held)
+			tu_log(TU_LOG_WARN, d->correlation_id,
+			       "rule %s spent its budget (%d destructive commands per %" PRId64
+			       " ms): command %s waits for approval (trueup approve %s)",
+			       r->cfg->name, r->cfg->budget_max, r->cfg->budget_window, c->command_id,
+			       c->command_id);
+		if (st == TU_OK)
+			st = record_command(f, d, &dk, c, propose || held);
+		if (!propose && !held)
 			out->cmds[out->n++] = c;
 		d->outcomes_pending++;
 	}
@@ -386,6 +451,9 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 		if (d->state != TRUEUP__VIEW__DRIFT__STATE__STATE_PENDING) {
 			d->revision++;
 			TU__COUNT(f, drift_resolved);
+			/* The event says why the rule holds: its details with its reason. */
+			tu_pb_attrs_sort(v->details, v->n_details);
+			describe(f, d, v, fingerprint(f, v));
 			st = emit(f, r, d, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED, v->reason);
 		}
 		if (st == TU_OK)
@@ -449,7 +517,14 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 	/* OPEN */
 	bool retry_mode = r->cfg->mode == TU_MODE_ENFORCE || r->cfg->mode == TU_MODE_PROPOSE;
 	bool finished = d->attempt > 0 && d->outcomes_pending == 0 && d->confirm_after_seq > 0;
-	if (trig == TU__TRIG_CONFIRM && finished && retry_mode) {
+	/*
+	 * What is still wrong after a finished attempt is retried only if the rule
+	 * has an action for it. Otherwise (a presence rule with no when_missing for
+	 * that source) the fix held where it acted, and the rest is reported and
+	 * left open, as for a drift that opened without actions: it neither starts
+	 * an empty attempt nor escalates.
+	 */
+	if (trig == TU__TRIG_CONFIRM && finished && retry_mode && v->n_actions > 0) {
 		d->revision++;
 		if (d->attempt < (uint32_t)r->cfg->max_attempts) {
 			struct outgoing out = { 0 };
@@ -589,8 +664,11 @@ tu_status tu__drift_on_approval(tu_fold *f, const Trueup__V1__Approval *a)
 	Trueup__View__Command *c = NULL;
 	tu_status st = load_command(f, a->command_id, &c, &ck);
 	if (st == TU_ENOTFOUND) {
-		tu_info("approval for unknown command %s ignored", a->command_id);
-		return TU_OK;
+		bool handled = false;
+		st = tu__blast_approval(f, a, &handled);
+		if (st == TU_OK && !handled)
+			tu_info("approval for unknown command %s ignored", a->command_id);
+		return st;
 	}
 	if (st != TU_OK)
 		return st;
@@ -636,7 +714,25 @@ tu_status tu__drift_on_approval(tu_fold *f, const Trueup__V1__Approval *a)
 	return st;
 }
 
-tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
+/*
+ * Has every confirmation source of d's attempt completed a scan that began
+ * after the attempt finished? Until then the view still holds, for some of
+ * them, what they said before the fix: a verdict on it would call a fix
+ * that worked one that did not hold.
+ */
+static tu_status all_rescanned(tu_fold *f, const Trueup__View__Drift *d, bool *out)
+{
+	*out = true;
+	for (size_t i = 0; i < d->n_confirm_sources && *out; i++) {
+		tu_status st =
+		    tu__source_rescanned(f, d->confirm_sources[i], d->confirm_after_seq, out);
+		if (st != TU_OK)
+			return st;
+	}
+	return TU_OK;
+}
+
+tu_status tu__drift_on_scan(tu_fold *f, const char *source)
 {
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(f->txn, f->db->drift, &cur);
@@ -651,7 +747,6 @@ tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
 			val.mv_data);
 		if (d != NULL && d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_OPEN &&
 		    d->attempt > 0 && d->outcomes_pending == 0 && d->confirm_after_seq > 0 &&
-		    begin_seq > d->confirm_after_seq &&
 		    has_source(d->confirm_sources, d->n_confirm_sources, source))
 			tu_arena_push(&f->arena, &due, d);
 		rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
@@ -663,9 +758,12 @@ tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq)
 	for (size_t i = 0; i < due.n && st == TU_OK; i++) {
 		const Trueup__View__Drift *d = due.items[i];
 		const struct tu__rule *r = tu__rule_by_name(f, d->rule);
+		bool ready = false;
+		st = all_rescanned(f, d, &ready);
+		if (st != TU_OK || r == NULL || !ready)
+			continue;
 		struct tu_arena_mark m = tu_arena_mark(&f->arena);
-		if (r != NULL)
-			st = tu__rule_reeval(f, r, d->entity, TU__TRIG_CONFIRM);
+		st = tu__rule_reeval(f, r, d->entity, TU__TRIG_CONFIRM);
 		tu_arena_rewind(&f->arena, m);
 	}
 	return st;

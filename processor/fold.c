@@ -179,7 +179,7 @@ int tu__source_index(const tu_fold *f, const char *source)
 	return -1;
 }
 
-static tu_status load_scan(tu_fold *f, const char *source, Trueup__View__Scan **out)
+tu_status tu__load_scan(tu_fold *f, const char *source, Trueup__View__Scan **out)
 {
 	struct tu__key k;
 	tu__key_init(&k);
@@ -194,10 +194,24 @@ bool tu__source_complete(tu_fold *f, const char *source)
 	if (i >= 0 && f->src_complete[i] >= 0)
 		return f->src_complete[i] == 1;
 	Trueup__View__Scan *s = NULL;
-	bool complete = load_scan(f, source, &s) == TU_OK && s->complete_scans > 0;
+	bool complete = tu__load_scan(f, source, &s) == TU_OK && s->complete_scans > 0;
 	if (i >= 0)
 		f->src_complete[i] = complete ? 1 : 0;
 	return complete;
+}
+
+tu_status tu__source_rescanned(tu_fold *f, const char *source, uint64_t after_seq, bool *out)
+{
+	Trueup__View__Scan *s = NULL;
+	tu_status st = tu__load_scan(f, source, &s);
+	if (st == TU_ENOTFOUND) {
+		*out = false;
+		return TU_OK;
+	}
+	if (st != TU_OK)
+		return st;
+	*out = s->complete_scans > 0 && s->last_complete_begin_seq > after_seq;
+	return TU_OK;
 }
 
 Trueup__View__SourceState *tu__entity_source(const Trueup__View__Entity *e, const char *source)
@@ -225,6 +239,12 @@ tu_status tu_fold_create(const struct tu_config *cfg, tu_view *view, tu_fold **o
 	f->n_rules = cfg->n_rules;
 	f->rules = tu_xcalloc(cfg->n_rules ? cfg->n_rules : 1, sizeof(*f->rules));
 	f->src_complete = tu_xcalloc(cfg->n_sources ? cfg->n_sources : 1, 1);
+	f->suspect_cfg.name = (char *)TU_RULE_SOURCE_SUSPECT_NAME;
+	f->suspect_cfg.type = TU_RULE_SOURCE_SUSPECT;
+	f->suspect_cfg.mode = cfg->processor.on_suspect.n > 0 ? TU_MODE_ENFORCE : TU_MODE_DETECT;
+	f->suspect_cfg.max_attempts = 1;
+	f->suspect_rule.cfg = &f->suspect_cfg;
+	f->suspect_rule.confirm = 1;
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		struct tu__rule *r = &f->rules[i];
 		const struct tu_rule_config *rc = &cfg->rules[i];
@@ -257,6 +277,8 @@ void tu_fold_set_hooks(tu_fold *f, const struct tu_fold_hooks *hooks)
 
 const struct tu__rule *tu__rule_by_name(const tu_fold *f, const char *name)
 {
+	if (strcmp(name, TU_RULE_SOURCE_SUSPECT_NAME) == 0)
+		return &f->suspect_rule;
 	for (size_t i = 0; i < f->n_rules; i++)
 		if (strcmp(f->rules[i].cfg->name, name) == 0)
 			return &f->rules[i];
@@ -281,6 +303,8 @@ tu_status tu_fold_begin(tu_fold *f, MDB_txn *txn)
 	f->now = (int64_t)ns;
 	f->batch_start_seq = f->applied_seq;
 	f->next_timer = -1;
+	MDB_stat ms;
+	f->any_staged = mdb_stat(txn, f->db->staged, &ms) == 0 && ms.ms_entries > 0;
 	return st;
 }
 
@@ -610,6 +634,17 @@ static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
 			    o->source, o->entity->kind);
 	if (!check_attrs(o->attrs, o->n_attrs, why, sizeof(why)))
 		return park(f, ev, "%s", why);
+	if (o->deleted) {
+		/* Held until the scan's END decides (blast.c). */
+		bool staged = false;
+		tu_status st = tu__blast_stage(f, o->source, o->entity, o->scan_id, &staged);
+		if (st != TU_OK || staged)
+			return st;
+	} else if (f->any_staged) {
+		tu_status st = tu__blast_unstage(f, o->source, o->entity);
+		if (st != TU_OK)
+			return st;
+	}
 	struct update u = { .present = !o->deleted, .attrs = o->attrs, .n_attrs = o->n_attrs,
 			    .scan_id = o->scan_id, .observed = true };
 	return entity_update(f, o->entity, o->source, &u);
@@ -714,10 +749,12 @@ static bool entity_seen_in_scan(const uint8_t *buf, size_t len, const char *sour
 }
 
 /*
- * Marks absent every entity the source has present that this full scan did
- * not see: those whose state in the source still names another scan.
+ * Collects (refs in the arena) every entity the source has present that this
+ * full scan did not see: those whose state in the source still names another
+ * scan.
  */
-static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint64_t *swept)
+tu_status tu__sweep_collect(tu_fold *f, const char *source, const char *scan_id,
+			    struct tu_arena_vec *gone)
 {
 	struct tu__key prefix;
 	tu__key_init(&prefix);
@@ -727,8 +764,6 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 	int rc = mdb_cursor_open(f->txn, f->db->bysrc, &cur);
 	if (rc != 0)
 		return tu_view_status(rc);
-	/* Collect first: entity_update() changes bysrc under the cursor. */
-	struct tu_arena_vec gone = { 0 };
 	MDB_val k = { prefix.n, prefix.b }, d;
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size >= prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
@@ -741,7 +776,7 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 			const char *ns = ek + strnlen(ek, ekn) + 1;
 			const char *name = ns < end ? ns + strnlen(ns, (size_t)(end - ns)) + 1 : end;
 			if (name < end)
-				tu_arena_push(&f->arena, &gone,
+				tu_arena_push(&f->arena, gone,
 					      tu_pb_entity(&f->arena, ek, ns,
 							   tu_arena_strndup(&f->arena, name,
 									    (size_t)(end - name))));
@@ -751,15 +786,13 @@ static tu_status sweep(tu_fold *f, const char *source, const char *scan_id, uint
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return tu_view_status(rc);
-	tu_status st = TU_OK;
-	for (size_t i = 0; i < gone.n && st == TU_OK; i++) {
-		struct tu_arena_mark m = tu_arena_mark(&f->arena);
-		struct update u = { .present = false };
-		st = entity_update(f, gone.items[i], source, &u);
-		tu_arena_rewind(&f->arena, m);
-	}
-	*swept = gone.n;
-	return st;
+	return TU_OK;
+}
+
+tu_status tu__entity_gone(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source)
+{
+	struct update u = { .present = false };
+	return entity_update(f, ref, source, &u);
 }
 
 static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
@@ -782,7 +815,7 @@ static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 	tu__key_init(&k);
 	tu__key_str(&k, m->source);
 	Trueup__View__Scan *s = NULL;
-	tu_status st = load_scan(f, m->source, &s);
+	tu_status st = tu__load_scan(f, m->source, &s);
 	if (st == TU_ENOTFOUND) {
 		s = tu_arena_alloc(&f->arena, sizeof(*s));
 		trueup__view__scan__init(s);
@@ -823,25 +856,31 @@ static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 		tu_warn("source %s: %s", m->source, s->error);
 	}
 	bool first = false;
-	uint64_t begin_seq = s->begin_seq;
 	if (s->complete) {
-		/* Only a complete full scan proves absence (blast radius: never sweep otherwise). */
-		if (s->full)
-			st = sweep(f, m->source, m->scan_id, &s->swept);
+		/*
+		 * Only a complete scan proves absence, and only if it does not shrink
+		 * the source too much (blast.c): its deletions are applied, or held.
+		 */
+		st = tu__blast_end(f, s);
 		first = s->complete_scans == 0;
 		s->complete_scans++;
 		s->last_complete_seq = f->seq;
 		s->last_complete_ns = f->now;
+		s->last_complete_begin_seq = s->begin_seq;
 		int i = tu__source_index(f, m->source);
 		if (i >= 0)
 			f->src_complete[i] = 1;
 	}
 	if (st == TU_OK)
 		st = tu__put_pb(f, f->db->scan, &k, &s->base);
+	if (st == TU_OK && s->complete)
+		st = tu__blast_verdict(f, m->source);
 	if (st == TU_OK && first)
 		st = tu__rules_on_first_complete(f, m->source);
+	if (st == TU_OK && s->complete && !s->full && tu__rules_poll(f))
+		st = tu__rules_on_delta_scan(f, m->source, m->scan_id, s->kinds, s->n_kinds);
 	if (st == TU_OK && s->complete)
-		st = tu__drift_on_scan(f, m->source, begin_seq);
+		st = tu__drift_on_scan(f, m->source);
 	return st;
 }
 

@@ -129,6 +129,9 @@ struct tu_fold {
 	bool any_watch;                 /* some rule uses watches */
 	bool any_poll;                  /* some rule counts polls */
 	bool polled;                    /* the change being evaluated is an observation */
+	bool any_staged;                /* db staged may hold entries (a cheap test per event) */
+	struct tu_rule_config suspect_cfg; /* the blast-radius drift's rule (source-suspect) */
+	struct tu__rule suspect_rule;
 };
 
 /* LMDB helpers on the current transaction; records decode into the arena. */
@@ -147,8 +150,36 @@ tu_status tu__timer_del(tu_fold *f, int64_t due, char tag, const struct tu__key 
 
 /* Scan state of a configured source: whether it ever completed a scan. */
 bool tu__source_complete(tu_fold *f, const char *source);
+/* *out: source has completed a scan that began after after_seq. */
+tu_status tu__source_rescanned(tu_fold *f, const char *source, uint64_t after_seq, bool *out);
 /* Index of a configured source, -1 if none. */
 int tu__source_index(const tu_fold *f, const char *source);
+
+/* The scan record of a source (decoded into the arena). */
+tu_status tu__load_scan(tu_fold *f, const char *source, Trueup__View__Scan **out);
+/* Every entity source has present that full scan scan_id did not see (refs, arena). */
+tu_status tu__sweep_collect(tu_fold *f, const char *source, const char *scan_id,
+			    struct tu_arena_vec *gone);
+/* Makes the entity absent in source (and runs what depends on it). */
+tu_status tu__entity_gone(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source);
+
+/*
+ * blast.c: a scan's deletions are staged until its END; a complete scan that
+ * would make too many of the source's entities absent holds them (the
+ * source-suspect drift) until an operator or later scans confirm.
+ */
+tu_status tu__blast_stage(tu_fold *f, const char *source, const Trueup__V1__EntityRef *e,
+			  const char *scan_id, bool *staged);
+tu_status tu__blast_unstage(tu_fold *f, const char *source, const Trueup__V1__EntityRef *e);
+/* At the END of complete scan s: stages the sweep, then applies or holds (updates s). */
+tu_status tu__blast_end(tu_fold *f, Trueup__View__Scan *s);
+/* After s is stored: the source-suspect drift follows the scan record. */
+tu_status tu__blast_verdict(tu_fold *f, const char *source);
+/* An approval of a suspect scan (its scan id); *handled false if no source holds one. */
+tu_status tu__blast_approval(tu_fold *f, const Trueup__V1__Approval *a, bool *handled);
+/* The source-suspect rule's evaluation of ref (kind source, ns trueup, name = source). */
+tu_status tu__suspect_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
+			   enum tu__trigger trig);
 
 /* A source's state in an entity record, or NULL. */
 Trueup__View__SourceState *tu__entity_source(const Trueup__View__Entity *e, const char *source);
@@ -218,6 +249,13 @@ tu_status tu__rules_on_change(tu_fold *f, const Trueup__V1__EntityRef *ref, cons
 /* An observation that changed nothing: rules that count polls (confirm:) still evaluate. */
 tu_status tu__rules_on_poll(tu_fold *f, const Trueup__V1__EntityRef *ref, const char *source,
 			    const Trueup__View__Entity *ent);
+/*
+ * After a complete delta scan of source (scan_id, covering kinds; none: all):
+ * the entities it did not republish were polled and found unchanged, so the
+ * pending drifts of rules that count polls on source count one.
+ */
+tu_status tu__rules_on_delta_scan(tu_fold *f, const char *source, const char *scan_id,
+				  char *const *kinds, size_t n_kinds);
 /* Whether any rule counts polls (set at create). */
 bool tu__rules_poll(const tu_fold *f);
 /*
@@ -259,8 +297,12 @@ tu_status tu__drift_apply(tu_fold *f, const struct tu__rule *r, const Trueup__V1
 			  struct tu__verdict *v, enum tu__trigger trig);
 tu_status tu__drift_on_outcome(tu_fold *f, const Trueup__V1__Outcome *o);
 tu_status tu__drift_on_approval(tu_fold *f, const Trueup__V1__Approval *a);
-/* After a complete scan of source begun at begin_seq: re-checks finished fixes. */
-tu_status tu__drift_on_scan(tu_fold *f, const char *source, uint64_t begin_seq);
+/*
+ * After a complete scan of source: re-checks the finished fixes that name
+ * source, once every one of their confirmation sources has completed a scan
+ * that began after the fix finished.
+ */
+tu_status tu__drift_on_scan(tu_fold *f, const char *source);
 
 /* Counts a batch counter. */
 #define TU__COUNT(f, field) ((f)->batch.field++, (f)->stats.field++)

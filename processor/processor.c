@@ -99,8 +99,9 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 	st = tu_telemetry_listen(p->telemetry, listen != NULL ? listen : cfg->http.processor, err,
 				 errlen);
 	if (st != TU_OK) {
-		tu_processor_destroy(p);
-		return st;
+		/* Endpoints are not the job: say so loudly and fold anyway. */
+		tu_error("endpoints not served (give --listen or http.processor): %s", err);
+		st = TU_OK;
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cond, NULL);
@@ -455,10 +456,18 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->fetcher, NULL);
 	p->fetcher_started = false;
-	tu_info("stopping: draining the outbox");
+	/* Fetched, not folded: give them back now rather than after ack_wait (a standby takes them). */
+	size_t naked = 0;
+	for (int i = 0; i < p->q_len; i++) {
+		natsMsgList *l = &p->queue[(p->q_head + i) % QUEUE_DEPTH];
+		for (int j = 0; j < l->Count; j++)
+			naked += natsMsg_Nak(l->Msgs[j], NULL) == NATS_OK;
+	}
+	int64_t grace = p->cfg->processor.shutdown_grace;
+	tu_info("stopping: %zu fetched events given back; draining the outbox (at most %" PRId64
+		" ms)", naked, grace);
 	if (p->ticker_started)
 		pthread_join(p->ticker, NULL);
-	int64_t grace = p->cfg->processor.outbox_retry * 2;
 	if (tu_outbox_drain(p->outbox, grace) != TU_OK)
 		tu_warn("outbox not empty after %" PRId64 " ms; the rest is sent on the next start",
 			grace);

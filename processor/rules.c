@@ -508,6 +508,7 @@ static size_t anchor_kinds(const struct tu_rule_config *rc, const char *kinds[2]
 		kinds[1] = rc->pod_status.owner.kind;
 		return kinds[1] != NULL ? 2 : 1;
 	case TU_RULE_HEARTBEAT: kinds[0] = TU__HB_KIND; return 1;
+	case TU_RULE_SOURCE_SUSPECT: return 0;
 	}
 	return 0;
 }
@@ -536,6 +537,7 @@ static bool anchors(const struct tu_rule_config *rc, const Trueup__V1__EntityRef
 	case TU_RULE_HEARTBEAT:
 		return is(TU__HB_KIND, k) && is(TU__HB_SOURCE, source) &&
 		       (rc->heartbeat.service == NULL || is(rc->heartbeat.service, ref->namespace_));
+	case TU_RULE_SOURCE_SUSPECT: return false;
 	}
 	return false;
 }
@@ -553,6 +555,7 @@ static tu_status eval_anchor(tu_fold *f, const struct tu__rule *r, const Trueup_
 	case TU_RULE_EQUAL: return tu__equal_eval(f, r, ref, ent, poll, trig);
 	case TU_RULE_POD_STATUS: return tu__pod_eval(f, r, ref, ent, poll, trig);
 	case TU_RULE_HEARTBEAT: return tu__heartbeat_eval(f, r, ref, ent, poll, trig);
+	case TU_RULE_SOURCE_SUSPECT: return tu__suspect_eval(f, r, ref, trig);
 	}
 	return TU_OK;
 }
@@ -601,6 +604,63 @@ tu_status tu__rules_on_poll(tu_fold *f, const Trueup__V1__EntityRef *ref, const 
 		const struct tu__rule *r = &f->rules[i];
 		if (r->confirm > 1 && anchors(r->cfg, ref, source))
 			st = eval_anchor(f, r, ref, ent, true, TU__TRIG_CHANGE);
+	}
+	return st;
+}
+
+/* The anchors of rule r with a pending drift, as refs in the arena. */
+static tu_status pending_anchors(tu_fold *f, const struct tu__rule *r, struct tu_arena_vec *out)
+{
+	struct tu__key prefix;
+	tu__key_init(&prefix);
+	tu__key_str(&prefix, r->cfg->name);
+	tu__key_raw(&prefix, "", 1);
+	MDB_cursor *cur = NULL;
+	int rc = mdb_cursor_open(f->txn, f->db->drift, &cur);
+	if (rc != 0)
+		return tu_view_status(rc);
+	struct tu_arena_vec refs = { 0 };
+	MDB_val k = { prefix.n, prefix.b }, val;
+	rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size > prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
+		Trueup__View__Drift *d = (Trueup__View__Drift *)protobuf_c_message_unpack(
+			&trueup__view__drift__descriptor, tu_arena_pb(&f->arena), val.mv_size,
+			val.mv_data);
+		if (d != NULL && d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_PENDING)
+			tu_arena_push(&f->arena, &refs, d->entity);
+		rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return tu_view_status(rc);
+	*out = refs;
+	return TU_OK;
+}
+
+tu_status tu__rules_on_delta_scan(tu_fold *f, const char *source, const char *scan_id,
+				  char *const *kinds, size_t n_kinds)
+{
+	tu_status st = TU_OK;
+	for (size_t i = 0; i < f->n_rules && st == TU_OK; i++) {
+		const struct tu__rule *r = &f->rules[i];
+		if (r->confirm <= 1 || r->cfg->type != TU_RULE_COUNT ||
+		    !is(r->cfg->count.source, source) ||
+		    (n_kinds > 0 && !in_list(kinds, n_kinds, r->cfg->count.kind)))
+			continue;
+		struct tu_arena_vec refs = { 0 };
+		st = pending_anchors(f, r, &refs);
+		for (size_t j = 0; j < refs.n && st == TU_OK; j++) {
+			const Trueup__V1__EntityRef *ref = refs.items[j];
+			struct tu_arena_mark m = tu_arena_mark(&f->arena);
+			Trueup__View__Entity *ent = NULL;
+			st = tu__load_entity(f, ref->kind, ref->namespace_, ref->name, &ent);
+			const Trueup__View__SourceState *s = st == TU_OK ? tu__present_in(ent, source)
+									 : NULL;
+			/* Observed by this very scan: that observation was the poll. */
+			if (s != NULL && (s->scan_id == NULL || strcmp(s->scan_id, scan_id) != 0))
+				st = eval_anchor(f, r, ref, ent, true, TU__TRIG_CHANGE);
+			tu_arena_rewind(&f->arena, m);
+		}
 	}
 	return st;
 }
@@ -684,7 +744,8 @@ static bool involves(const struct tu_rule_config *rc, const char *source)
 	}
 	case TU_RULE_POD_STATUS:
 		return is(rc->pod_status.source, source) || is(rc->pod_status.owner.source, source);
-	case TU_RULE_HEARTBEAT: return false;
+	case TU_RULE_HEARTBEAT:
+	case TU_RULE_SOURCE_SUSPECT: return false;
 	}
 	return false;
 }

@@ -5,9 +5,12 @@
  *   terminating past the grace: a re-evaluation timer fires at the end of
  *   the grace) and gets when_zombie. A pod that cannot pull its image makes
  *   its owner (e.g. a Deployment) the anchor of an image-pull drift: the
- *   member index lists the owner's failing pods, and when_image_pull rolls
- *   the owner back to the last image it ran while ready, which the hist
- *   database records every time the owner is observed ready.
+ *   member index lists the owner's failing pods (with each pod's image), and
+ *   when_image_pull rolls the owner back to the last image it ran while
+ *   ready, which the hist database records every time the owner is observed
+ *   ready. A failing pod whose image is no longer its owner's is left over
+ *   from the rollout being undone: the owner's controller replaces it, so it
+ *   is not evidence that the rollback did not hold.
  * heartbeat: an instance whose TTL elapsed without a goodbye is stale until
  *   it heartbeats again or `forget` after its TTL ended (a timer).
  */
@@ -35,7 +38,7 @@ static tu_status reeval_at(tu_fold *f, const struct tu__rule *r, const Trueup__V
 	return k.over ? TU_OK : tu__timer_put(f, due, TU__TIMER_REEVAL, &k);
 }
 
-/* member key: rule\0owner kind\0owner ns\0owner name\0 [pod ns\0pod name]. */
+/* member key: rule\0owner kind\0owner ns\0owner name\0 [pod ns\0pod name] -> the pod's image. */
 static void member_key(struct tu__key *k, const char *rule, const Trueup__V1__EntityRef *owner,
 		       const Trueup__V1__EntityRef *pod)
 {
@@ -48,13 +51,19 @@ static void member_key(struct tu__key *k, const char *rule, const Trueup__V1__En
 	}
 }
 
-/* The owner's failing pods ("ns/name"), at most max of them listed; *n counts all. */
+/*
+ * The owner's failing pods ("ns/name", the first 10 listed): *n counts those
+ * that fail on the owner's image (or on an image not known), *left those that
+ * fail on another one, left over from an earlier rollout. owner_image NULL
+ * (not known): every failing pod counts in *n.
+ */
 static tu_status members(tu_fold *f, const char *rule, const Trueup__V1__EntityRef *owner,
-			 struct tu_buf *list, size_t *n)
+			 const char *owner_image, struct tu_buf *list, size_t *n, size_t *left)
 {
 	struct tu__key prefix;
 	member_key(&prefix, rule, owner, NULL);
 	*n = 0;
+	*left = 0;
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(f->txn, f->db->member, &cur);
 	if (rc != 0)
@@ -64,6 +73,13 @@ static tu_status members(tu_fold *f, const char *rule, const Trueup__V1__EntityR
 	while (rc == 0 && k.mv_size > prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
 		const char *p = (const char *)k.mv_data + prefix.n;
 		size_t pn = k.mv_size - prefix.n;
+		if (owner_image != NULL && d.mv_size > 0 &&
+		    (d.mv_size != strlen(owner_image) ||
+		     memcmp(d.mv_data, owner_image, d.mv_size) != 0)) {
+			(*left)++;
+			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+			continue;
+		}
 		if (*n < 10) {
 			size_t nsl = strnlen(p, pn);
 			tu_buf_printf(list, "%s%.*s/%.*s", list->len ? ", " : "", (int)nsl, p,
@@ -111,9 +127,14 @@ static tu_status owner_eval(tu_fold *f, const struct tu__rule *r, const Trueup__
 	}
 	struct tu_buf pods;
 	tu_buf_init(&pods, 1 << 16);
-	size_t n = 0;
+	size_t n = 0, left = 0;
 	if (st == TU_OK)
-		st = members(f, r->cfg->name, ref, &pods, &n);
+		st = members(f, r->cfg->name, ref, image, &pods, &n, &left);
+	if (st == TU_OK && n == 0 && left > 0) {
+		/* Only pods of another image fail: a rollout being undone; wait for them to go. */
+		tu_buf_release(&pods);
+		return TU_OK;
+	}
 	if (st != TU_OK || n == 0) {
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "every pod of %s %s/%s pulls its image",
@@ -171,12 +192,15 @@ static tu_status pod_membership(tu_fold *f, const struct tu__rule *r,
 		return TU_OK;
 	bool failing = s != NULL &&
 		       in_strs(ps->pull_reasons, ps->n_pull_reasons, tu__attr(s, ps->reason_attr));
+	const char *image = s != NULL ? tu__attr(s, ps->pod_image_attr) : NULL;
+	size_t in = image != NULL ? strlen(image) : 0;
 	MDB_val key = {mk.n, mk.b}, val;
 	bool was = mdb_get(f->txn, f->db->member, &key, &val) == 0;
-	if (was == failing)
+	if (was == failing &&
+	    (!failing || (val.mv_size == in && (in == 0 || memcmp(val.mv_data, image, in) == 0))))
 		return TU_OK;
-	tu_status st =
-	    failing ? tu__put_raw(f, f->db->member, &mk, "", 0) : tu__del(f, f->db->member, &mk);
+	tu_status st = failing ? tu__put_raw(f, f->db->member, &mk, image ? image : "", in)
+			       : tu__del(f, f->db->member, &mk);
 	if (st == TU_OK)
 		st = tu__rule_reeval(f, r, owner, TU__TRIG_CHANGE);
 	return st;

@@ -206,12 +206,21 @@ tu_status tu__equal_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 			val = tu__attr(tu__present_in(ve, ev->entity.source), ev->attr);
 		}
 		const char *key = tu_arena_printf(&f->arena, "value.%s", ev->label);
-		tu__add_detail(
-		    f, v, key,
-		    tu_arena_printf(&f->arena, "%s (%s)", val ? val : "(missing)", where));
-		if (val == NULL)
-			continue; /* nothing to compare: a missing value is not a disagreement */
-		tu__tctx_set(f, &v->tctx, key, val);
+		tu__add_detail(f, v, key,
+			       tu_arena_printf(&f->arena, "%s (%s)",
+					       val == NULL    ? "(missing)"
+					       : *val == '\0' ? "(empty)"
+							      : val,
+					       where));
+		if (val != NULL)
+			tu__tctx_set(f, &v->tctx, key, val);
+		/*
+		 * Nothing to compare: a missing value is not a disagreement, and
+		 * neither is an empty one, which is how a source's mapping renders
+		 * a path the object does not have (`|default:`).
+		 */
+		if (val == NULL || *val == '\0')
+			continue;
 		tu_buf_printf(&why, "%s%s=%s (%s)", why.len ? ", " : "", ev->label, val, where);
 		if (first == NULL) {
 			first = val;

@@ -81,7 +81,7 @@ tu_status tu_view_open(const char *dir, int64_t map_size, enum tu_sync_mode sync
 	}
 	rc = mdb_env_create(&env);
 	if (rc == 0)
-		rc = mdb_env_set_maxdbs(env, 16);
+		rc = mdb_env_set_maxdbs(env, 24);
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(env, (size_t)map_size);
 	if (rc == 0)
@@ -115,7 +115,7 @@ tu_status tu_view_open(const char *dir, int64_t map_size, enum tu_sync_mode sync
 		{ "scan", &v->dbs.scan },   { "drift", &v->dbs.drift },   { "cmd", &v->dbs.cmd },
 		{ "outbox", &v->dbs.outbox }, { "timer", &v->dbs.timer }, { "cidx", &v->dbs.cidx },
 		{ "watch", &v->dbs.watch }, { "deps", &v->dbs.deps },   { "member", &v->dbs.member },
-		{ "hist", &v->dbs.hist },
+		{ "hist", &v->dbs.hist },   { "staged", &v->dbs.staged }, { "budget", &v->dbs.budget },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, dflags, dbs[i].dbi);
@@ -309,6 +309,8 @@ tu_status tu_view_dump(tu_view *v, FILE *out, bool volatile_too)
 		{ "deps", v->dbs.deps, NULL, false },
 		{ "member", v->dbs.member, NULL, false },
 		{ "hist", v->dbs.hist, NULL, false },
+		{ "staged", v->dbs.staged, NULL, false },
+		{ "budget", v->dbs.budget, NULL, false },
 		{ "outbox", v->dbs.outbox, &trueup__view__outbox_entry__descriptor, true },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {

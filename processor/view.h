@@ -18,6 +18,9 @@
  *   deps    rule\0kind\0ns\0name -> watches     what an anchor watches (to replace them)
  *   member  rule\0kind\0ns\0name\0ns\0name -> "" pod-status: failing pods of an owner
  *   hist    rule\0kind\0ns\0name -> image       pod-status: an owner's last Ready image
+ *   staged  source\0kind\0ns\0name -> scan_id    deletions held until their scan's END (and
+ *                                              while the source is suspect)
+ *   budget  rule\0u64 BE ns\0command_id -> ""    destructive commands issued (rules' budgets)
  *
  * Invariants: everything but the outbox is a pure function of the folded
  * prefix of TRUEUP_EVENTS and the policy; the outbox only loses entries
@@ -57,6 +60,8 @@ struct tu_view_dbs {
 	MDB_dbi deps;
 	MDB_dbi member;
 	MDB_dbi hist;
+	MDB_dbi staged;
+	MDB_dbi budget;
 };
 
 /* Meta keys. */

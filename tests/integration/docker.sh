@@ -50,6 +50,7 @@ write_config() {
 	cat >"$CONFIG" <<EOF
 nats: { url: "$NATS_URL" }
 log: { level: debug, format: text }
+http: { processor: "127.0.0.1:0", producer: "127.0.0.1:0", actuator: "127.0.0.1:0" }
 sources:
   - name: docker
     type: docker

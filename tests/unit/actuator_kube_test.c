@@ -497,12 +497,14 @@ static void diffs(void **state)
 	char out[512];
 	json_t *a = json_loads("{\"metadata\":{\"resourceVersion\":\"1\",\"generation\":1,"
 			       "\"labels\":{\"app\":\"web\",\"x.y/z\":\"1\"}},"
-			       "\"spec\":{\"replicas\":2,\"paused\":false,\"ports\":[1]},"
+			       "\"spec\":{\"replicas\":2,\"paused\":false,\"ports\":[1],"
+			       "\"containers\":[{\"name\":\"a\",\"image\":\"a:1\"},{\"name\":\"b\"}]},"
 			       "\"status\":{\"ready\":2}}",
 			       0, &je);
 	json_t *b = json_loads("{\"metadata\":{\"resourceVersion\":\"2\",\"generation\":2,"
 			       "\"labels\":{\"app\":\"web\",\"fixed\":\"yes\"}},"
-			       "\"spec\":{\"replicas\":3,\"paused\":false,\"ports\":[1,2]},"
+			       "\"spec\":{\"replicas\":3,\"paused\":false,\"ports\":[1,2],"
+			       "\"containers\":[{\"name\":\"a\",\"image\":\"a:0\"},{\"name\":\"b\"}]},"
 			       "\"status\":{\"ready\":3}}",
 			       0, &je);
 	assert_non_null(a);
@@ -510,7 +512,7 @@ static void diffs(void **state)
 	tu__kube_diff(a, b, out, sizeof(out));
 	assert_string_equal(out, "metadata.labels[\"x.y/z\"]: \"1\" -> (none), "
 				 "metadata.labels.fixed: (none) -> \"yes\", spec.replicas: 2 -> 3, "
-				 "spec.ports: [1] -> [1,2]");
+				 "spec.ports: [1] -> [1,2], spec.containers[0].image: \"a:1\" -> \"a:0\"");
 	tu__kube_diff(a, a, out, sizeof(out));
 	assert_string_equal(out, "");
 	json_decref(b);

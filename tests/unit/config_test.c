@@ -1057,6 +1057,7 @@ static const char rules_yaml[] = BASE
 	"    source: a\n"
 	"    terminating_grace: 90s\n"
 	"    zombie_reasons: [ContainerStatusUnknown, NodeLost]\n"
+	"    pod_image_attr: container_image\n"
 	"    when_zombie: [{ target: t, action: del, key: \"pod:{name}\" }]\n"
 	"    owner: { kind: deployment, source: a, name: \"{name|beforelast:-|beforelast:-}\" }\n"
 	"    ready: [{ attr: updated, equals_attr: replicas }]\n"
@@ -1132,6 +1133,7 @@ static void rules_of_every_type(void **state)
 	assert_string_equal(r->pod_status.pull_reasons[0], "ImagePullBackOff");
 	assert_string_equal(r->pod_status.reason_attr, "reason");
 	assert_string_equal(r->pod_status.image_attr, "image");
+	assert_string_equal(r->pod_status.pod_image_attr, "container_image");
 	assert_int_equal(r->pod_status.n_ready, 1);
 	assert_string_equal(r->pod_status.owner.kind, "deployment");
 

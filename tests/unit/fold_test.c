@@ -16,8 +16,8 @@
 static const char *policy =
 	"processor: { view: /nonexistent, command_ttl: 10m }\n"
 	"sources:\n"
-	"  - { name: declared, type: files, path: /tmp }\n"
-	"  - { name: redis, type: redis, observe: [ { kind: worker, scan: \"w:*\" } ] }\n"
+	"  - { name: declared, type: files, path: /tmp, max_shrink: 100 }\n"
+	"  - { name: redis, type: redis, max_shrink: 100, observe: [ { kind: worker, scan: \"w:*\" } ] }\n"
 	"targets:\n"
 	"  - { name: redis, type: redis }\n"
 	"rules:\n"
@@ -598,7 +598,9 @@ static void batch_boundaries_change_nothing(void **state)
 
 /*
  * Reference model: per source, presence of each worker from observations and
- * from sweeps of complete full scans; evidence once a source completed a scan.
+ * from sweeps of complete full scans; a deletion inside a scan takes effect at
+ * the END of a complete scan (blast.c stages it; max_shrink 100 never holds);
+ * evidence once a source completed a scan.
  * A worker drifts if redis disagrees with declared (both with evidence).
  * The fold's open drift records (for: 0) must be exactly that set.
  */
@@ -613,22 +615,40 @@ static void fold_agrees_with_reference_model(void **state)
 		fold_script(h, ev, n, 50);
 
 		bool present[2][11] = { { false } }, seen[2][11] = { { false } };
-		bool complete[2] = { false, false };
+		bool staged[2][11] = { { false } };
+		bool complete[2] = { false, false }, running[2] = { false, false };
 		int current_scan[2] = { 0, 0 };
 		for (size_t i = 0; i < n; i++) {
 			const struct script_ev *e = &ev[i];
+			int src = e->source;
 			if (e->kind == 1) {
-				current_scan[e->source] = e->scan;
-				memset(seen[e->source], 0, sizeof(seen[e->source]));
+				current_scan[src] = e->scan;
+				running[src] = true;
+				memset(seen[src], 0, sizeof(seen[src]));
+			} else if (e->kind == 0 && !e->deleted) {
+				present[src][e->worker] = true;
+				staged[src][e->worker] = false;
+				seen[src][e->worker] = true;
 			} else if (e->kind == 0) {
-				present[e->source][e->worker] = !e->deleted;
-				seen[e->source][e->worker] = true;
-			} else if (e->kind == 2 && e->complete && current_scan[e->source] == e->scan) {
-				complete[e->source] = true;
-				if (e->full)
-					for (int w = 1; w <= 10; w++)
-						if (!seen[e->source][w])
-							present[e->source][w] = false;
+				/* a deletion inside its scan waits for the scan's END */
+				seen[src][e->worker] = true;
+				if (running[src] && current_scan[src] == e->scan)
+					staged[src][e->worker] = true;
+				else
+					present[src][e->worker] = false;
+			} else if (e->kind == 2) {
+				bool matches = running[src] && current_scan[src] == e->scan;
+				running[src] = false;
+				if (!matches || !e->complete)
+					continue;
+				complete[src] = true;
+				for (int w = 1; w <= 10; w++) {
+					if (e->full && !seen[src][w] && present[src][w])
+						staged[src][w] = true;
+					if (staged[src][w])
+						present[src][w] = false;
+					staged[src][w] = false;
+				}
 			}
 		}
 		MDB_txn *txn = NULL;

@@ -232,9 +232,9 @@ static void app_poll(struct h *h, const char *id, const char *count)
 	scan_end(h, "do", id);
 }
 
-static void count_confirms_before_acting_once(void **state)
+/* app worker says 2 (one poll of do), and 6 instances of service worker heartbeat. */
+static struct h *six_for_two(void)
 {
-	(void)state;
 	struct h *h = h_open(policy);
 	app_poll(h, "p0", "2");
 	char name[32];
@@ -242,6 +242,13 @@ static void count_confirms_before_acting_once(void **state)
 		snprintf(name, sizeof(name), "worker-%d", i);
 		heartbeat(h, "worker", name, 30000, false);
 	}
+	return h;
+}
+
+static void count_confirms_before_acting_once(void **state)
+{
+	(void)state;
+	struct h *h = six_for_two();
 	size_t ci[8], di[8];
 	assert_int_equal(find(h, TU_TYPE_DRIFT, 0, di, 8), 0); /* pending: no poll yet */
 	app_poll(h, "p1", "2");
@@ -274,7 +281,50 @@ static void count_confirms_before_acting_once(void **state)
 	/* worker-3 expired with the first of those (its TTL ended) */
 	d = one_drift(h, mark);
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	/* details of the evaluation that resolved it, not of the last violation */
+	assert_string_equal(detail(d, "actual"), "2");
+	assert_string_equal(detail(d, "desired"), "2");
 	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
+/* A delta scan of do: BEGIN and END, observing nothing (the anchor did not change). */
+static void delta_scan(struct h *h, const char *id, bool complete, const char *count)
+{
+	marker(h, "do", id, true, false, false);
+	if (count != NULL) {
+		const char *kv[] = { "instance_count", count, NULL };
+		obs_ns(h, "do", id, "app", "default", "worker", false, kv);
+	}
+	marker(h, "do", id, false, false, complete);
+}
+
+/*
+ * A producer publishes changes, not copies: a complete delta scan that does
+ * not mention the unchanged anchor still polled it, and counts toward
+ * confirm: once (a scan that republished it counts once, an incomplete one
+ * not at all).
+ */
+static void count_delta_scans_are_polls(void **state)
+{
+	(void)state;
+	struct h *h = six_for_two();
+	size_t di[8], ci[8];
+	delta_scan(h, "d1", true, NULL);  /* 1 */
+	delta_scan(h, "d2", false, NULL); /* incomplete: not a poll */
+	delta_scan(h, "d3", true, "2");   /* republished: 2, not 3 */
+	assert_int_equal(find(h, TU_TYPE_DRIFT, 0, di, 8), 0);
+	size_t mark = h->n_outs;
+	delta_scan(h, "d4", true, NULL); /* 3 */
+	Trueup__V1__DriftEvent *d = one_drift(h, mark);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_OPENED);
+	assert_string_equal(detail(d, "actual"), "6");
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	assert_int_equal(find(h, TU_TYPE_COMMAND, 0, ci, 8), 1);
+	/* further delta scans: the episode keeps its one command */
+	delta_scan(h, "d5", true, NULL);
+	delta_scan(h, "d6", true, NULL);
+	assert_int_equal(find(h, TU_TYPE_COMMAND, 0, ci, 8), 1);
 	h_free(h);
 }
 
@@ -348,14 +398,16 @@ static void reference_guards_and_cascades(void **state)
 	assert_string_equal(d->entity->name, "session-bob");
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
 	trueup__v1__drift_event__free_unpacked(d, NULL);
-	/* alice's deployment is deleted: her service becomes an orphan */
+	/* alice's deployment is deleted: at the scan's END her service becomes an orphan */
 	mark = h->n_outs;
 	kube_obj(h, "k2", "deployment", "lab-a", "session-alice", true, NULL, NULL);
+	size_t none[4];
+	assert_int_equal(find(h, TU_TYPE_DRIFT, mark, none, 4), 0); /* staged until END */
+	scan_end(h, "kube", "k2");
 	d = one_drift(h, mark);
 	assert_string_equal(d->entity->name, "session-alice");
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_OPENED);
 	trueup__v1__drift_event__free_unpacked(d, NULL);
-	scan_end(h, "kube", "k2");
 	h_free(h);
 }
 
@@ -382,6 +434,35 @@ static void equal_lists_every_value(void **state)
 	kube_obj(h, "k2", "configmap", "prod", "grpc-config", false, "port", "050054");
 	d = one_drift(h, mark);
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
+/* An empty value (a path the object lacks, rendered by `|default:`) is not compared. */
+static void equal_skips_empty_values(void **state)
+{
+	(void)state;
+	struct h *h = h_open(policy);
+	const char *noports[] = { "container_port", "", "probe_port", "", NULL };
+	const char *web[] = { "container_port", "8080", "probe_port", "8080", NULL };
+	scan_begin(h, "kube", "k1");
+	obs_ns(h, "kube", "k1", "deployment", "prod", "worker", false, noports);
+	kube_obj(h, "k1", "configmap", "prod", "web-config", false, "port", "");
+	obs_ns(h, "kube", "k1", "deployment", "prod", "web", false, web);
+	scan_end(h, "kube", "k1");
+	size_t di[4];
+	assert_int_equal(find(h, TU_TYPE_DRIFT, 0, di, 4), 0);
+	/* a value that is there and wrong is still drift; emptied again, it is not compared */
+	kube_obj(h, "k2", "configmap", "prod", "web-config", false, "port", "8081");
+	Trueup__V1__DriftEvent *d = one_drift(h, 0);
+	assert_string_equal(d->entity->name, "web");
+	assert_string_equal(detail(d, "value.configmap"), "8081 (configmap prod/web-config port in kube)");
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	size_t mark = h->n_outs;
+	kube_obj(h, "k3", "configmap", "prod", "web-config", false, "port", "");
+	d = one_drift(h, mark);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	assert_non_null(strstr(d->reason, "values agree: container=8080"));
 	trueup__v1__drift_event__free_unpacked(d, NULL);
 	h_free(h);
 }
@@ -437,6 +518,37 @@ static void pod_status_rolls_back_to_last_ready_image(void **state)
 	pod(h, "k1", "web-7f9b2-ccccc", NULL, NULL, true);
 	d = one_drift(h, mark);
 	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
+/* A failing pod of the image rolled away from is the controller's to replace: no second attempt. */
+static void pod_status_waits_for_leftover_pods(void **state)
+{
+	(void)state;
+	struct h *h = h_open(policy);
+	const char *failing[] = { "reason", "ImagePullBackOff", "image", "web:v2", NULL };
+	deployment(h, "k1", "web:v1", "2", "2");
+	deployment(h, "k1", "web:v2", "1", "2");
+	obs_ns(h, "kube", "k1", "pod", "prod", "web-7f9b2-bbbbb", false, failing);
+	size_t ci[4], di[4];
+	assert_int_equal(find(h, TU_TYPE_COMMAND, 0, ci, 4), 1);
+	Trueup__V1__FixCommand *c = cmd_at(h, ci[0]);
+	outcome(h, c->command_id, "set", TRUEUP__V1__OUTCOME__RESULT__RESULT_SUCCEEDED);
+	trueup__v1__fix_command__free_unpacked(c, NULL);
+	/* a complete scan after the rollback: the owner runs v1 again, its v2 pod is still there */
+	size_t mark = h->n_outs;
+	scan_begin(h, "kube", "k2");
+	deployment(h, "k2", "web:v1", "1", "2");
+	obs_ns(h, "kube", "k2", "pod", "prod", "web-7f9b2-bbbbb", false, failing);
+	scan_end(h, "kube", "k2");
+	assert_int_equal(find(h, TU_TYPE_DRIFT, mark, di, 4), 0);
+	assert_int_equal(find(h, TU_TYPE_COMMAND, mark, ci, 4), 0);
+	/* the controller removes it: resolved after one attempt */
+	pod(h, "k3", "web-7f9b2-bbbbb", NULL, NULL, true);
+	Trueup__V1__DriftEvent *d = one_drift(h, mark);
+	assert_int_equal(d->state, TRUEUP__V1__DRIFT_EVENT__STATE__STATE_RESOLVED);
+	assert_int_equal(d->attempt, 1);
 	trueup__v1__drift_event__free_unpacked(d, NULL);
 	h_free(h);
 }
@@ -537,10 +649,13 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(spec_compares_typed_values),
 	cmocka_unit_test(spec_escalates_with_an_alert),
 	cmocka_unit_test(count_confirms_before_acting_once),
+	cmocka_unit_test(count_delta_scans_are_polls),
 	cmocka_unit_test(count_unparseable_desired_is_drift),
 	cmocka_unit_test(reference_guards_and_cascades),
 	cmocka_unit_test(equal_lists_every_value),
+	cmocka_unit_test(equal_skips_empty_values),
 	cmocka_unit_test(pod_status_rolls_back_to_last_ready_image),
+	cmocka_unit_test(pod_status_waits_for_leftover_pods),
 	cmocka_unit_test(pod_status_without_history_reports_only),
 	cmocka_unit_test(pod_status_zombies),
 	cmocka_unit_test(heartbeat_stale_then_back_then_forgotten),
