@@ -116,6 +116,13 @@ static void times(void **state)
 	assert_string_equal(out, "2026-11-22T03:43:20.123456789Z");
 	assert_int_equal(tu_time_parse(out, &back), TU_OK);
 	assert_int_equal(back, exact);
+	/* Found by fuzz_fold: past 2262 the nanoseconds overflowed int64 and wrapped. */
+	assert_int_equal(tu_time_parse("2262-04-11T23:47:16.854775807Z", &back), TU_OK);
+	assert_int_equal(back, INT64_MAX);
+	back = 7;
+	assert_int_equal(tu_time_parse("2262-04-11T23:47:16.854775808Z", &back), TU_EINVAL);
+	assert_int_equal(tu_time_parse("4050-01-01T00:00:00Z", &back), TU_EINVAL);
+	assert_int_equal(back, 7);
 }
 
 static void base64(void **state)
