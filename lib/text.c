@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (at most len bytes), 0 if invalid or NUL. */
-static size_t utf8_seq(const unsigned char *p, size_t len)
+size_t tu_text_seq(const char *s, size_t len)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	unsigned char c = p[0];
 	size_t n;
 	uint32_t cp;
@@ -44,9 +44,8 @@ static size_t utf8_seq(const unsigned char *p, size_t len)
 
 bool tu_text_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(p + i, len - i);
+		size_t n = tu_text_seq(s + i, len - i);
 		if (n == 0)
 			return false;
 		i += n;
@@ -56,12 +55,11 @@ bool tu_text_valid(const char *s, size_t len)
 
 void tu_text_repair(char *s)
 {
-	unsigned char *p = (unsigned char *)s;
 	size_t len = strlen(s);
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(p + i, len - i);
+		size_t n = tu_text_seq(s + i, len - i);
 		if (n == 0) {
-			p[i] = '?';
+			s[i] = '?';
 			n = 1;
 		}
 		i += n;

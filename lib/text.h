@@ -10,6 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * Length (1 to 4) of the valid UTF-8 sequence at the start of s[0..len), or
+ * 0 if s does not start with one or starts with a NUL byte (len > 0).
+ */
+size_t tu_text_seq(const char *s, size_t len);
 /* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates) without NUL bytes. */
 bool tu_text_valid(const char *s, size_t len);
 /*
