@@ -3,26 +3,28 @@
 # (-Wall -Wextra -Werror) and runs the whole ctest suite (unit + integration;
 # benchmarks are separate: see BENCHMARKS.md), then builds again with
 # AddressSanitizer + UndefinedBehaviorSanitizer and runs the suite once more
-# (set TU_NO_SANITIZE=1 to skip that pass). Extra arguments go to ctest,
-# e.g. `ops/test.sh -L unit`.
+# (set TU_NO_SANITIZE=1 to skip that pass). The dev pass includes a short
+# fuzzing run (fuzz.short, label fuzz: tests/fuzz/run.sh, its own clang
+# build with ASan and UBSan); the sanitizer pass leaves it out. Extra
+# arguments go to ctest, e.g. `ops/test.sh -L unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/install-deps.sh
 
 run_pass() {
-	local dir=$1
-	shift 1
+	local dir=$1 exclude=$2
+	shift 2
 	cmake -S . -B "$dir" -DTRUEUP_DEV=ON "$@" | grep -E '^-- trueup:' || true
 	cmake --build "$dir" -j"$(nproc)"
-	(cd "$dir" && ctest --output-on-failure --timeout 900 -LE bench "${CTEST_ARGS[@]}")
+	(cd "$dir" && ctest --output-on-failure --timeout 900 -LE "$exclude" "${CTEST_ARGS[@]}")
 }
 
 CTEST_ARGS=("$@")
 echo "== tests: dev build" >&2
-run_pass build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_pass build/test bench -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "${TU_NO_SANITIZE:-0}" != 1 ]; then
 	echo "== tests: ASan + UBSan build" >&2
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-		run_pass build/test-asan -DCMAKE_BUILD_TYPE=Debug -DTRUEUP_ASAN=ON -DTRUEUP_UBSAN=ON
+		run_pass build/test-asan 'bench|fuzz' -DCMAKE_BUILD_TYPE=Debug -DTRUEUP_ASAN=ON -DTRUEUP_UBSAN=ON
 fi
