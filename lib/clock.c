@@ -69,8 +69,9 @@ tu_status tu_duration_parse(const char *s, int64_t *ms)
 		} else {
 			return TU_EINVAL;
 		}
-		total += (int64_t)v * mult;
-		if (total < 0)
+		int64_t part;
+		if (__builtin_mul_overflow((int64_t)v, mult, &part) ||
+		    __builtin_add_overflow(total, part, &total))
 			return TU_EINVAL;
 		p = end;
 	}

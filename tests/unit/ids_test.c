@@ -84,6 +84,10 @@ static void durations(void **state)
 	assert_int_equal(tu_duration_parse("10", &ms), TU_EINVAL);
 	assert_int_equal(tu_duration_parse("-1s", &ms), TU_EINVAL);
 	assert_int_equal(tu_duration_parse("", &ms), TU_EINVAL);
+	/* int64 milliseconds at most, whatever the parts add up to */
+	assert_int_equal(tu_duration_parse("106751991167d", &ms), TU_OK);
+	assert_int_equal(tu_duration_parse("106751991167d106751991167d", &ms), TU_EINVAL);
+	assert_int_equal(tu_duration_parse("106751991167d999999999ms", &ms), TU_EINVAL);
 	char buf[32];
 	tu_duration_format(5400000, buf, sizeof(buf));
 	assert_string_equal(buf, "1h30m");
