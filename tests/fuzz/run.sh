@@ -69,10 +69,22 @@ for t in $targets; do
 			[ -f "$f" ] && cp "$f" "$extra/$(sed 's|/|_|g' <<<"${f#"$src"/}")"
 		done
 	fi
+	# a dictionary of the words the parser knows: the short string literals of its sources
+	dict=()
+	case $t in
+	config) words=(lib/config.c) ;;
+	tmpl | jsonmap) words=(lib/tmpl.c lib/jsonmap.c) ;;
+	files) words=(producers/files_source.c) ;;
+	*) words=() ;;
+	esac
+	if [ ${#words[@]} -gt 0 ]; then
+		(cd "$src" && grep -h -o '"[a-z][a-z0-9_.-]*"' "${words[@]}") | sort -u >"$out/$t.dict"
+		dict=(-dict="$out/$t.dict")
+	fi
 	rc=0
 	timeout --signal=KILL $((secs + 120)) "$bin" -max_total_time="$secs" -timeout=20 \
-		-print_final_stats=1 -artifact_prefix="$out/crash/$t-" "$work" "$seeds" "$extra" \
-		>"$log" 2>&1 || rc=$?
+		-print_final_stats=1 -artifact_prefix="$out/crash/$t-" "${dict[@]}" \
+		"$work" "$seeds" "$extra" >"$log" 2>&1 || rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
 	last=$(grep -a -E '^#[0-9]+' "$log" | tail -n 1 || true)
