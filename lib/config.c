@@ -889,7 +889,7 @@ static tu_status set_field(struct ctx *c, const struct field *f, void *dst, yaml
 		st = get_path(c, n, path, &s);
 		break;
 	case F_DUR:
-		st = get_measure(c, n, path, true, f->min, max_or(f->max, INT64_MAX), dst);
+		st = get_measure(c, n, path, true, f->min, max_or(f->max, TU_MAX_DURATION_MS), dst);
 		break;
 	case F_SIZE:
 		st = get_measure(c, n, path, false, f->min, max_or(f->max, INT64_MAX), dst);

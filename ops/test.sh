@@ -3,9 +3,11 @@
 # (-Wall -Wextra -Werror) and runs the whole ctest suite (unit + integration;
 # benchmarks are separate: see BENCHMARKS.md), then builds again with
 # AddressSanitizer + UndefinedBehaviorSanitizer and runs the suite once more
-# (set TU_NO_SANITIZE=1 to skip that pass), without the scenario tests, which
-# run the same binaries as the integration tests, longer (CI time). Extra arguments go to ctest,
-# e.g. `ops/test.sh -L unit`. The chaos label (RELIABILITY.md) runs in the dev pass only.
+# (set TU_NO_SANITIZE=1 to skip that pass), without the scenario and chaos tests,
+# which run the same binaries as the integration tests, longer (CI time). The dev
+# pass includes a short fuzzing run (fuzz.short, label fuzz: tests/fuzz/run.sh, its
+# own clang build with ASan and UBSan); the sanitizer pass leaves it out. Extra
+# arguments go to ctest, e.g. `ops/test.sh -L unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/install-deps.sh
@@ -28,5 +30,5 @@ if [ "${TU_NO_SANITIZE:-0}" != 1 ]; then
 	echo "== tests: ASan + UBSan build" >&2
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-		run_pass build/test-asan '^(bench|scenario|chaos)$' -DCMAKE_BUILD_TYPE=Debug -DTRUEUP_ASAN=ON -DTRUEUP_UBSAN=ON
+		run_pass build/test-asan '^(bench|scenario|chaos|fuzz)$' -DCMAKE_BUILD_TYPE=Debug -DTRUEUP_ASAN=ON -DTRUEUP_UBSAN=ON
 fi

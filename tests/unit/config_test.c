@@ -629,6 +629,23 @@ static void err_bad_duration(void **state)
 			  "    sources: [a, b]\n"
 			  "    for: soon\n",
 		     "t.yaml:11:10: rules[0].for: ", "invalid duration \"soon\" (e.g. 30s");
+	/*
+	 * Found with fuzz_config: durations up to int64 milliseconds loaded, and
+	 * a deadline (now + duration, in nanoseconds) then overflowed.
+	 */
+	expect_error(BASE "  - name: r\n"
+			  "    type: presence\n"
+			  "    kind: k\n"
+			  "    sources: [a, b]\n"
+			  "    for: 36500d1ms\n",
+		     "t.yaml:11:10: rules[0].for: ", "is too large (at most 876000h)");
+	expect_error("processor: { command_ttl: 106751991167d }\n",
+		     "t.yaml:1:27: processor.command_ttl: ", "is too large");
+	struct tu_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load("processor: { command_ttl: 36500d }\n", &cfg, err, sizeof(err)), TU_OK);
+	assert_int_equal(cfg->processor.command_ttl, TU_MAX_DURATION_MS);
+	tu_config_destroy(cfg);
 }
 
 static void http_listen_addresses(void **state)
