@@ -17,6 +17,8 @@
 #include "secret.h"
 #include "xalloc.h"
 
+#define KEEP_BODY (4u << 20) /* largest response buffer kept for the next request */
+
 struct tu_http {
 	CURL *curl;               /* owned; reused for keep-alive */
 	struct tu_http_opts opts; /* strings below owned */
@@ -180,8 +182,16 @@ tu_status tu_http_do(tu_http *h, const struct tu_http_req *req, struct tu_http_r
 	struct curl_slist *hdrs = NULL;
 	char auth[4200];
 	struct call call = { h, resp };
-	tu_buf_release(&resp->body);
-	tu_buf_init(&resp->body, h->opts.max_body);
+	/*
+	 * The body's memory is kept for the next response (a list is read page after
+	 * page): freeing a large block each time makes malloc consolidate every chunk
+	 * the caller's JSON tree freed, and the next page re-grows the buffer by copies.
+	 * Only an unusually large one is given back.
+	 */
+	if (resp->body.cap > KEEP_BODY)
+		tu_buf_release(&resp->body);
+	tu_buf_reset(&resp->body);
+	resp->body.max = h->opts.max_body;
 	resp->status = 0;
 	resp->retry_after_ms = -1;
 	resp->content_type[0] = '\0';
