@@ -299,6 +299,8 @@ static void restart(tu_outbox *o, const char *why)
 
 static bool overdue(tu_outbox *o)
 {
+	if (o->n_inflight == 0)
+		return false;
 	int64_t limit = tu_clock_mono_ns() - o->cfg->outbox_retry * TU_NS_PER_MS;
 	for (size_t i = 0; i < o->n_slots; i++)
 		if (o->slots[i].msg_id[0] != '\0' && o->slots[i].sent_ns < limit)
@@ -306,12 +308,23 @@ static bool overdue(tu_outbox *o)
 	return false;
 }
 
+/* Is the fold quiet, so that this thread deletes acked entries itself? */
+static bool fold_idle(const tu_outbox *o)
+{
+	return tu_clock_mono_ns() - o->last_reclaim_ns > 200 * TU_NS_PER_MS;
+}
+
 static void *run(void *arg)
 {
 	tu_outbox *o = arg;
 	for (;;) {
 		pthread_mutex_lock(&o->mu);
-		if (!o->stop && !o->kicked && o->n_acked == 0 && !o->failed) {
+		/*
+		 * Acked entries are work only when no fold deletes them: while batches
+		 * flow they wait for the next one, and this thread sleeps (an ack wakes
+		 * it, which is also how freed room in flight gets used).
+		 */
+		if (!o->stop && !o->kicked && !o->failed && (o->n_acked == 0 || !fold_idle(o))) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 100 * 1000 * 1000;
@@ -324,10 +337,10 @@ static void *run(void *arg)
 		bool stop = o->stop;
 		o->kicked = false;
 		/* The fold deletes acked entries in its own transactions while it runs. */
-		bool fold_idle = tu_clock_mono_ns() - o->last_reclaim_ns > 200 * TU_NS_PER_MS;
-		uint64_t *acked = fold_idle ? o->acked : NULL;
-		size_t n_acked = fold_idle ? o->n_acked : 0;
-		if (fold_idle) {
+		bool idle = fold_idle(o);
+		uint64_t *acked = idle ? o->acked : NULL;
+		size_t n_acked = idle ? o->n_acked : 0;
+		if (idle) {
 			o->acked = NULL;
 			o->n_acked = 0;
 			o->cap_acked = 0;
