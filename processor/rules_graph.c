@@ -246,11 +246,13 @@ tu_status tu__count_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 	w->n = 0;
 	const Trueup__View__SourceState *s = tu__present_in(ent, c->source);
 	if (s == NULL) {
+		tu_status st = tu__watch_set(f, r, ref, w);
+		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))
+			return st; /* holds, nothing to resolve: not worth describing */
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s is gone from %s", ref->kind,
 					    ref->namespace_, ref->name, c->source);
-		tu_status st = tu__watch_set(f, r, ref, w);
-		return st == TU_OK ? tu__drift_apply(f, r, ref, v, trig) : st;
+		return tu__drift_apply(f, r, ref, v, trig);
 	}
 	const char *why = NULL;
 	const char *ns = tu__render(f, c->of_ns, &v->tctx, &why);
@@ -267,8 +269,11 @@ tu_status tu__count_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 		st = count_present(f, c->of_source, c->of_kind, ns, &actual);
 	if (st != TU_OK)
 		return st;
-	const char *actual_s = tu_arena_printf(&f->arena, "%" PRIu64, actual);
 	int64_t desired = 0;
+	if (ns != NULL && want != NULL && parse_count(want, &desired) &&
+	    (uint64_t)desired == actual && !tu__drift_exists(f, r->cfg->name, ref))
+		return TU_OK; /* holds, nothing to resolve: not worth describing */
+	const char *actual_s = tu_arena_printf(&f->arena, "%" PRIu64, actual);
 	v->state = TU__VIOLATED;
 	if (ns == NULL) {
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s: cannot name what to count: %s",
@@ -383,11 +388,13 @@ tu_status tu__reference_eval(tu_fold *f, const struct tu__rule *r, const Trueup_
 	bool applies = tu__present_in(ent, rf->source) != NULL &&
 		       (!rf->match_compiled || regexec(&rf->match_re, ref->name, 10, m, 0) == 0);
 	if (!applies) {
+		tu_status st = tu__watch_set(f, r, ref, w);
+		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))
+			return st; /* holds, nothing to resolve: not worth describing */
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s is gone from %s", ref->kind,
 					    ref->namespace_, ref->name, rf->source);
-		tu_status st = tu__watch_set(f, r, ref, w);
-		return st == TU_OK ? tu__drift_apply(f, r, ref, v, trig) : st;
+		return tu__drift_apply(f, r, ref, v, trig);
 	}
 	if (rf->match_compiled) {
 		static const char *const digits[] = {"0", "1", "2", "3", "4",
@@ -416,17 +423,21 @@ tu_status tu__reference_eval(tu_fold *f, const struct tu__rule *r, const Trueup_
 		st = owner_by_selector(f, o, ons, &v->tctx, &found);
 		oname = "(selector)";
 	}
+	if (st == TU_OK && found != NULL) {
+		st = tu__watch_set(f, r, ref, w);
+		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))
+			return st; /* holds, nothing to resolve: not worth describing */
+	}
 	const char *owner_s = tu_arena_printf(&f->arena, "%s %s/%s in %s", o->kind, ons ? ons : "?",
 					      found   ? found
 					      : oname ? oname
 						      : "?",
 					      o->source);
 	if (st == TU_OK && found != NULL) {
-		st = tu__watch_set(f, r, ref, w);
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s has its owner %s", ref->kind,
 					    ref->namespace_, ref->name, owner_s);
-		return st == TU_OK ? tu__drift_apply(f, r, ref, v, trig) : st;
+		return tu__drift_apply(f, r, ref, v, trig);
 	}
 	if (st == TU_OK && oname == NULL) {
 		st = tu__watch_set(f, r, ref, w);
