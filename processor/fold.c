@@ -256,6 +256,7 @@ tu_status tu_fold_create(const struct tu_config *cfg, tu_view *view, tu_fold **o
 		    rc->type == TU_RULE_EQUAL)
 			f->any_watch = true;
 	}
+	f->n_watched_kinds = tu__watch_kinds(cfg, &f->watched_kinds);
 	*out = f;
 	return TU_OK;
 }
@@ -265,6 +266,7 @@ void tu_fold_destroy(tu_fold *f)
 	if (f == NULL)
 		return;
 	free(f->rules);
+	free(f->watched_kinds);
 	free(f->src_complete);
 	tu_arena_release(&f->arena);
 	free(f);

@@ -127,6 +127,8 @@ struct tu_fold {
 	int64_t next_timer;             /* earliest timer due, INT64_MAX if none; -1 unknown */
 	struct tu_fold_hooks hooks;     /* observers of derived messages (metrics) */
 	bool any_watch;                 /* some rule uses watches */
+	const char **watched_kinds;     /* owned array (strings: the config's): kinds rules watch */
+	size_t n_watched_kinds;
 	bool any_poll;                  /* some rule counts polls */
 	bool polled;                    /* the change being evaluated is an observation */
 	bool any_staged;                /* db staged may hold entries (a cheap test per event) */
@@ -224,6 +226,13 @@ tu_status tu__watch_set(tu_fold *f, const struct tu__rule *r, const Trueup__V1__
 tu_status tu__watch_fire(tu_fold *f, const Trueup__V1__EntityRef *ref, bool presence_changed);
 /* Whether any configured rule uses watches (set at create). */
 bool tu__rules_watch(const tu_fold *f);
+/*
+ * The kinds the rules of cfg can watch (entity templates of count, reference
+ * and equal rules), into *out (malloc'd, free it); returns how many. A change
+ * of an entity of another kind has no watchers: tu__watch_fire skips the
+ * index lookups.
+ */
+size_t tu__watch_kinds(const struct tu_config *cfg, const char ***out);
 
 /*
  * rules.c: evaluations. ent may be NULL (no record). With describe=false only

@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "fold_internal.h"
+#include "xalloc.h"
 
 /* ---- watches --------------------------------------------------------------------- */
 
@@ -170,8 +171,47 @@ static tu_status watchers(tu_fold *f, const struct tu__key *watched, struct tu_a
 	return TU_OK;
 }
 
+static void add_kind(const char **kinds, size_t *n, const char *kind)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(kinds[i], kind) == 0)
+			return;
+	kinds[(*n)++] = kind;
+}
+
+size_t tu__watch_kinds(const struct tu_config *cfg, const char ***out)
+{
+	size_t cap = 1, n = 0;
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct tu_rule_config *rc = &cfg->rules[i];
+		cap += 1 + (rc->type == TU_RULE_REFERENCE ? rc->reference.n_guards : 0) +
+		       (rc->type == TU_RULE_EQUAL ? rc->equal.n_values : 0);
+	}
+	const char **kinds = tu_xcalloc(cap, sizeof(*kinds));
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct tu_rule_config *rc = &cfg->rules[i];
+		if (rc->type == TU_RULE_COUNT) {
+			add_kind(kinds, &n, rc->count.of_kind);
+		} else if (rc->type == TU_RULE_REFERENCE) {
+			add_kind(kinds, &n, rc->reference.owner.kind);
+			for (size_t j = 0; j < rc->reference.n_guards; j++)
+				add_kind(kinds, &n, rc->reference.guards[j].entity.kind);
+		} else if (rc->type == TU_RULE_EQUAL) {
+			for (size_t j = 0; j < rc->equal.n_values; j++)
+				add_kind(kinds, &n, rc->equal.values[j].entity.kind);
+		}
+	}
+	*out = kinds;
+	return n;
+}
+
 tu_status tu__watch_fire(tu_fold *f, const Trueup__V1__EntityRef *ref, bool presence_changed)
 {
+	bool watched = false;
+	for (size_t i = 0; i < f->n_watched_kinds && !watched; i++)
+		watched = strcmp(f->watched_kinds[i], ref->kind) == 0;
+	if (!watched)
+		return TU_OK; /* no rule watches this kind: no watchers to look up */
 	struct tu__key keys[2];
 	tu__key_entity(&keys[0], ref->kind, ref->namespace_, ref->name);
 	tu__key_init(&keys[1]);
