@@ -196,8 +196,12 @@ bool tu__evidence(tu_fold *f, const char *source);
 const char *tu__attr(const Trueup__View__SourceState *s, const char *key);
 
 /* Verdict helpers. */
-void tu__verdict_init(struct tu__verdict *v, const struct tu__rule *r,
-		      const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent);
+/* Clears v (state holds, no reason, details, actions, confirm sources) for (r, ref, ent). */
+void tu__verdict_clear(struct tu__verdict *v, const struct tu__rule *r,
+		       const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent);
+/* A cleared verdict in the arena. */
+struct tu__verdict *tu__verdict_new(tu_fold *f, const struct tu__rule *r,
+				    const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent);
 void tu__add_detail(tu_fold *f, struct tu__verdict *v, const char *key, const char *value);
 void tu__add_actions(struct tu__verdict *v, const struct tu_actions *a, uint32_t base);
 void tu__add_confirm(struct tu__verdict *v, const char *source);
@@ -218,6 +222,8 @@ struct tu__watchset {
 };
 #define TU__WATCH_ANY 'A'      /* any change of the watched entity */
 #define TU__WATCH_PRESENCE 'P' /* an entity of the class appeared or disappeared */
+/* An empty watchset in the arena. */
+struct tu__watchset *tu__watchset_new(tu_fold *f);
 void tu__watch_entity(struct tu__watchset *w, const char *kind, const char *ns, const char *name);
 void tu__watch_class(struct tu__watchset *w, const char *kind, const char *ns, char mode);
 tu_status tu__watch_set(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *anchor,

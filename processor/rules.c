@@ -131,13 +131,25 @@ const char *tu__attr(const Trueup__View__SourceState *s, const char *key)
 	return s != NULL ? tu_pb_attrs_get(s->attrs, s->n_attrs, key) : NULL;
 }
 
-void tu__verdict_init(struct tu__verdict *v, const struct tu__rule *r,
-		      const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent)
+void tu__verdict_clear(struct tu__verdict *v, const struct tu__rule *r,
+		       const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent)
 {
-	memset(v, 0, sizeof(*v));
-	v->tctx.rule = r->cfg->name;
-	v->tctx.ref = ref;
-	v->tctx.ent = ent;
+	/* Not memset: the arrays (2 KiB) are only read up to their counts. */
+	v->state = TU__HOLDS;
+	v->reason = NULL;
+	v->n_details = 0;
+	v->n_actions = 0;
+	v->n_confirm = 0;
+	v->poll = false;
+	v->tctx = (struct tu__tctx){ .rule = r->cfg->name, .ref = ref, .ent = ent };
+}
+
+struct tu__verdict *tu__verdict_new(tu_fold *f, const struct tu__rule *r,
+				    const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent)
+{
+	struct tu__verdict *v = tu_arena_alloc_raw(&f->arena, sizeof(*v));
+	tu__verdict_clear(v, r, ref, ent);
+	return v;
 }
 
 void tu__add_detail(tu_fold *f, struct tu__verdict *v, const char *key, const char *value)
@@ -190,10 +202,7 @@ void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 		       const Trueup__View__Entity *ent, struct tu__verdict *v, bool describe)
 {
 	const struct tu_presence_rule *p = &r->cfg->presence;
-	memset(v, 0, sizeof(*v));
-	v->tctx.rule = r->cfg->name;
-	v->tctx.ref = ref;
-	v->tctx.ent = ent;
+	tu__verdict_clear(v, r, ref, ent);
 
 	enum presence_state st[64];
 	size_t n = p->n_sources < 64 ? p->n_sources : 64;
@@ -379,7 +388,7 @@ tu_status tu__counter_eval(tu_fold *f, const struct tu__rule *r, const char *ns,
 			   struct tu__verdict *v, Trueup__V1__EntityRef **ref_out)
 {
 	const struct tu_counter_rule *c = &r->cfg->counter;
-	memset(v, 0, sizeof(*v));
+	tu__verdict_clear(v, r, NULL, NULL);
 	Trueup__V1__EntityRef *ref = tu_pb_entity(&f->arena, c->kind, ns, c->name);
 	*ref_out = ref;
 	struct tu__key ek;
@@ -465,7 +474,8 @@ static bool in_list(char *const *list, size_t n, const char *s)
 static tu_status eval_counter(tu_fold *f, const struct tu__rule *r, const char *ns,
 			      enum tu__trigger trig)
 {
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
+	/* tu__counter_eval clears it */
+	struct tu__verdict *v = tu_arena_alloc_raw(&f->arena, sizeof(*v));
 	Trueup__V1__EntityRef *ref = NULL;
 	tu_status st = tu__counter_eval(f, r, ns, v, &ref);
 	if (st == TU_OK)
@@ -478,7 +488,8 @@ static tu_status presence_apply(tu_fold *f, const struct tu__rule *r,
 				const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent,
 				enum tu__trigger trig)
 {
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
+	/* tu__presence_eval clears it */
+	struct tu__verdict *v = tu_arena_alloc_raw(&f->arena, sizeof(*v));
 	tu__presence_eval(f, r, ref, ent, v, false);
 	if (v->state == TU__UNKNOWN)
 		return TU_OK;

@@ -23,6 +23,14 @@
 
 /* ---- watches --------------------------------------------------------------------- */
 
+struct tu__watchset *tu__watchset_new(tu_fold *f)
+{
+	/* Not cleared: 8 KiB, and only the first n keys are ever read. */
+	struct tu__watchset *w = tu_arena_alloc_raw(&f->arena, sizeof(*w));
+	w->n = 0;
+	return w;
+}
+
 void tu__watch_entity(struct tu__watchset *w, const char *kind, const char *ns, const char *name)
 {
 	if (w->n >= sizeof(w->keys) / sizeof(w->keys[0]))
@@ -279,11 +287,9 @@ tu_status tu__count_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 			 const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_count_rule *c = &r->cfg->count;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
-	struct tu__watchset *w = tu_arena_alloc(&f->arena, sizeof(*w));
-	w->n = 0;
+	struct tu__watchset *w = tu__watchset_new(f);
 	const Trueup__View__SourceState *s = tu__present_in(ent, c->source);
 	if (s == NULL) {
 		tu_status st = tu__watch_set(f, r, ref, w);
@@ -419,11 +425,9 @@ tu_status tu__reference_eval(tu_fold *f, const struct tu__rule *r, const Trueup_
 			     const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_reference_rule *rf = &r->cfg->reference;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
-	struct tu__watchset *w = tu_arena_alloc(&f->arena, sizeof(*w));
-	w->n = 0;
+	struct tu__watchset *w = tu__watchset_new(f);
 	regmatch_t m[10];
 	bool applies = tu__present_in(ent, rf->source) != NULL &&
 		       (!rf->match_compiled || regexec(&rf->match_re, ref->name, 10, m, 0) == 0);

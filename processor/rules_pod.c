@@ -98,8 +98,7 @@ static tu_status owner_eval(tu_fold *f, const struct tu__rule *r, const Trueup__
 			    const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_pod_status_rule *ps = &r->cfg->pod_status;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
 	struct tu__key hk;
 	tu__key_drift(&hk, r->cfg->name, ref);
@@ -216,8 +215,7 @@ tu_status tu__pod_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 		return ps->owner.kind != NULL && strcmp(ref->kind, ps->owner.kind) == 0
 			   ? owner_eval(f, r, ref, ent, poll, trig)
 			   : TU_OK;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
 	const Trueup__View__SourceState *s = tu__present_in(ent, ps->source);
 	tu_status st = pod_membership(f, r, ref, s, &v->tctx);
@@ -277,8 +275,7 @@ tu_status tu__heartbeat_eval(tu_fold *f, const struct tu__rule *r, const Trueup_
 			     const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_heartbeat_rule *hb = &r->cfg->heartbeat;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
 	const Trueup__View__SourceState *s = tu__entity_source(ent, TU__HB_SOURCE);
 	int64_t silent = 0; /* when its TTL ended */

@@ -99,8 +99,7 @@ tu_status tu__spec_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__
 			const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_spec_rule *sp = &r->cfg->spec;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
 	const Trueup__View__SourceState *ds = tu__present_in(ent, sp->desired);
 	const Trueup__View__SourceState *as = tu__present_in(ent, sp->actual);
@@ -171,11 +170,9 @@ tu_status tu__equal_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 			 const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_equal_rule *eq = &r->cfg->equal;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
-	struct tu__watchset *w = tu_arena_alloc(&f->arena, sizeof(*w));
-	w->n = 0;
+	struct tu__watchset *w = tu__watchset_new(f);
 	tu_status st = TU_OK;
 	if (tu__present_in(ent, eq->source) == NULL) {
 		st = tu__watch_set(f, r, ref, w);
