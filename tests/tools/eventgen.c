@@ -31,7 +31,8 @@
  * drift_pct percent of the units drift: half of them always, half every
  * other round (so drift opens, updates and resolves all along). The same
  * arguments always produce the same messages (content and Nats-Msg-Id), so
- * re-running is a no-op within the stream's duplicate window. --rate paces
+ * re-running is a no-op within the stream's duplicate window. The scan that
+ * --events cuts short ends incomplete (an absence is never inferred from it). --rate paces
  * publishing (messages per second; default: as fast as acks allow).
  *
  * usage: eventgen --url URL --events N [--entities N] [--drift-pct P] [--seed S]
@@ -107,7 +108,8 @@ static int publish(struct gen *g, const char *subject, const char *type, const c
 	return -1;
 }
 
-static int marker(struct gen *g, const char *src, const char *scan_id, bool begin, bool full)
+static int marker(struct gen *g, const char *src, const char *scan_id, bool begin, bool full,
+		  bool complete)
 {
 	Trueup__V1__ScanMarker m = TRUEUP__V1__SCAN_MARKER__INIT;
 	m.source = (char *)src;
@@ -115,7 +117,7 @@ static int marker(struct gen *g, const char *src, const char *scan_id, bool begi
 	m.phase = begin ? TRUEUP__V1__SCAN_MARKER__PHASE__PHASE_BEGIN
 			: TRUEUP__V1__SCAN_MARKER__PHASE__PHASE_END;
 	m.full = full;
-	m.complete = !begin;
+	m.complete = !begin && complete;
 	char subject[128], id[128];
 	snprintf(subject, sizeof(subject), "trueup.obs.%s._scan", src);
 	snprintf(id, sizeof(id), "%s.%s", scan_id, begin ? "b" : "e");
@@ -411,14 +413,17 @@ static int scan(struct gen *g, bool a, uint64_t round)
 	bool full = round <= 2 || round % 2 == 1;
 	char scan_id[64];
 	snprintf(scan_id, sizeof(scan_id), "%s-%u-%" PRIu64, src, g->seed, round);
-	int rc = marker(g, src, scan_id, true, full);
+	int rc = marker(g, src, scan_id, true, full, false);
 	if (rc == 0 && g->cases && !a && full && room(g))
 		rc = counter(g, scan_id, round);
 	struct unit now, before;
-	for (uint64_t i = 0; i < g->entities && room(g) && rc == 0; i++) {
+	uint64_t i = 0;
+	bool cut = false;
+	for (; i < g->entities && room(g) && rc == 0; i++) {
 		unit_of(g, i, round, a, &now);
 		unit_of(g, i, round > 1 ? round - 1 : round, a, &before);
-		for (size_t j = 0; j < now.n && room(g) && rc == 0; j++) {
+		size_t j = 0;
+		for (; j < now.n && room(g) && rc == 0; j++) {
 			const struct ent *e = &now.e[j];
 			bool was = round > 1 && before.e[j].present;
 			if (full) {
@@ -432,11 +437,13 @@ static int scan(struct gen *g, bool a, uint64_t round)
 				rc = observe(g, src, scan_id, e);
 			}
 		}
+		cut = cut || j < now.n;
 		if (rc == 0 && g->cases && a && i % 10 == 8)
 			rc = heartbeats(g, i, round);
 	}
+	/* A scan cut short by --events ends incomplete, as a producer's would. */
 	if (rc == 0)
-		rc = marker(g, src, scan_id, false, full);
+		rc = marker(g, src, scan_id, false, full, i == g->entities && !cut);
 	return rc;
 }
 
