@@ -301,7 +301,8 @@ bool tu__drift_exists(tu_fold *f, const char *rule, const Trueup__V1__EntityRef 
 /* Evaluates one rule for one entity (loading what it needs) and feeds the drift machine. */
 tu_status tu__rule_reeval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
 			  enum tu__trigger trig);
-/* After the first complete scan of source: evaluates every entity its rules watch. */
+/* After the first complete scan of source: evaluates the anchors of the rules that read its
+ * evidence of absence (presence, counter, count, reference). */
 tu_status tu__rules_on_first_complete(tu_fold *f, const char *source);
 const struct tu__rule *tu__rule_by_name(const tu_fold *f, const char *name);
 /* Template lookup over a tu__tctx. */

@@ -730,7 +730,12 @@ static tu_status entities_of_kind(tu_fold *f, const char *kind, struct tu_arena_
 	return TU_OK;
 }
 
-/* Does rule rc read source (so that its first complete scan is new evidence)? */
+/*
+ * Does rule rc read source's evidence of absence, so that the source's first
+ * complete scan can change its verdicts? Spec, equal and pod-status rules
+ * read only what sources have present: a completed scan changes none of
+ * their verdicts (its observations and sweeps already evaluated them).
+ */
 static bool involves(const struct tu_rule_config *rc, const char *source)
 {
 	switch (rc->type) {
@@ -738,7 +743,6 @@ static bool involves(const struct tu_rule_config *rc, const char *source)
 		return in_list(rc->presence.sources, rc->presence.n_sources, source);
 	case TU_RULE_COUNTER:
 		return is(rc->counter.source, source) || is(rc->counter.of_source, source);
-	case TU_RULE_SPEC: return is(rc->spec.desired, source) || is(rc->spec.actual, source);
 	case TU_RULE_COUNT: return is(rc->count.source, source) || is(rc->count.of_source, source);
 	case TU_RULE_REFERENCE: {
 		const struct tu_reference_rule *p = &rc->reference;
@@ -747,14 +751,9 @@ static bool involves(const struct tu_rule_config *rc, const char *source)
 			any = is(p->guards[i].entity.source, source);
 		return any;
 	}
-	case TU_RULE_EQUAL: {
-		bool any = is(rc->equal.source, source);
-		for (size_t i = 0; i < rc->equal.n_values && !any; i++)
-			any = is(rc->equal.values[i].entity.source, source);
-		return any;
-	}
+	case TU_RULE_SPEC:
+	case TU_RULE_EQUAL:
 	case TU_RULE_POD_STATUS:
-		return is(rc->pod_status.source, source) || is(rc->pod_status.owner.source, source);
 	case TU_RULE_HEARTBEAT:
 	case TU_RULE_SOURCE_SUSPECT: return false;
 	}
