@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "fold_internal.h"
 #include "ids.h"
 #include "log.h"
@@ -88,6 +89,20 @@ void tu__tctx_set(tu_fold *f, struct tu__tctx *t, const char *key, const char *v
 
 const char *tu__render(tu_fold *f, const char *tmpl, const struct tu__tctx *t, const char **why)
 {
+	/*
+	 * The commonest entity templates are plain text and one bare variable
+	 * ("{namespace}", "{name}"): rendered without the template walk. A bare
+	 * variable renders as its value (tmpl.h); a missing one takes the full
+	 * path, which says why.
+	 */
+	size_t n = strlen(tmpl);
+	if (strpbrk(tmpl, "{}") == NULL)
+		return tu_arena_strndup(&f->arena, tmpl, n);
+	const char *val = NULL;
+	size_t len = 0;
+	if (n > 2 && tmpl[0] == '{' && tmpl[n - 1] == '}' && strcspn(tmpl + 1, "{}|") == n - 2 &&
+	    tu__tctx_lookup((void *)t, tmpl + 1, n - 2, &val, &len) && len <= TU_MAX_TEMPLATE_OUT)
+		return tu_arena_strndup(&f->arena, val, len);
 	char err[256];
 	struct tu_buf b;
 	tu_buf_init(&b, 65536);
