@@ -608,10 +608,17 @@ static tu_status entity_update(tu_fold *f, const Trueup__V1__EntityRef *ref, con
 		st = entity_any_present(e) ? tu__put_pb(f, f->db->entity, &ek, &e->base)
 					   : tu__del(f, f->db->entity, &ek);
 	f->polled = u->observed;
+	/* Rules that read this entity again get the record as just stored (no decode). */
+	const struct tu__key *outer_key = f->cur_key;
+	const Trueup__View__Entity *outer_ent = f->cur_ent;
+	f->cur_key = &ek;
+	f->cur_ent = entity_any_present(e) ? e : NULL;
 	if (st == TU_OK && changed)
 		st = tu__rules_on_change(f, ref, source, e, was_present != present, TU__TRIG_CHANGE);
 	else if (st == TU_OK && u->observed && f->any_poll)
 		st = tu__rules_on_poll(f, ref, source, e);
+	f->cur_key = outer_key;
+	f->cur_ent = outer_ent;
 	f->polled = false;
 	return st;
 }

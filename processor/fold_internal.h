@@ -131,6 +131,8 @@ struct tu_fold {
 	size_t n_watched_kinds;
 	bool any_poll;                  /* some rule counts polls */
 	bool polled;                    /* the change being evaluated is an observation */
+	const struct tu__key *cur_key;  /* while rules run on an entity's change: its key */
+	const Trueup__View__Entity *cur_ent; /* and its record as stored (NULL: deleted) */
 	bool any_staged;                /* db staged may hold entries (a cheap test per event) */
 	struct tu_rule_config suspect_cfg; /* the blast-radius drift's rule (source-suspect) */
 	struct tu__rule suspect_rule;

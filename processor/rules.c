@@ -127,6 +127,12 @@ tu_status tu__load_entity(tu_fold *f, const char *kind, const char *ns, const ch
 	struct tu__key ek;
 	tu__key_entity(&ek, kind, ns, name);
 	*out = NULL;
+	if (f->cur_key != NULL && !ek.over && ek.n == f->cur_key->n &&
+	    memcmp(ek.b, f->cur_key->b, ek.n) == 0) {
+		/* The entity whose change is being evaluated: its record, as stored. */
+		*out = (Trueup__View__Entity *)f->cur_ent;
+		return TU_OK;
+	}
 	tu_status st = tu__get_pb(f, f->db->entity, &ek, &trueup__view__entity__descriptor,
 				  (ProtobufCMessage **)out);
 	if (st == TU_ENOTFOUND || ek.over) {
