@@ -265,6 +265,7 @@ void tu_fold_destroy(tu_fold *f)
 {
 	if (f == NULL)
 		return;
+	tu__drift_keys_clear(&f->drift_keys, true);
 	free(f->rules);
 	free(f->watched_kinds);
 	free(f->src_complete);
@@ -307,6 +308,8 @@ tu_status tu_fold_begin(tu_fold *f, MDB_txn *txn)
 	f->next_timer = -1;
 	MDB_stat ms;
 	f->any_staged = mdb_stat(txn, f->db->staged, &ms) == 0 && ms.ms_entries > 0;
+	if (st == TU_OK)
+		st = tu__drift_keys_load(f);
 	return st;
 }
 
@@ -342,6 +345,7 @@ tu_status tu_fold_end(tu_fold *f)
 
 void tu_fold_abort(tu_fold *f)
 {
+	tu__drift_keys_clear(&f->drift_keys, false); /* the batch's puts and deletes are undone */
 	f->txn = NULL;
 	f->stats = f->saved;
 	f->applied_seq = f->batch_start_seq;

@@ -105,6 +105,21 @@ enum tu__trigger {
 	TU__TRIG_CONFIRM = 2, /* a complete scan begun after the fix finished */
 };
 
+/*
+ * The drift database's keys, in memory (drift.c): most evaluations find that
+ * their rule holds and must only know whether a drift record exists, which
+ * in LMDB is a B-tree search. Loaded at the first batch, kept in step by the
+ * drift machine (the only writer of the drift database), and dropped when a
+ * batch is aborted (its puts and deletes are undone), to be loaded again.
+ */
+struct tu__dkey;
+struct tu__dkeys {
+	struct tu__dkey **slots; /* chained hash table, n_slots (a power of two) */
+	size_t n_slots;
+	size_t n;                /* keys held */
+	bool loaded;             /* false: unknown, ask the database */
+};
+
 struct tu_fold {
 	const struct tu_config *cfg;
 	tu_view *view;
@@ -134,6 +149,7 @@ struct tu_fold {
 	const struct tu__key *cur_key;  /* while rules run on an entity's change: its key */
 	const Trueup__View__Entity *cur_ent; /* and its record as stored (NULL: deleted) */
 	bool any_staged;                /* db staged may hold entries (a cheap test per event) */
+	struct tu__dkeys drift_keys;    /* the drift database's keys (drift.c) */
 	struct tu_rule_config suspect_cfg; /* the blast-radius drift's rule (source-suspect) */
 	struct tu__rule suspect_rule;
 };
@@ -300,6 +316,10 @@ tu_status tu__drift_load(tu_fold *f, const char *rule, const Trueup__V1__EntityR
 
 /* Is there a drift record for (rule, ref)? */
 bool tu__drift_exists(tu_fold *f, const char *rule, const Trueup__V1__EntityRef *ref);
+/* Loads the drift keys from the batch's transaction unless they are loaded (tu_fold_begin). */
+tu_status tu__drift_keys_load(tu_fold *f);
+/* Forgets the drift keys (an aborted batch); with release, frees the table too. */
+void tu__drift_keys_clear(struct tu__dkeys *s, bool release);
 /* Evaluates one rule for one entity (loading what it needs) and feeds the drift machine. */
 tu_status tu__rule_reeval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
 			  enum tu__trigger trig);
