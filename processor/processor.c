@@ -57,6 +57,8 @@ struct tu_processor {
 	pthread_mutex_t mu;           /* guards the queue and the fetcher's state */
 	pthread_cond_t cond;          /* queue changed, pause requested or granted */
 	natsMsgList queue[QUEUE_DEPTH]; /* ring of fetched, non-empty batches */
+	natsMsgList spent[QUEUE_DEPTH]; /* folded and acked batches the fetcher frees */
+	int n_spent;
 	int q_head, q_len;
 	int q_max;                    /* batches the fetcher may run ahead (max_ack_pending allows) */
 	bool pause;                   /* fold thread wants the fetcher idle */
@@ -115,6 +117,32 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 	return TU_OK;
 }
 
+/* Frees the spent batches (with p->mu held, or when no other thread runs). */
+static void free_spent(tu_processor *p)
+{
+	for (int i = 0; i < p->n_spent; i++)
+		natsMsgList_Destroy(&p->spent[i]);
+	p->n_spent = 0;
+}
+
+/*
+ * Hands a folded and acked batch to the fetcher, which frees it between two
+ * fetches: freeing a batch's messages is work the fold thread, the one that
+ * bounds the rate, need not do.
+ */
+static void spend(tu_processor *p, natsMsgList *list)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->n_spent < QUEUE_DEPTH && p->fetcher_started) {
+		p->spent[p->n_spent++] = *list;
+		list->Msgs = NULL;
+		list->Count = 0;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (list->Msgs != NULL)
+		natsMsgList_Destroy(list); /* the fetcher could not take it */
+}
+
 void tu_processor_destroy(tu_processor *p)
 {
 	if (p == NULL)
@@ -124,6 +152,7 @@ void tu_processor_destroy(tu_processor *p)
 	p->outbox = NULL;
 	for (int i = 0; i < p->q_len; i++)
 		natsMsgList_Destroy(&p->queue[(p->q_head + i) % QUEUE_DEPTH]);
+	free_spent(p);
 	if (p->sub != NULL)
 		natsSubscription_Destroy(p->sub);
 	pthread_cond_destroy(&p->cond);
@@ -266,7 +295,13 @@ static void *fetcher_main(void *arg)
 			break;
 		p->paused = false;
 		natsSubscription *sub = p->sub;
+		natsMsgList spent[QUEUE_DEPTH];
+		int n_spent = p->n_spent;
+		memcpy(spent, p->spent, sizeof(spent));
+		p->n_spent = 0;
 		pthread_mutex_unlock(&p->mu);
+		for (int i = 0; i < n_spent; i++)
+			natsMsgList_Destroy(&spent[i]);
 		natsMsgList list = { 0 };
 		tu_status st = tu_bus_fetch(sub, p->cfg->processor.batch, p->cfg->processor.fetch_wait,
 					    &list);
@@ -440,7 +475,7 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 		natsMsgList list = { 0 };
 		if (next_batch(p, 100, &list)) {
 			tu_status hs = handle_batch(p, &list);
-			natsMsgList_Destroy(&list);
+			spend(p, &list);
 			if (hs != TU_OK && !*stop) {
 				tu_clock_sleep_ms(200);
 				rebind(p);
@@ -456,6 +491,7 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->fetcher, NULL);
 	p->fetcher_started = false;
+	free_spent(p);
 	/* Fetched, not folded: give them back now rather than after ack_wait (a standby takes them). */
 	size_t naked = 0;
 	for (int i = 0; i < p->q_len; i++) {
