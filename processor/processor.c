@@ -42,7 +42,8 @@ struct tu_processor {
 	tu_view *view;                /* owned */
 	tu_fold *fold;                /* owned */
 	tu_bus *bus;                  /* owned */
-	tu_outbox *outbox;            /* owned; NULL until created */
+	tu_outbox *outbox;            /* owned; NULL until created; guarded by ack_mu */
+	pthread_mutex_t ack_mu;       /* acks (nats.c's thread) reach the outbox only while it lives */
 	tu_telemetry *telemetry;      /* owned: metrics and endpoints */
 	int64_t batch_start_ns;       /* monotonic start of the batch being folded */
 	natsSubscription *sub;        /* bound pull subscription, owned */
@@ -69,14 +70,17 @@ struct tu_processor {
 static void on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bool dup)
 {
 	tu_processor *p = ctx;
+	pthread_mutex_lock(&p->ack_mu);
 	if (p->outbox != NULL)
 		tu_outbox_on_ack(p->outbox, msg_id, st, seq, dup);
+	pthread_mutex_unlock(&p->ack_mu);
 }
 
 tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 			      const char *listen, tu_processor **out, char *err, size_t errlen)
 {
 	tu_processor *p = tu_xcalloc(1, sizeof(*p));
+	pthread_mutex_init(&p->ack_mu, NULL);
 	p->cfg = cfg;
 	p->instance = tu_xstrdup(instance);
 	tu_status st = tu_view_open(cfg->processor.view, cfg->processor.map_size,
@@ -94,7 +98,10 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 		tu_processor_destroy(p);
 		return st;
 	}
-	p->outbox = tu_outbox_create(p->view, p->bus, &cfg->processor);
+	tu_outbox *o = tu_outbox_create(p->view, p->bus, &cfg->processor);
+	pthread_mutex_lock(&p->ack_mu);
+	p->outbox = o;
+	pthread_mutex_unlock(&p->ack_mu);
 	p->telemetry = tu_telemetry_create(cfg, p->view, p->bus, p->outbox);
 	struct tu_fold_hooks hooks = tu_telemetry_hooks(p->telemetry);
 	tu_fold_set_hooks(p->fold, &hooks);
@@ -148,8 +155,16 @@ void tu_processor_destroy(tu_processor *p)
 	if (p == NULL)
 		return;
 	tu_telemetry_destroy(p->telemetry);
-	tu_outbox_destroy(p->outbox);
+	/*
+	 * Acks go on arriving until the bus is closed (tu_bus_destroy waits for
+	 * the last publishes): detach the outbox first, so that none reaches it
+	 * once it is freed.
+	 */
+	pthread_mutex_lock(&p->ack_mu);
+	tu_outbox *o = p->outbox;
 	p->outbox = NULL;
+	pthread_mutex_unlock(&p->ack_mu);
+	tu_outbox_destroy(o);
 	for (int i = 0; i < p->q_len; i++)
 		natsMsgList_Destroy(&p->queue[(p->q_head + i) % QUEUE_DEPTH]);
 	free_spent(p);
@@ -157,6 +172,7 @@ void tu_processor_destroy(tu_processor *p)
 		natsSubscription_Destroy(p->sub);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->ack_mu);
 	tu_bus_destroy(p->bus, 1000);
 	tu_fold_destroy(p->fold);
 	tu_view_close(p->view);
