@@ -257,6 +257,7 @@ tu_status tu_fold_create(const struct tu_config *cfg, tu_view *view, tu_fold **o
 		    rc->type == TU_RULE_EQUAL)
 			f->any_watch = true;
 	}
+	f->n_watched_kinds = tu__watch_kinds(cfg, &f->watched_kinds);
 	*out = f;
 	return TU_OK;
 }
@@ -265,7 +266,9 @@ void tu_fold_destroy(tu_fold *f)
 {
 	if (f == NULL)
 		return;
+	tu__drift_keys_clear(&f->drift_keys, true);
 	free(f->rules);
+	free(f->watched_kinds);
 	free(f->src_complete);
 	tu_arena_release(&f->arena);
 	free(f);
@@ -306,6 +309,8 @@ tu_status tu_fold_begin(tu_fold *f, MDB_txn *txn)
 	f->next_timer = -1;
 	MDB_stat ms;
 	f->any_staged = mdb_stat(txn, f->db->staged, &ms) == 0 && ms.ms_entries > 0;
+	if (st == TU_OK)
+		st = tu__drift_keys_load(f);
 	return st;
 }
 
@@ -341,6 +346,7 @@ tu_status tu_fold_end(tu_fold *f)
 
 void tu_fold_abort(tu_fold *f)
 {
+	tu__drift_keys_clear(&f->drift_keys, false); /* the batch's puts and deletes are undone */
 	f->txn = NULL;
 	f->stats = f->saved;
 	f->applied_seq = f->batch_start_seq;
@@ -614,10 +620,17 @@ static tu_status entity_update(tu_fold *f, const Trueup__V1__EntityRef *ref, con
 		st = entity_any_present(e) ? tu__put_pb(f, f->db->entity, &ek, &e->base)
 					   : tu__del(f, f->db->entity, &ek);
 	f->polled = u->observed;
+	/* Rules that read this entity again get the record as just stored (no decode). */
+	const struct tu__key *outer_key = f->cur_key;
+	const Trueup__View__Entity *outer_ent = f->cur_ent;
+	f->cur_key = &ek;
+	f->cur_ent = entity_any_present(e) ? e : NULL;
 	if (st == TU_OK && changed)
 		st = tu__rules_on_change(f, ref, source, e, was_present != present, TU__TRIG_CHANGE);
 	else if (st == TU_OK && u->observed && f->any_poll)
 		st = tu__rules_on_poll(f, ref, source, e);
+	f->cur_key = outer_key;
+	f->cur_ent = outer_ent;
 	f->polled = false;
 	return st;
 }
@@ -760,9 +773,30 @@ static bool entity_seen_in_scan(const uint8_t *buf, size_t len, const char *sour
 }
 
 /*
+ * Moves cursor cur (on the entity database) to the first record whose key is
+ * at or after key; *rc is the cursor's state (0: on a record), and k, d that
+ * record. Sweeps ask for keys in ascending order, which mostly lie a few
+ * records ahead: a few steps forward cost less than a search from the root.
+ */
+static void entity_seek(tu_fold *f, MDB_cursor *cur, const MDB_val *key, int *rc, MDB_val *k,
+			MDB_val *d)
+{
+	for (int steps = 0; *rc == 0 && steps < 8; steps++) {
+		if (mdb_cmp(f->txn, f->db->entity, k, key) >= 0)
+			return;
+		*rc = mdb_cursor_get(cur, k, d, MDB_NEXT);
+	}
+	if (*rc == 0 && mdb_cmp(f->txn, f->db->entity, k, key) >= 0)
+		return;
+	*k = *key;
+	*rc = mdb_cursor_get(cur, k, d, MDB_SET_RANGE);
+}
+
+/*
  * Collects (refs in the arena) every entity the source has present that this
  * full scan did not see: those whose state in the source still names another
- * scan.
+ * scan. bysrc's keys of a source are its entity keys behind a common prefix,
+ * so they come in the entity database's order: one cursor walks both.
  */
 tu_status tu__sweep_collect(tu_fold *f, const char *source, const char *scan_id,
 			    struct tu_arena_vec *gone)
@@ -771,32 +805,42 @@ tu_status tu__sweep_collect(tu_fold *f, const char *source, const char *scan_id,
 	tu__key_init(&prefix);
 	tu__key_str(&prefix, source);
 	tu__key_raw(&prefix, "", 1);
-	MDB_cursor *cur = NULL;
+	MDB_cursor *cur = NULL, *ecur = NULL;
 	int rc = mdb_cursor_open(f->txn, f->db->bysrc, &cur);
-	if (rc != 0)
+	if (rc == 0)
+		rc = mdb_cursor_open(f->txn, f->db->entity, &ecur);
+	if (rc != 0) {
+		mdb_cursor_close(cur);
 		return tu_view_status(rc);
+	}
 	MDB_val k = { prefix.n, prefix.b }, d;
+	MDB_val ek = { 0, NULL }, ed = { 0, NULL };
+	int erc = MDB_NOTFOUND; /* the entity cursor is on no record yet */
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size >= prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
-		const char *ek = (const char *)k.mv_data + prefix.n;
-		size_t ekn = k.mv_size - prefix.n;
-		MDB_val key = { ekn, (void *)ek }, val;
-		if (mdb_get(f->txn, f->db->entity, &key, &val) != 0 ||
-		    !entity_seen_in_scan(val.mv_data, val.mv_size, source, scan_id)) {
-			const char *end = ek + ekn;
-			const char *ns = ek + strnlen(ek, ekn) + 1;
+		const char *key = (const char *)k.mv_data + prefix.n;
+		size_t keyn = k.mv_size - prefix.n;
+		MDB_val want = { keyn, (void *)key };
+		entity_seek(f, ecur, &want, &erc, &ek, &ed);
+		bool found = erc == 0 && mdb_cmp(f->txn, f->db->entity, &ek, &want) == 0;
+		if (!found || !entity_seen_in_scan(ed.mv_data, ed.mv_size, source, scan_id)) {
+			const char *end = key + keyn;
+			const char *ns = key + strnlen(key, keyn) + 1;
 			const char *name = ns < end ? ns + strnlen(ns, (size_t)(end - ns)) + 1 : end;
 			if (name < end)
 				tu_arena_push(&f->arena, gone,
-					      tu_pb_entity(&f->arena, ek, ns,
+					      tu_pb_entity(&f->arena, key, ns,
 							   tu_arena_strndup(&f->arena, name,
 									    (size_t)(end - name))));
 		}
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
 	}
+	mdb_cursor_close(ecur);
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return tu_view_status(rc);
+	if (erc != 0 && erc != MDB_NOTFOUND)
+		return tu_view_status(erc);
 	return TU_OK;
 }
 

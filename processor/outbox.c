@@ -303,6 +303,8 @@ static void restart(tu_outbox *o, const char *why)
 
 static bool overdue(tu_outbox *o)
 {
+	if (o->n_inflight == 0)
+		return false;
 	int64_t limit = tu_clock_mono_ns() - o->cfg->outbox_retry * TU_NS_PER_MS;
 	for (size_t i = 0; i < o->n_slots; i++)
 		if (o->slots[i].msg_id[0] != '\0' && o->slots[i].sent_ns < limit)

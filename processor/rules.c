@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "fold_internal.h"
 #include "ids.h"
 #include "log.h"
@@ -88,6 +89,20 @@ void tu__tctx_set(tu_fold *f, struct tu__tctx *t, const char *key, const char *v
 
 const char *tu__render(tu_fold *f, const char *tmpl, const struct tu__tctx *t, const char **why)
 {
+	/*
+	 * The commonest entity templates are plain text and one bare variable
+	 * ("{namespace}", "{name}"): rendered without the template walk. A bare
+	 * variable renders as its value (tmpl.h); a missing one takes the full
+	 * path, which says why.
+	 */
+	size_t n = strlen(tmpl);
+	if (strpbrk(tmpl, "{}") == NULL)
+		return tu_arena_strndup(&f->arena, tmpl, n);
+	const char *val = NULL;
+	size_t len = 0;
+	if (n > 2 && tmpl[0] == '{' && tmpl[n - 1] == '}' && strcspn(tmpl + 1, "{}|") == n - 2 &&
+	    tu__tctx_lookup((void *)t, tmpl + 1, n - 2, &val, &len) && len <= TU_MAX_TEMPLATE_OUT)
+		return tu_arena_strndup(&f->arena, val, len);
 	char err[256];
 	struct tu_buf b;
 	tu_buf_init(&b, 65536);
@@ -112,6 +127,12 @@ tu_status tu__load_entity(tu_fold *f, const char *kind, const char *ns, const ch
 	struct tu__key ek;
 	tu__key_entity(&ek, kind, ns, name);
 	*out = NULL;
+	if (f->cur_key != NULL && !ek.over && ek.n == f->cur_key->n &&
+	    memcmp(ek.b, f->cur_key->b, ek.n) == 0) {
+		/* The entity whose change is being evaluated: its record, as stored. */
+		*out = (Trueup__View__Entity *)f->cur_ent;
+		return TU_OK;
+	}
 	tu_status st = tu__get_pb(f, f->db->entity, &ek, &trueup__view__entity__descriptor,
 				  (ProtobufCMessage **)out);
 	if (st == TU_ENOTFOUND || ek.over) {
@@ -131,13 +152,25 @@ const char *tu__attr(const Trueup__View__SourceState *s, const char *key)
 	return s != NULL ? tu_pb_attrs_get(s->attrs, s->n_attrs, key) : NULL;
 }
 
-void tu__verdict_init(struct tu__verdict *v, const struct tu__rule *r,
-		      const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent)
+void tu__verdict_clear(struct tu__verdict *v, const struct tu__rule *r,
+		       const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent)
 {
-	memset(v, 0, sizeof(*v));
-	v->tctx.rule = r->cfg->name;
-	v->tctx.ref = ref;
-	v->tctx.ent = ent;
+	/* Not memset: the arrays (2 KiB) are only read up to their counts. */
+	v->state = TU__HOLDS;
+	v->reason = NULL;
+	v->n_details = 0;
+	v->n_actions = 0;
+	v->n_confirm = 0;
+	v->poll = false;
+	v->tctx = (struct tu__tctx){ .rule = r->cfg->name, .ref = ref, .ent = ent };
+}
+
+struct tu__verdict *tu__verdict_new(tu_fold *f, const struct tu__rule *r,
+				    const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent)
+{
+	struct tu__verdict *v = tu_arena_alloc_raw(&f->arena, sizeof(*v));
+	tu__verdict_clear(v, r, ref, ent);
+	return v;
 }
 
 void tu__add_detail(tu_fold *f, struct tu__verdict *v, const char *key, const char *value)
@@ -190,10 +223,7 @@ void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 		       const Trueup__View__Entity *ent, struct tu__verdict *v, bool describe)
 {
 	const struct tu_presence_rule *p = &r->cfg->presence;
-	memset(v, 0, sizeof(*v));
-	v->tctx.rule = r->cfg->name;
-	v->tctx.ref = ref;
-	v->tctx.ent = ent;
+	tu__verdict_clear(v, r, ref, ent);
 
 	enum presence_state st[64];
 	size_t n = p->n_sources < 64 ? p->n_sources : 64;
@@ -379,7 +409,7 @@ tu_status tu__counter_eval(tu_fold *f, const struct tu__rule *r, const char *ns,
 			   struct tu__verdict *v, Trueup__V1__EntityRef **ref_out)
 {
 	const struct tu_counter_rule *c = &r->cfg->counter;
-	memset(v, 0, sizeof(*v));
+	tu__verdict_clear(v, r, NULL, NULL);
 	Trueup__V1__EntityRef *ref = tu_pb_entity(&f->arena, c->kind, ns, c->name);
 	*ref_out = ref;
 	struct tu__key ek;
@@ -465,7 +495,8 @@ static bool in_list(char *const *list, size_t n, const char *s)
 static tu_status eval_counter(tu_fold *f, const struct tu__rule *r, const char *ns,
 			      enum tu__trigger trig)
 {
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
+	/* tu__counter_eval clears it */
+	struct tu__verdict *v = tu_arena_alloc_raw(&f->arena, sizeof(*v));
 	Trueup__V1__EntityRef *ref = NULL;
 	tu_status st = tu__counter_eval(f, r, ns, v, &ref);
 	if (st == TU_OK)
@@ -478,7 +509,8 @@ static tu_status presence_apply(tu_fold *f, const struct tu__rule *r,
 				const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent,
 				enum tu__trigger trig)
 {
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
+	/* tu__presence_eval clears it */
+	struct tu__verdict *v = tu_arena_alloc_raw(&f->arena, sizeof(*v));
 	tu__presence_eval(f, r, ref, ent, v, false);
 	if (v->state == TU__UNKNOWN)
 		return TU_OK;
@@ -766,7 +798,12 @@ static tu_status entities_of_kind(tu_fold *f, const char *kind, const char *abse
 	return TU_OK;
 }
 
-/* Does rule rc read source (so that its first complete scan is new evidence)? */
+/*
+ * Does rule rc read source's evidence of absence, so that the source's first
+ * complete scan can change its verdicts? Spec, equal and pod-status rules
+ * read only what sources have present: a completed scan changes none of
+ * their verdicts (its observations and sweeps already evaluated them).
+ */
 static bool involves(const struct tu_rule_config *rc, const char *source)
 {
 	switch (rc->type) {
@@ -774,7 +811,6 @@ static bool involves(const struct tu_rule_config *rc, const char *source)
 		return in_list(rc->presence.sources, rc->presence.n_sources, source);
 	case TU_RULE_COUNTER:
 		return is(rc->counter.source, source) || is(rc->counter.of_source, source);
-	case TU_RULE_SPEC: return is(rc->spec.desired, source) || is(rc->spec.actual, source);
 	case TU_RULE_COUNT: return is(rc->count.source, source) || is(rc->count.of_source, source);
 	case TU_RULE_REFERENCE: {
 		const struct tu_reference_rule *p = &rc->reference;
@@ -783,14 +819,9 @@ static bool involves(const struct tu_rule_config *rc, const char *source)
 			any = is(p->guards[i].entity.source, source);
 		return any;
 	}
-	case TU_RULE_EQUAL: {
-		bool any = is(rc->equal.source, source);
-		for (size_t i = 0; i < rc->equal.n_values && !any; i++)
-			any = is(rc->equal.values[i].entity.source, source);
-		return any;
-	}
+	case TU_RULE_SPEC:
+	case TU_RULE_EQUAL:
 	case TU_RULE_POD_STATUS:
-		return is(rc->pod_status.source, source) || is(rc->pod_status.owner.source, source);
 	case TU_RULE_HEARTBEAT:
 	case TU_RULE_SOURCE_SUSPECT: return false;
 	}
