@@ -130,6 +130,7 @@ tu_status tu_bus_connect(const struct tu_nats_config *cfg, const struct tu_bus_o
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	char password[TU_MAX_SECRET + 1] = "";
+	char host[256];
 	tu_bus *bus = NULL;
 	natsStatus s;
 	tu_status st = TU_OK;
@@ -178,14 +179,42 @@ tu_status tu_bus_connect(const struct tu_nats_config *cfg, const struct tu_bus_o
 			goto out;
 		}
 	}
+	/*
+	 * The name the server's certificate must carry: tls.hostname, else the URL's
+	 * host. nats.c checks the URL's host by itself only when it was built with
+	 * NATS_FORCE_HOST_VERIFICATION (Debian's 3.4.1 is), otherwise only a name it is
+	 * told (any certificate of the CA would pass); it also switches to TLS by itself
+	 * when a server requires it. So the name is set whenever there is one, with or
+	 * without tls.ca, whatever the library's build.
+	 */
+	const char *expect = cfg->tls_hostname;
+	if (expect == NULL) {
+		char why[512];
+		st = tu_nats_url_host(cfg->url, host, sizeof(host), why, sizeof(why));
+		if (st == TU_OK) {
+			expect = host;
+		} else if (st == TU_ECONFLICT && cfg->tls_ca == NULL) {
+			st = TU_OK; /* several hosts and no TLS asked for: nothing to name */
+		} else {
+			snprintf(err, errlen, "nats url: %s", why);
+			goto out;
+		}
+	}
+	if (expect != NULL) {
+		s = natsOptions_SetExpectedHostname(no, expect);
+		if (s != NATS_OK) {
+			snprintf(err, errlen, "nats tls hostname %s: %s", expect,
+				 natsStatus_GetText(s));
+			st = tu_bus_status(s);
+			goto out;
+		}
+	}
 	if (cfg->tls_ca != NULL) {
 		s = natsOptions_SetSecure(no, true);
 		if (s == NATS_OK)
 			s = natsOptions_LoadCATrustedCertificates(no, cfg->tls_ca);
 		if (s == NATS_OK && cfg->tls_cert != NULL)
 			s = natsOptions_LoadCertificatesChain(no, cfg->tls_cert, cfg->tls_key);
-		if (s == NATS_OK && cfg->tls_hostname != NULL)
-			s = natsOptions_SetExpectedHostname(no, cfg->tls_hostname);
 		if (s != NATS_OK) {
 			snprintf(err, errlen, "nats tls (ca %s): %s", cfg->tls_ca, natsStatus_GetText(s));
 			st = tu_bus_status(s);

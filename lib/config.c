@@ -889,7 +889,7 @@ static tu_status set_field(struct ctx *c, const struct field *f, void *dst, yaml
 		st = get_path(c, n, path, &s);
 		break;
 	case F_DUR:
-		st = get_measure(c, n, path, true, f->min, max_or(f->max, INT64_MAX), dst);
+		st = get_measure(c, n, path, true, f->min, max_or(f->max, TU_MAX_DURATION_MS), dst);
 		break;
 	case F_SIZE:
 		st = get_measure(c, n, path, false, f->min, max_or(f->max, INT64_MAX), dst);
@@ -1204,12 +1204,113 @@ static tu_status check_tls(struct ctx *c, yaml_node_t *node, const char *path, v
 	return TU_OK;
 }
 
+/*
+ * The host of one URL of nats.url, [scheme://][userinfo@]host[:port][/...]: *host and
+ * *hostlen (brackets of an IPv6 address removed), *userinfo when it has a user part.
+ * False if it names no host.
+ */
+static bool nats_url_host(const char *u, size_t n, const char **host, size_t *hostlen,
+			  bool *userinfo)
+{
+	while (n > 0 && (*u == ' ' || *u == '\t')) {
+		u++;
+		n--;
+	}
+	while (n > 0 && (u[n - 1] == ' ' || u[n - 1] == '\t'))
+		n--;
+	for (size_t i = 0; i + 3 <= n; i++) {
+		if (memcmp(u + i, "://", 3) == 0) {
+			u += i + 3;
+			n -= i + 3;
+			break;
+		}
+	}
+	const char *slash = memchr(u, '/', n);
+	if (slash != NULL)
+		n = (size_t)(slash - u);
+	*userinfo = false;
+	for (size_t i = n; i-- > 0;) {
+		if (u[i] == '@') {
+			*userinfo = true;
+			u += i + 1;
+			n -= i + 1;
+			break;
+		}
+	}
+	size_t len = 0;
+	if (n > 0 && u[0] == '[') {
+		const char *close = memchr(u, ']', n);
+		if (close == NULL)
+			return false;
+		u++;
+		len = (size_t)(close - u);
+	} else {
+		while (len < n && u[len] != ':')
+			len++;
+	}
+	*host = u;
+	*hostlen = len;
+	return len > 0;
+}
+
+tu_status tu_nats_url_host(const char *url, char *out, size_t outlen, char *why, size_t whylen)
+{
+	const char *first = NULL;
+	size_t first_len = 0;
+	for (const char *p = url;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		const char *host = NULL;
+		size_t len = 0;
+		bool userinfo = false;
+		bool ok = nats_url_host(p, n, &host, &len, &userinfo);
+		if (userinfo) {
+			snprintf(why, whylen, "a user, password or token in the URL is refused: "
+					      "use user and password_file, or creds");
+			return TU_EINVAL;
+		}
+		if (!ok) {
+			snprintf(why, whylen, "\"%.*s\" names no host", (int)(n > 200 ? 200 : n), p);
+			return TU_EINVAL;
+		}
+		if (first == NULL) {
+			first = host;
+			first_len = len;
+		} else if (len != first_len || strncasecmp(host, first, len) != 0) {
+			snprintf(why, whylen,
+				 "the URLs name several hosts (%.*s, %.*s): set tls.hostname to the "
+				 "one name every server certificate carries (trueup verifies one)",
+				 (int)(first_len > 100 ? 100 : first_len), first,
+				 (int)(len > 100 ? 100 : len), host);
+			return TU_ECONFLICT;
+		}
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	if (first_len >= outlen) {
+		snprintf(why, whylen, "host name over %zu bytes", outlen - 1);
+		return TU_ETOOBIG;
+	}
+	memcpy(out, first, first_len);
+	out[first_len] = '\0';
+	return TU_OK;
+}
+
 static tu_status check_nats(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
 {
 	const struct tu_nats_config *n = dst;
+	char host[256], why[512];
 
 	if (n->password_file != NULL && n->user == NULL)
 		return fail(c, node, path, "password_file needs user");
+	if (n->url != NULL) {
+		tu_status st = tu_nats_url_host(n->url, host, sizeof(host), why, sizeof(why));
+		/* Several hosts matter only where the URL's host is the name to verify. */
+		if (st != TU_OK && (st != TU_ECONFLICT || (n->tls_ca != NULL &&
+							  n->tls_hostname == NULL)))
+			return fail(c, node, path, "url: %s", why);
+	}
 	return TU_OK;
 }
 

@@ -61,7 +61,7 @@ struct tu_nats_config {
 	char *tls_ca;            /* optional; CA bundle: enables TLS with verification */
 	char *tls_cert;          /* optional; client certificate (with tls_key) */
 	char *tls_key;           /* optional */
-	char *tls_hostname;      /* optional; expected server name if not the URL's host */
+	char *tls_hostname;      /* optional; server name to verify; default: the URL's host */
 	int64_t connect_timeout; /* default 2s */
 	int64_t request_timeout; /* default 5s; JetStream API calls and control requests */
 	int max_reconnect;       /* default -1 (forever) */
@@ -717,6 +717,15 @@ tu_status tu_config_load(const char *path, struct tu_config **out, char *err, si
 tu_status tu_config_load_string(const char *name, const char *yaml, size_t len,
 				struct tu_config **out, char *err, size_t errlen);
 void tu_config_destroy(struct tu_config *cfg);
+
+/*
+ * The host that nats.url names, the one a server certificate must carry when
+ * nats.tls.hostname is not set: written to out. TU_EINVAL with why if a URL
+ * holds a user, password or token (credentials belong in files) or names no
+ * host; TU_ECONFLICT if the URLs of a list name different hosts; TU_ETOOBIG
+ * if it does not fit.
+ */
+tu_status tu_nats_url_host(const char *url, char *out, size_t outlen, char *why, size_t whylen);
 
 /* Lookups by name; NULL if none. */
 const struct tu_source_config *tu_config_source(const struct tu_config *cfg, const char *name);

@@ -231,8 +231,7 @@ tu_status tu__suspect_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V
 		return TU_OK;
 	if (st != TU_OK)
 		return st;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, NULL);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, NULL);
 	if (!s->suspect) {
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "source %s: %s", s->source,

@@ -19,6 +19,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bounds.h"
@@ -27,6 +28,7 @@
 #include "ids.h"
 #include "log.h"
 #include "tmpl.h"
+#include "xalloc.h"
 
 static Trueup__V1__Mode pb_mode(enum tu_rule_mode m)
 {
@@ -39,11 +41,151 @@ static Trueup__V1__Mode pb_mode(enum tu_rule_mode m)
 	return TRUEUP__V1__MODE__MODE_UNSPECIFIED;
 }
 
+/* ---- the drift keys in memory (fold_internal.h) ----------------------------------- */
+
+struct tu__dkey {
+	struct tu__dkey *next; /* in its slot's chain */
+	uint64_t hash;
+	size_t len;
+	unsigned char b[];     /* the key, len bytes */
+};
+
+/* Eight bytes at a time, mixed by a multiply and a shift (keys are tens of bytes). */
+static uint64_t dkey_hash(const unsigned char *b, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	uint64_t w = 0;
+	memcpy(&w, b + i, n - i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}
+
+/* The link that points at key (or the chain's end, where it would go). */
+static struct tu__dkey **dkey_link(struct tu__dkeys *s, const struct tu__key *k, uint64_t h)
+{
+	struct tu__dkey **l = &s->slots[h & (s->n_slots - 1)];
+	while (*l != NULL && ((*l)->hash != h || (*l)->len != k->n || memcmp((*l)->b, k->b, k->n) != 0))
+		l = &(*l)->next;
+	return l;
+}
+
+static void dkey_add(struct tu__dkeys *s, const struct tu__key *k)
+{
+	if (s->n >= s->n_slots) {
+		size_t n_slots = s->n_slots ? s->n_slots * 2 : 1024;
+		struct tu__dkey **slots = tu_xcalloc(n_slots, sizeof(*slots));
+		for (size_t i = 0; i < s->n_slots; i++) {
+			while (s->slots[i] != NULL) {
+				struct tu__dkey *e = s->slots[i];
+				s->slots[i] = e->next;
+				e->next = slots[e->hash & (n_slots - 1)];
+				slots[e->hash & (n_slots - 1)] = e;
+			}
+		}
+		free(s->slots);
+		s->slots = slots;
+		s->n_slots = n_slots;
+	}
+	uint64_t h = dkey_hash(k->b, k->n);
+	struct tu__dkey **l = dkey_link(s, k, h);
+	if (*l != NULL)
+		return;
+	struct tu__dkey *e = tu_xmalloc(sizeof(*e) + k->n);
+	e->next = NULL;
+	e->hash = h;
+	e->len = k->n;
+	memcpy(e->b, k->b, k->n);
+	*l = e;
+	s->n++;
+}
+
+static void dkey_del(struct tu__dkeys *s, const struct tu__key *k)
+{
+	if (s->n_slots == 0)
+		return;
+	struct tu__dkey **l = dkey_link(s, k, dkey_hash(k->b, k->n));
+	struct tu__dkey *e = *l;
+	if (e == NULL)
+		return;
+	*l = e->next;
+	free(e);
+	s->n--;
+}
+
+/* Whether the drift database holds key k: 1 yes, 0 no, -1 not known (ask the database). */
+static int dkey_has(struct tu__dkeys *s, const struct tu__key *k)
+{
+	if (!s->loaded || k->over)
+		return -1;
+	if (s->n_slots == 0)
+		return 0;
+	return *dkey_link(s, k, dkey_hash(k->b, k->n)) != NULL;
+}
+
+void tu__drift_keys_clear(struct tu__dkeys *s, bool release)
+{
+	for (size_t i = 0; i < s->n_slots; i++) {
+		while (s->slots[i] != NULL) {
+			struct tu__dkey *e = s->slots[i];
+			s->slots[i] = e->next;
+			free(e);
+		}
+	}
+	s->n = 0;
+	s->loaded = false;
+	if (release) {
+		free(s->slots);
+		s->slots = NULL;
+		s->n_slots = 0;
+	}
+}
+
+tu_status tu__drift_keys_load(tu_fold *f)
+{
+	struct tu__dkeys *s = &f->drift_keys;
+	if (s->loaded)
+		return TU_OK;
+	tu__drift_keys_clear(s, false);
+	MDB_cursor *cur = NULL;
+	int rc = mdb_cursor_open(f->txn, f->db->drift, &cur);
+	if (rc != 0)
+		return tu_view_status(rc);
+	MDB_val k, d;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+	while (rc == 0) {
+		struct tu__key key;
+		tu__key_init(&key);
+		tu__key_raw(&key, k.mv_data, k.mv_size);
+		if (!key.over)
+			dkey_add(s, &key);
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		tu__drift_keys_clear(s, false);
+		return tu_view_status(rc);
+	}
+	s->loaded = true;
+	return TU_OK;
+}
+
+/* ---- drift records ------------------------------------------------------------------ */
+
 static tu_status put_drift(tu_fold *f, const Trueup__View__Drift *d)
 {
 	struct tu__key k;
 	tu__key_drift(&k, d->rule, d->entity);
-	return tu__put_pb(f, f->db->drift, &k, &d->base);
+	tu_status st = tu__put_pb(f, f->db->drift, &k, &d->base);
+	if (st == TU_OK && f->drift_keys.loaded)
+		dkey_add(&f->drift_keys, &k);
+	return st;
 }
 
 static tu_status del_drift(tu_fold *f, const Trueup__View__Drift *d, const struct tu__rule *r)
@@ -51,6 +193,8 @@ static tu_status del_drift(tu_fold *f, const Trueup__View__Drift *d, const struc
 	struct tu__key k;
 	tu__key_drift(&k, d->rule, d->entity);
 	tu_status st = tu__del(f, f->db->drift, &k);
+	if (st == TU_OK && f->drift_keys.loaded)
+		dkey_del(&f->drift_keys, &k);
 	if (st == TU_OK && d->state == TRUEUP__VIEW__DRIFT__STATE__STATE_PENDING && r != NULL &&
 	    r->cfg->for_ms > 0)
 		st = tu__timer_del(f, d->since_ns + r->cfg->for_ms * 1000000, TU__TIMER_FOR, &k);
@@ -386,6 +530,8 @@ tu_status tu__drift_load(tu_fold *f, const char *rule, const Trueup__V1__EntityR
 	struct tu__key k;
 	tu__key_drift(&k, rule, ref);
 	*out = NULL;
+	if (dkey_has(&f->drift_keys, &k) == 0)
+		return TU_OK;
 	tu_status st = tu__get_pb(f, f->db->drift, &k, &trueup__view__drift__descriptor,
 				  (ProtobufCMessage **)out);
 	if (st == TU_ENOTFOUND || k.over) {
@@ -576,6 +722,9 @@ bool tu__drift_exists(tu_fold *f, const char *rule, const Trueup__V1__EntityRef 
 {
 	struct tu__key k;
 	tu__key_drift(&k, rule, ref);
+	int has = dkey_has(&f->drift_keys, &k);
+	if (has >= 0)
+		return has == 1;
 	MDB_val key = { k.n, k.b }, val;
 	return mdb_get(f->txn, f->db->drift, &key, &val) == 0;
 }

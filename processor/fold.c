@@ -24,6 +24,7 @@
 #include "fold_internal.h"
 #include "ids.h"
 #include "log.h"
+#include "text.h"
 #include "xalloc.h"
 
 /* ---- keys ------------------------------------------------------------------ */
@@ -256,6 +257,7 @@ tu_status tu_fold_create(const struct tu_config *cfg, tu_view *view, tu_fold **o
 		    rc->type == TU_RULE_EQUAL)
 			f->any_watch = true;
 	}
+	f->n_watched_kinds = tu__watch_kinds(cfg, &f->watched_kinds);
 	*out = f;
 	return TU_OK;
 }
@@ -264,7 +266,9 @@ void tu_fold_destroy(tu_fold *f)
 {
 	if (f == NULL)
 		return;
+	tu__drift_keys_clear(&f->drift_keys, true);
 	free(f->rules);
+	free(f->watched_kinds);
 	free(f->src_complete);
 	tu_arena_release(&f->arena);
 	free(f);
@@ -305,6 +309,8 @@ tu_status tu_fold_begin(tu_fold *f, MDB_txn *txn)
 	f->next_timer = -1;
 	MDB_stat ms;
 	f->any_staged = mdb_stat(txn, f->db->staged, &ms) == 0 && ms.ms_entries > 0;
+	if (st == TU_OK)
+		st = tu__drift_keys_load(f);
 	return st;
 }
 
@@ -340,6 +346,7 @@ tu_status tu_fold_end(tu_fold *f)
 
 void tu_fold_abort(tu_fold *f)
 {
+	tu__drift_keys_clear(&f->drift_keys, false); /* the batch's puts and deletes are undone */
 	f->txn = NULL;
 	f->stats = f->saved;
 	f->applied_seq = f->batch_start_seq;
@@ -369,10 +376,14 @@ static tu_status park(tu_fold *f, const struct tu_fold_event *ev, const char *fm
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 
+	/* What is quoted from the input may not be UTF-8, or be cut mid-character. */
+	char *subject = tu_arena_strdup(&f->arena, ev->subject ? ev->subject : "");
+	tu_text_repair(subject);
+	tu_text_repair(reason);
 	Trueup__V1__DeadLetter dl = TRUEUP__V1__DEAD_LETTER__INIT;
 	dl.origin = "processor";
 	dl.stream = TU_STREAM_EVENTS;
-	dl.subject = (char *)(ev->subject ? ev->subject : "");
+	dl.subject = subject;
 	dl.stream_seq = ev->seq;
 	dl.reason = reason;
 	dl.payload.data = (uint8_t *)ev->data;
@@ -382,8 +393,11 @@ static tu_status park(tu_fold *f, const struct tu_fold_event *ev, const char *fm
 	size_t nh = ev->headers != NULL ? ev->headers(ev->header_src, &f->arena, &keys, &vals) : 0;
 	if (nh > 0) {
 		dl.headers = tu_arena_alloc(&f->arena, nh * sizeof(*dl.headers));
-		for (size_t i = 0; i < nh; i++)
+		for (size_t i = 0; i < nh; i++) {
 			dl.headers[i] = tu_pb_attr(&f->arena, keys[i], vals[i]);
+			tu_text_repair(dl.headers[i]->key);
+			tu_text_repair(dl.headers[i]->value);
+		}
 		dl.n_headers = nh;
 		tu_pb_attrs_sort(dl.headers, dl.n_headers);
 	}
@@ -606,10 +620,17 @@ static tu_status entity_update(tu_fold *f, const Trueup__V1__EntityRef *ref, con
 		st = entity_any_present(e) ? tu__put_pb(f, f->db->entity, &ek, &e->base)
 					   : tu__del(f, f->db->entity, &ek);
 	f->polled = u->observed;
+	/* Rules that read this entity again get the record as just stored (no decode). */
+	const struct tu__key *outer_key = f->cur_key;
+	const Trueup__View__Entity *outer_ent = f->cur_ent;
+	f->cur_key = &ek;
+	f->cur_ent = entity_any_present(e) ? e : NULL;
 	if (st == TU_OK && changed)
 		st = tu__rules_on_change(f, ref, source, e, was_present != present, TU__TRIG_CHANGE);
 	else if (st == TU_OK && u->observed && f->any_poll)
 		st = tu__rules_on_poll(f, ref, source, e);
+	f->cur_key = outer_key;
+	f->cur_ent = outer_ent;
 	f->polled = false;
 	return st;
 }
@@ -618,11 +639,14 @@ static tu_status entity_update(tu_fold *f, const Trueup__V1__EntityRef *ref, con
 
 static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	char why[256];
 	Trueup__V1__ObservedState *o = trueup__v1__observed_state__unpack(
 		tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (o == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_OBSERVED);
+	if (!tu_pb_text_valid(&o->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!tu_name_valid(o->source))
 		return park(f, ev, "source: \"%.64s\" is not a valid name", o->source);
 	if (strcmp(o->source, TU__HB_SOURCE) == 0)
@@ -749,9 +773,30 @@ static bool entity_seen_in_scan(const uint8_t *buf, size_t len, const char *sour
 }
 
 /*
+ * Moves cursor cur (on the entity database) to the first record whose key is
+ * at or after key; *rc is the cursor's state (0: on a record), and k, d that
+ * record. Sweeps ask for keys in ascending order, which mostly lie a few
+ * records ahead: a few steps forward cost less than a search from the root.
+ */
+static void entity_seek(tu_fold *f, MDB_cursor *cur, const MDB_val *key, int *rc, MDB_val *k,
+			MDB_val *d)
+{
+	for (int steps = 0; *rc == 0 && steps < 8; steps++) {
+		if (mdb_cmp(f->txn, f->db->entity, k, key) >= 0)
+			return;
+		*rc = mdb_cursor_get(cur, k, d, MDB_NEXT);
+	}
+	if (*rc == 0 && mdb_cmp(f->txn, f->db->entity, k, key) >= 0)
+		return;
+	*k = *key;
+	*rc = mdb_cursor_get(cur, k, d, MDB_SET_RANGE);
+}
+
+/*
  * Collects (refs in the arena) every entity the source has present that this
  * full scan did not see: those whose state in the source still names another
- * scan.
+ * scan. bysrc's keys of a source are its entity keys behind a common prefix,
+ * so they come in the entity database's order: one cursor walks both.
  */
 tu_status tu__sweep_collect(tu_fold *f, const char *source, const char *scan_id,
 			    struct tu_arena_vec *gone)
@@ -760,32 +805,42 @@ tu_status tu__sweep_collect(tu_fold *f, const char *source, const char *scan_id,
 	tu__key_init(&prefix);
 	tu__key_str(&prefix, source);
 	tu__key_raw(&prefix, "", 1);
-	MDB_cursor *cur = NULL;
+	MDB_cursor *cur = NULL, *ecur = NULL;
 	int rc = mdb_cursor_open(f->txn, f->db->bysrc, &cur);
-	if (rc != 0)
+	if (rc == 0)
+		rc = mdb_cursor_open(f->txn, f->db->entity, &ecur);
+	if (rc != 0) {
+		mdb_cursor_close(cur);
 		return tu_view_status(rc);
+	}
 	MDB_val k = { prefix.n, prefix.b }, d;
+	MDB_val ek = { 0, NULL }, ed = { 0, NULL };
+	int erc = MDB_NOTFOUND; /* the entity cursor is on no record yet */
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size >= prefix.n && memcmp(k.mv_data, prefix.b, prefix.n) == 0) {
-		const char *ek = (const char *)k.mv_data + prefix.n;
-		size_t ekn = k.mv_size - prefix.n;
-		MDB_val key = { ekn, (void *)ek }, val;
-		if (mdb_get(f->txn, f->db->entity, &key, &val) != 0 ||
-		    !entity_seen_in_scan(val.mv_data, val.mv_size, source, scan_id)) {
-			const char *end = ek + ekn;
-			const char *ns = ek + strnlen(ek, ekn) + 1;
+		const char *key = (const char *)k.mv_data + prefix.n;
+		size_t keyn = k.mv_size - prefix.n;
+		MDB_val want = { keyn, (void *)key };
+		entity_seek(f, ecur, &want, &erc, &ek, &ed);
+		bool found = erc == 0 && mdb_cmp(f->txn, f->db->entity, &ek, &want) == 0;
+		if (!found || !entity_seen_in_scan(ed.mv_data, ed.mv_size, source, scan_id)) {
+			const char *end = key + keyn;
+			const char *ns = key + strnlen(key, keyn) + 1;
 			const char *name = ns < end ? ns + strnlen(ns, (size_t)(end - ns)) + 1 : end;
 			if (name < end)
 				tu_arena_push(&f->arena, gone,
-					      tu_pb_entity(&f->arena, ek, ns,
+					      tu_pb_entity(&f->arena, key, ns,
 							   tu_arena_strndup(&f->arena, name,
 									    (size_t)(end - name))));
 		}
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
 	}
+	mdb_cursor_close(ecur);
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return tu_view_status(rc);
+	if (erc != 0 && erc != MDB_NOTFOUND)
+		return tu_view_status(erc);
 	return TU_OK;
 }
 
@@ -797,10 +852,13 @@ tu_status tu__entity_gone(tu_fold *f, const Trueup__V1__EntityRef *ref, const ch
 
 static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	Trueup__V1__ScanMarker *m =
 		trueup__v1__scan_marker__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (m == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_SCAN);
+	if (!tu_pb_text_valid(&m->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!tu_name_valid(m->source))
 		return park(f, ev, "source: \"%.64s\" is not a valid name", m->source);
 	if (!subject_is(ev->subject, TU_SUBJ_OBS, m->source, TU_SCAN_TOKEN))
@@ -886,11 +944,14 @@ static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 
 static tu_status fold_heartbeat(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	char why[256];
 	Trueup__V1__Heartbeat *h =
 		trueup__v1__heartbeat__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (h == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_HEARTBEAT);
+	if (!tu_pb_text_valid(&h->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!valid_ns(h->service))
 		return park(f, ev, "service: must be 1..%d bytes", TU_MAX_NAMESPACE);
 	if (!valid_entity_name(h->instance))
@@ -922,10 +983,13 @@ static tu_status fold_heartbeat(tu_fold *f, const struct tu_fold_event *ev)
 
 static tu_status fold_outcome(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	Trueup__V1__Outcome *o =
 		trueup__v1__outcome__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (o == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_OUTCOME);
+	if (!tu_pb_text_valid(&o->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!tu_name_valid(o->target))
 		return park(f, ev, "target: \"%.64s\" is not a valid name", o->target);
 	if (!tu_token_valid(o->command_id) || strlen(o->command_id) > 64)
@@ -943,10 +1007,13 @@ static tu_status fold_outcome(tu_fold *f, const struct tu_fold_event *ev)
 
 static tu_status fold_approval(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	Trueup__V1__Approval *a =
 		trueup__v1__approval__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (a == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_APPROVAL);
+	if (!tu_pb_text_valid(&a->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!tu_token_valid(a->command_id) || strlen(a->command_id) > 64)
 		return park(f, ev, "command_id: not a valid token");
 	char want[TU_MAX_SUBJECT];
@@ -958,9 +1025,12 @@ static tu_status fold_approval(tu_fold *f, const struct tu_fold_event *ev)
 
 static tu_status fold_tick(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	Trueup__V1__Tick *t = trueup__v1__tick__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (t == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_TICK);
+	if (!tu_pb_text_valid(&t->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (strcmp(ev->subject, TU_SUBJ_TICK) != 0)
 		return park(f, ev, "subject is not %s", TU_SUBJ_TICK);
 	return TU_OK; /* its timestamp already moved the clock */

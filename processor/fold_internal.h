@@ -105,6 +105,21 @@ enum tu__trigger {
 	TU__TRIG_CONFIRM = 2, /* a complete scan begun after the fix finished */
 };
 
+/*
+ * The drift database's keys, in memory (drift.c): most evaluations find that
+ * their rule holds and must only know whether a drift record exists, which
+ * in LMDB is a B-tree search. Loaded at the first batch, kept in step by the
+ * drift machine (the only writer of the drift database), and dropped when a
+ * batch is aborted (its puts and deletes are undone), to be loaded again.
+ */
+struct tu__dkey;
+struct tu__dkeys {
+	struct tu__dkey **slots; /* chained hash table, n_slots (a power of two) */
+	size_t n_slots;
+	size_t n;                /* keys held */
+	bool loaded;             /* false: unknown, ask the database */
+};
+
 struct tu_fold {
 	const struct tu_config *cfg;
 	tu_view *view;
@@ -127,9 +142,14 @@ struct tu_fold {
 	int64_t next_timer;             /* earliest timer due, INT64_MAX if none; -1 unknown */
 	struct tu_fold_hooks hooks;     /* observers of derived messages (metrics) */
 	bool any_watch;                 /* some rule uses watches */
+	const char **watched_kinds;     /* owned array (strings: the config's): kinds rules watch */
+	size_t n_watched_kinds;
 	bool any_poll;                  /* some rule counts polls */
 	bool polled;                    /* the change being evaluated is an observation */
+	const struct tu__key *cur_key;  /* while rules run on an entity's change: its key */
+	const Trueup__View__Entity *cur_ent; /* and its record as stored (NULL: deleted) */
 	bool any_staged;                /* db staged may hold entries (a cheap test per event) */
+	struct tu__dkeys drift_keys;    /* the drift database's keys (drift.c) */
 	struct tu_rule_config suspect_cfg; /* the blast-radius drift's rule (source-suspect) */
 	struct tu__rule suspect_rule;
 };
@@ -194,8 +214,12 @@ bool tu__evidence(tu_fold *f, const char *source);
 const char *tu__attr(const Trueup__View__SourceState *s, const char *key);
 
 /* Verdict helpers. */
-void tu__verdict_init(struct tu__verdict *v, const struct tu__rule *r,
-		      const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent);
+/* Clears v (state holds, no reason, details, actions, confirm sources) for (r, ref, ent). */
+void tu__verdict_clear(struct tu__verdict *v, const struct tu__rule *r,
+		       const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent);
+/* A cleared verdict in the arena. */
+struct tu__verdict *tu__verdict_new(tu_fold *f, const struct tu__rule *r,
+				    const Trueup__V1__EntityRef *ref, const Trueup__View__Entity *ent);
 void tu__add_detail(tu_fold *f, struct tu__verdict *v, const char *key, const char *value);
 void tu__add_actions(struct tu__verdict *v, const struct tu_actions *a, uint32_t base);
 void tu__add_confirm(struct tu__verdict *v, const char *source);
@@ -216,6 +240,8 @@ struct tu__watchset {
 };
 #define TU__WATCH_ANY 'A'      /* any change of the watched entity */
 #define TU__WATCH_PRESENCE 'P' /* an entity of the class appeared or disappeared */
+/* An empty watchset in the arena. */
+struct tu__watchset *tu__watchset_new(tu_fold *f);
 void tu__watch_entity(struct tu__watchset *w, const char *kind, const char *ns, const char *name);
 void tu__watch_class(struct tu__watchset *w, const char *kind, const char *ns, char mode);
 tu_status tu__watch_set(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *anchor,
@@ -224,6 +250,13 @@ tu_status tu__watch_set(tu_fold *f, const struct tu__rule *r, const Trueup__V1__
 tu_status tu__watch_fire(tu_fold *f, const Trueup__V1__EntityRef *ref, bool presence_changed);
 /* Whether any configured rule uses watches (set at create). */
 bool tu__rules_watch(const tu_fold *f);
+/*
+ * The kinds the rules of cfg can watch (entity templates of count, reference
+ * and equal rules), into *out (malloc'd, free it); returns how many. A change
+ * of an entity of another kind has no watchers: tu__watch_fire skips the
+ * index lookups.
+ */
+size_t tu__watch_kinds(const struct tu_config *cfg, const char ***out);
 
 /*
  * rules.c: evaluations. ent may be NULL (no record). With describe=false only
@@ -283,10 +316,15 @@ tu_status tu__drift_load(tu_fold *f, const char *rule, const Trueup__V1__EntityR
 
 /* Is there a drift record for (rule, ref)? */
 bool tu__drift_exists(tu_fold *f, const char *rule, const Trueup__V1__EntityRef *ref);
+/* Loads the drift keys from the batch's transaction unless they are loaded (tu_fold_begin). */
+tu_status tu__drift_keys_load(tu_fold *f);
+/* Forgets the drift keys (an aborted batch); with release, frees the table too. */
+void tu__drift_keys_clear(struct tu__dkeys *s, bool release);
 /* Evaluates one rule for one entity (loading what it needs) and feeds the drift machine. */
 tu_status tu__rule_reeval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__EntityRef *ref,
 			  enum tu__trigger trig);
-/* After the first complete scan of source: evaluates every entity its rules watch. */
+/* After the first complete scan of source: evaluates the anchors of the rules that read its
+ * evidence of absence (presence, counter, count, reference). */
 tu_status tu__rules_on_first_complete(tu_fold *f, const char *source);
 const struct tu__rule *tu__rule_by_name(const tu_fold *f, const char *name);
 /* Template lookup over a tu__tctx. */

@@ -23,6 +23,8 @@
 #include "xalloc.h"
 
 #define MSGID_MAX 80
+#define LATE_CHECK_MS 100 /* longest time between two looks for overdue entries */
+#define FOLD_IDLE_MS 200  /* no reclaim for this long: the fold is idle */
 
 struct inflight {
 	char msg_id[MSGID_MAX]; /* "" = free slot */
@@ -55,6 +57,7 @@ struct tu_outbox {
 	uint64_t published;      /* acks received */
 	uint64_t last_sent;      /* highest key handed to nats.c */
 	bool standby;            /* a standby processor: keep entries, send nothing */
+	int64_t next_late_check; /* monotonic: when to look for overdue entries again */
 };
 
 static size_t hash(const char *s)
@@ -300,6 +303,8 @@ static void restart(tu_outbox *o, const char *why)
 
 static bool overdue(tu_outbox *o)
 {
+	if (o->n_inflight == 0)
+		return false;
 	int64_t limit = tu_clock_mono_ns() - o->cfg->outbox_retry * TU_NS_PER_MS;
 	for (size_t i = 0; i < o->n_slots; i++)
 		if (o->slots[i].msg_id[0] != '\0' && o->slots[i].sent_ns < limit)
@@ -307,12 +312,25 @@ static bool overdue(tu_outbox *o)
 	return false;
 }
 
+bool tu__outbox_has_work(bool stop, bool kicked, bool failed, size_t n_acked,
+			 int64_t since_reclaim_ns)
+{
+	return stop || kicked || failed ||
+	       (n_acked > 0 && since_reclaim_ns > FOLD_IDLE_MS * TU_NS_PER_MS);
+}
+
 static void *run(void *arg)
 {
 	tu_outbox *o = arg;
 	for (;;) {
 		pthread_mutex_lock(&o->mu);
-		if (!o->stop && !o->kicked && o->n_acked == 0 && !o->failed) {
+		/*
+		 * While the fold runs it deletes acked entries itself: waiting for them
+		 * here would make this thread spin (a read transaction per turn) for as
+		 * long as acks come in, a core taken from the fold.
+		 */
+		if (!tu__outbox_has_work(o->stop, o->kicked, o->failed, o->n_acked,
+					 tu_clock_mono_ns() - o->last_reclaim_ns)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 100 * 1000 * 1000;
@@ -325,7 +343,7 @@ static void *run(void *arg)
 		bool stop = o->stop;
 		o->kicked = false;
 		/* The fold deletes acked entries in its own transactions while it runs. */
-		bool fold_idle = tu_clock_mono_ns() - o->last_reclaim_ns > 200 * TU_NS_PER_MS;
+		bool fold_idle = tu_clock_mono_ns() - o->last_reclaim_ns > FOLD_IDLE_MS * TU_NS_PER_MS;
 		uint64_t *acked = fold_idle ? o->acked : NULL;
 		size_t n_acked = fold_idle ? o->n_acked : 0;
 		if (fold_idle) {
@@ -334,7 +352,20 @@ static void *run(void *arg)
 			o->cap_acked = 0;
 		}
 		bool failed = o->failed;
-		bool late = !failed && overdue(o);
+		/*
+		 * Looking for overdue entries walks every slot; the thread wakes at every
+		 * ack and commit, so it looks at most every LATE_CHECK_MS (or a tenth of
+		 * outbox_retry), which is soon enough for a retry measured in seconds.
+		 */
+		int64_t now = tu_clock_mono_ns();
+		bool late = false;
+		if (!failed && now >= o->next_late_check) {
+			int64_t every = o->cfg->outbox_retry / 10;
+			if (every > LATE_CHECK_MS || every <= 0)
+				every = LATE_CHECK_MS;
+			o->next_late_check = now + every * TU_NS_PER_MS;
+			late = overdue(o);
+		}
 		bool standby = o->standby;
 		pthread_mutex_unlock(&o->mu);
 		if (standby && !stop) {

@@ -68,4 +68,13 @@ uint64_t tu_outbox_depth(tu_outbox *o);
 /* Messages acked by JetStream since start. */
 uint64_t tu_outbox_published(tu_outbox *o);
 
+/*
+ * Internal, exposed for tests: whether the publisher thread has work now, or
+ * sleeps until it is kicked, an ack or failure comes, or its 100 ms tick. Acked
+ * entries are its work only while the fold is idle (no reclaim for 200 ms):
+ * otherwise the fold deletes them in its next transaction.
+ */
+bool tu__outbox_has_work(bool stop, bool kicked, bool failed, size_t n_acked,
+			 int64_t since_reclaim_ns);
+
 #endif

@@ -48,7 +48,8 @@ struct tu_processor {
 	tu_view *view;                /* owned */
 	tu_fold *fold;                /* owned */
 	tu_bus *bus;                  /* owned */
-	tu_outbox *outbox;            /* owned; NULL until created */
+	tu_outbox *outbox;            /* owned; NULL until created; guarded by ack_mu */
+	pthread_mutex_t ack_mu;       /* acks (nats.c's thread) reach the outbox only while it lives */
 	tu_telemetry *telemetry;      /* owned: metrics and endpoints */
 	int64_t batch_start_ns;       /* monotonic start of the batch being folded */
 	natsSubscription *sub;        /* bound pull subscription, owned */
@@ -63,6 +64,8 @@ struct tu_processor {
 	pthread_mutex_t mu;           /* guards the queue and the fetcher's state */
 	pthread_cond_t cond;          /* queue changed, pause requested or granted */
 	natsMsgList queue[QUEUE_DEPTH]; /* ring of fetched, non-empty batches */
+	natsMsgList spent[QUEUE_DEPTH]; /* folded and acked batches the fetcher frees */
+	int n_spent;
 	int q_head, q_len;
 	int q_max;                    /* batches the fetcher may run ahead (max_ack_pending allows) */
 	bool pause;                   /* fold thread wants the fetcher idle */
@@ -82,14 +85,17 @@ struct tu_processor {
 static void on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bool dup)
 {
 	tu_processor *p = ctx;
+	pthread_mutex_lock(&p->ack_mu);
 	if (p->outbox != NULL)
 		tu_outbox_on_ack(p->outbox, msg_id, st, seq, dup);
+	pthread_mutex_unlock(&p->ack_mu);
 }
 
 tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 			      const char *listen, tu_processor **out, char *err, size_t errlen)
 {
 	tu_processor *p = tu_xcalloc(1, sizeof(*p));
+	pthread_mutex_init(&p->ack_mu, NULL);
 	p->cfg = cfg;
 	p->instance = tu_xstrdup(instance);
 	tu_status st = tu_view_open(cfg->processor.view, cfg->processor.map_size,
@@ -121,7 +127,10 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 			p->follow[n++] = (char)(isalnum((unsigned char)*c) || *c == '-' ? *c : '_');
 		p->follow[n] = '\0';
 	}
-	p->outbox = tu_outbox_create(p->view, p->bus, &cfg->processor);
+	tu_outbox *o = tu_outbox_create(p->view, p->bus, &cfg->processor);
+	pthread_mutex_lock(&p->ack_mu);
+	p->outbox = o;
+	pthread_mutex_unlock(&p->ack_mu);
 	p->telemetry = tu_telemetry_create(cfg, p->view, p->bus, p->outbox);
 	struct tu_fold_hooks hooks = tu_telemetry_hooks(p->telemetry);
 	tu_fold_set_hooks(p->fold, &hooks);
@@ -144,20 +153,56 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 	return TU_OK;
 }
 
+/* Frees the spent batches (with p->mu held, or when no other thread runs). */
+static void free_spent(tu_processor *p)
+{
+	for (int i = 0; i < p->n_spent; i++)
+		natsMsgList_Destroy(&p->spent[i]);
+	p->n_spent = 0;
+}
+
+/*
+ * Hands a folded and acked batch to the fetcher, which frees it between two
+ * fetches: freeing a batch's messages is work the fold thread, the one that
+ * bounds the rate, need not do.
+ */
+static void spend(tu_processor *p, natsMsgList *list)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->n_spent < QUEUE_DEPTH && p->fetcher_started) {
+		p->spent[p->n_spent++] = *list;
+		list->Msgs = NULL;
+		list->Count = 0;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (list->Msgs != NULL)
+		natsMsgList_Destroy(list); /* the fetcher could not take it */
+}
+
 void tu_processor_destroy(tu_processor *p)
 {
 	if (p == NULL)
 		return;
 	tu_telemetry_destroy(p->telemetry);
 	tu_lease_close(p->lease);
-	tu_outbox_destroy(p->outbox);
+	/*
+	 * Acks go on arriving until the bus is closed (tu_bus_destroy waits for
+	 * the last publishes): detach the outbox first, so that none reaches it
+	 * once it is freed.
+	 */
+	pthread_mutex_lock(&p->ack_mu);
+	tu_outbox *o = p->outbox;
 	p->outbox = NULL;
+	pthread_mutex_unlock(&p->ack_mu);
+	tu_outbox_destroy(o);
 	for (int i = 0; i < p->q_len; i++)
 		natsMsgList_Destroy(&p->queue[(p->q_head + i) % QUEUE_DEPTH]);
+	free_spent(p);
 	if (p->sub != NULL)
 		natsSubscription_Destroy(p->sub);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->ack_mu);
 	tu_bus_destroy(p->bus, 1000);
 	tu_fold_destroy(p->fold);
 	tu_view_close(p->view);
@@ -301,7 +346,13 @@ static void *fetcher_main(void *arg)
 			break;
 		p->paused = false;
 		natsSubscription *sub = p->sub;
+		natsMsgList spent[QUEUE_DEPTH];
+		int n_spent = p->n_spent;
+		memcpy(spent, p->spent, sizeof(spent));
+		p->n_spent = 0;
 		pthread_mutex_unlock(&p->mu);
+		for (int i = 0; i < n_spent; i++)
+			natsMsgList_Destroy(&spent[i]);
 		natsMsgList list = { 0 };
 		tu_status st = tu_bus_fetch(sub, p->cfg->processor.batch, p->cfg->processor.fetch_wait,
 					    &list);
@@ -549,7 +600,7 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 			follow_lease(p);
 		if (next_batch(p, 100, &list)) {
 			tu_status hs = handle_batch(p, &list);
-			natsMsgList_Destroy(&list);
+			spend(p, &list);
 			if (hs != TU_OK && !*stop) {
 				tu_clock_sleep_ms(200);
 				rebind(p);
@@ -565,6 +616,7 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->fetcher, NULL);
 	p->fetcher_started = false;
+	free_spent(p);
 	/* Fetched, not folded: give them back now rather than after ack_wait (a standby takes them). */
 	size_t naked = 0;
 	for (int i = 0; i < p->q_len; i++) {

@@ -19,8 +19,17 @@
 
 #include "buf.h"
 #include "fold_internal.h"
+#include "xalloc.h"
 
 /* ---- watches --------------------------------------------------------------------- */
+
+struct tu__watchset *tu__watchset_new(tu_fold *f)
+{
+	/* Not cleared: 8 KiB, and only the first n keys are ever read. */
+	struct tu__watchset *w = tu_arena_alloc_raw(&f->arena, sizeof(*w));
+	w->n = 0;
+	return w;
+}
 
 void tu__watch_entity(struct tu__watchset *w, const char *kind, const char *ns, const char *name)
 {
@@ -170,8 +179,47 @@ static tu_status watchers(tu_fold *f, const struct tu__key *watched, struct tu_a
 	return TU_OK;
 }
 
+static void add_kind(const char **kinds, size_t *n, const char *kind)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(kinds[i], kind) == 0)
+			return;
+	kinds[(*n)++] = kind;
+}
+
+size_t tu__watch_kinds(const struct tu_config *cfg, const char ***out)
+{
+	size_t cap = 1, n = 0;
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct tu_rule_config *rc = &cfg->rules[i];
+		cap += 1 + (rc->type == TU_RULE_REFERENCE ? rc->reference.n_guards : 0) +
+		       (rc->type == TU_RULE_EQUAL ? rc->equal.n_values : 0);
+	}
+	const char **kinds = tu_xcalloc(cap, sizeof(*kinds));
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct tu_rule_config *rc = &cfg->rules[i];
+		if (rc->type == TU_RULE_COUNT) {
+			add_kind(kinds, &n, rc->count.of_kind);
+		} else if (rc->type == TU_RULE_REFERENCE) {
+			add_kind(kinds, &n, rc->reference.owner.kind);
+			for (size_t j = 0; j < rc->reference.n_guards; j++)
+				add_kind(kinds, &n, rc->reference.guards[j].entity.kind);
+		} else if (rc->type == TU_RULE_EQUAL) {
+			for (size_t j = 0; j < rc->equal.n_values; j++)
+				add_kind(kinds, &n, rc->equal.values[j].entity.kind);
+		}
+	}
+	*out = kinds;
+	return n;
+}
+
 tu_status tu__watch_fire(tu_fold *f, const Trueup__V1__EntityRef *ref, bool presence_changed)
 {
+	bool watched = false;
+	for (size_t i = 0; i < f->n_watched_kinds && !watched; i++)
+		watched = strcmp(f->watched_kinds[i], ref->kind) == 0;
+	if (!watched)
+		return TU_OK; /* no rule watches this kind: no watchers to look up */
 	struct tu__key keys[2];
 	tu__key_entity(&keys[0], ref->kind, ref->namespace_, ref->name);
 	tu__key_init(&keys[1]);
@@ -239,18 +287,18 @@ tu_status tu__count_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 			 const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_count_rule *c = &r->cfg->count;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
-	struct tu__watchset *w = tu_arena_alloc(&f->arena, sizeof(*w));
-	w->n = 0;
+	struct tu__watchset *w = tu__watchset_new(f);
 	const Trueup__View__SourceState *s = tu__present_in(ent, c->source);
 	if (s == NULL) {
+		tu_status st = tu__watch_set(f, r, ref, w);
+		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))
+			return st; /* holds, nothing to resolve: not worth describing */
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s is gone from %s", ref->kind,
 					    ref->namespace_, ref->name, c->source);
-		tu_status st = tu__watch_set(f, r, ref, w);
-		return st == TU_OK ? tu__drift_apply(f, r, ref, v, trig) : st;
+		return tu__drift_apply(f, r, ref, v, trig);
 	}
 	const char *why = NULL;
 	const char *ns = tu__render(f, c->of_ns, &v->tctx, &why);
@@ -267,8 +315,11 @@ tu_status tu__count_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 		st = count_present(f, c->of_source, c->of_kind, ns, &actual);
 	if (st != TU_OK)
 		return st;
-	const char *actual_s = tu_arena_printf(&f->arena, "%" PRIu64, actual);
 	int64_t desired = 0;
+	if (ns != NULL && want != NULL && parse_count(want, &desired) &&
+	    (uint64_t)desired == actual && !tu__drift_exists(f, r->cfg->name, ref))
+		return TU_OK; /* holds, nothing to resolve: not worth describing */
+	const char *actual_s = tu_arena_printf(&f->arena, "%" PRIu64, actual);
 	v->state = TU__VIOLATED;
 	if (ns == NULL) {
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s: cannot name what to count: %s",
@@ -374,20 +425,20 @@ tu_status tu__reference_eval(tu_fold *f, const struct tu__rule *r, const Trueup_
 			     const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_reference_rule *rf = &r->cfg->reference;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
-	struct tu__watchset *w = tu_arena_alloc(&f->arena, sizeof(*w));
-	w->n = 0;
+	struct tu__watchset *w = tu__watchset_new(f);
 	regmatch_t m[10];
 	bool applies = tu__present_in(ent, rf->source) != NULL &&
 		       (!rf->match_compiled || regexec(&rf->match_re, ref->name, 10, m, 0) == 0);
 	if (!applies) {
+		tu_status st = tu__watch_set(f, r, ref, w);
+		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))
+			return st; /* holds, nothing to resolve: not worth describing */
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s is gone from %s", ref->kind,
 					    ref->namespace_, ref->name, rf->source);
-		tu_status st = tu__watch_set(f, r, ref, w);
-		return st == TU_OK ? tu__drift_apply(f, r, ref, v, trig) : st;
+		return tu__drift_apply(f, r, ref, v, trig);
 	}
 	if (rf->match_compiled) {
 		static const char *const digits[] = {"0", "1", "2", "3", "4",
@@ -416,17 +467,21 @@ tu_status tu__reference_eval(tu_fold *f, const struct tu__rule *r, const Trueup_
 		st = owner_by_selector(f, o, ons, &v->tctx, &found);
 		oname = "(selector)";
 	}
+	if (st == TU_OK && found != NULL) {
+		st = tu__watch_set(f, r, ref, w);
+		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))
+			return st; /* holds, nothing to resolve: not worth describing */
+	}
 	const char *owner_s = tu_arena_printf(&f->arena, "%s %s/%s in %s", o->kind, ons ? ons : "?",
 					      found   ? found
 					      : oname ? oname
 						      : "?",
 					      o->source);
 	if (st == TU_OK && found != NULL) {
-		st = tu__watch_set(f, r, ref, w);
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s has its owner %s", ref->kind,
 					    ref->namespace_, ref->name, owner_s);
-		return st == TU_OK ? tu__drift_apply(f, r, ref, v, trig) : st;
+		return tu__drift_apply(f, r, ref, v, trig);
 	}
 	if (st == TU_OK && oname == NULL) {
 		st = tu__watch_set(f, r, ref, w);

@@ -98,8 +98,7 @@ static tu_status owner_eval(tu_fold *f, const struct tu__rule *r, const Trueup__
 			    const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_pod_status_rule *ps = &r->cfg->pod_status;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
 	struct tu__key hk;
 	tu__key_drift(&hk, r->cfg->name, ref);
@@ -136,11 +135,13 @@ static tu_status owner_eval(tu_fold *f, const struct tu__rule *r, const Trueup__
 		return TU_OK;
 	}
 	if (st != TU_OK || n == 0) {
+		tu_buf_release(&pods);
+		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))
+			return st; /* holds, nothing to resolve: not worth describing */
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "every pod of %s %s/%s pulls its image",
 					    ref->kind, ref->namespace_, ref->name);
-		tu_buf_release(&pods);
-		return st == TU_OK ? tu__drift_apply(f, r, ref, v, trig) : st;
+		return tu__drift_apply(f, r, ref, v, trig);
 	}
 	v->state = TU__VIOLATED;
 	const char *head = tu_arena_printf(
@@ -214,8 +215,7 @@ tu_status tu__pod_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 		return ps->owner.kind != NULL && strcmp(ref->kind, ps->owner.kind) == 0
 			   ? owner_eval(f, r, ref, ent, poll, trig)
 			   : TU_OK;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
 	const Trueup__View__SourceState *s = tu__present_in(ent, ps->source);
 	tu_status st = pod_membership(f, r, ref, s, &v->tctx);
@@ -224,11 +224,8 @@ tu_status tu__pod_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 	const char *reason = tu__attr(s, ps->reason_attr);
 	const char *term = tu__attr(s, ps->terminating_attr);
 	v->state = TU__HOLDS;
-	v->reason = tu_arena_printf(&f->arena, "%s %s/%s is not a zombie", ref->kind,
-				    ref->namespace_, ref->name);
 	if (s == NULL) {
-		v->reason = tu_arena_printf(&f->arena, "%s %s/%s is gone from %s", ref->kind,
-					    ref->namespace_, ref->name, ps->source);
+		/* holds (described below) */
 	} else if (in_strs(ps->zombie_reasons, ps->n_zombie_reasons, reason)) {
 		v->state = TU__VIOLATED;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s is a zombie: %s", ref->kind,
@@ -260,6 +257,14 @@ tu_status tu__pod_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 	if (v->state == TU__VIOLATED) {
 		tu__add_actions(v, &ps->when_zombie, 0);
 		tu__add_confirm(v, ps->source);
+	} else {
+		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))
+			return st; /* holds, nothing to resolve: not worth describing */
+		v->reason = s == NULL ? tu_arena_printf(&f->arena, "%s %s/%s is gone from %s",
+							ref->kind, ref->namespace_, ref->name,
+							ps->source)
+				      : tu_arena_printf(&f->arena, "%s %s/%s is not a zombie",
+							ref->kind, ref->namespace_, ref->name);
 	}
 	return st == TU_OK ? tu__drift_apply(f, r, ref, v, trig) : st;
 }
@@ -270,13 +275,14 @@ tu_status tu__heartbeat_eval(tu_fold *f, const struct tu__rule *r, const Trueup_
 			     const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_heartbeat_rule *hb = &r->cfg->heartbeat;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
 	const Trueup__View__SourceState *s = tu__entity_source(ent, TU__HB_SOURCE);
 	int64_t silent = 0; /* when its TTL ended */
 	v->state = TU__HOLDS;
-	if (s != NULL && s->present) {
+	if (s != NULL && (s->present || !s->expired) && !tu__drift_exists(f, r->cfg->name, ref)) {
+		return TU_OK; /* holds, nothing to resolve: not worth describing */
+	} else if (s != NULL && s->present) {
 		v->reason = tu_arena_printf(&f->arena, "instance %s/%s heartbeats", ref->namespace_,
 					    ref->name);
 	} else if (s != NULL && !s->expired) {

@@ -99,13 +99,14 @@ tu_status tu__spec_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__
 			const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_spec_rule *sp = &r->cfg->spec;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
 	const Trueup__View__SourceState *ds = tu__present_in(ent, sp->desired);
 	const Trueup__View__SourceState *as = tu__present_in(ent, sp->actual);
 	if (ds == NULL || as == NULL) {
 		/* Not in both: nothing to compare (presence rules judge existence). */
+		if (!tu__drift_exists(f, r->cfg->name, ref))
+			return TU_OK; /* holds, nothing to resolve: not worth describing */
 		v->state = TU__HOLDS;
 		v->reason =
 		    tu_arena_printf(&f->arena, "%s %s/%s is no longer in both %s and %s", ref->kind,
@@ -139,6 +140,11 @@ tu_status tu__spec_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__
 		tu__add_detail(f, v, tu_arena_printf(&f->arena, "%s.actual", fd->attr),
 			       av ? av : "(missing)");
 	}
+	if (why.len == 0 && !tu__drift_exists(f, r->cfg->name, ref)) {
+		tu_buf_release(&why);
+		tu_buf_release(&which);
+		return TU_OK; /* holds, nothing to resolve: not worth describing */
+	}
 	if (why.len == 0) {
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s matches its desired spec in %s",
@@ -164,71 +170,60 @@ tu_status tu__equal_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 			 const Trueup__View__Entity *ent, bool poll, enum tu__trigger trig)
 {
 	const struct tu_equal_rule *eq = &r->cfg->equal;
-	struct tu__verdict *v = tu_arena_alloc(&f->arena, sizeof(*v));
-	tu__verdict_init(v, r, ref, ent);
+	struct tu__verdict *v = tu__verdict_new(f, r, ref, ent);
 	v->poll = poll;
-	struct tu__watchset *w = tu_arena_alloc(&f->arena, sizeof(*w));
-	w->n = 0;
+	struct tu__watchset *w = tu__watchset_new(f);
 	tu_status st = TU_OK;
 	if (tu__present_in(ent, eq->source) == NULL) {
+		st = tu__watch_set(f, r, ref, w);
+		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))
+			return st; /* holds, nothing to resolve: not worth describing */
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s is gone from %s", ref->kind,
 					    ref->namespace_, ref->name, eq->source);
-		st = tu__watch_set(f, r, ref, w);
-		return st == TU_OK ? tu__drift_apply(f, r, ref, v, trig) : st;
+		return tu__drift_apply(f, r, ref, v, trig);
 	}
-	struct tu_buf why;
-	tu_buf_init(&why, 1 << 16);
+	/* The values first; they are described only if they disagree or a drift exists. */
+	struct value {
+		const char *ns, *name; /* name NULL: err says why */
+		const char *err;
+		const char *val;       /* NULL: missing */
+	} *vals = tu_arena_alloc(&f->arena, eq->n_values * sizeof(*vals));
 	const char *first = NULL, *first_label = NULL;
 	bool differ = false;
 	const char *bad = NULL;
 	for (size_t i = 0; i < eq->n_values && st == TU_OK; i++) {
 		const struct tu_equal_value *ev = &eq->values[i];
-		const char *err = NULL;
-		const char *ns = tu__render(f, ev->entity.ns, &v->tctx, &err);
-		const char *name = ns ? tu__render(f, ev->entity.name, &v->tctx, &err) : NULL;
-		const char *val = NULL, *where = NULL;
-		if (name == NULL) {
-			where = err;
-		} else {
-			where = tu_arena_printf(&f->arena, "%s %s/%s %s in %s", ev->entity.kind, ns,
-						name, ev->attr, ev->entity.source);
+		struct value *x = &vals[i];
+		x->ns = tu__render(f, ev->entity.ns, &v->tctx, &x->err);
+		x->name = x->ns ? tu__render(f, ev->entity.name, &v->tctx, &x->err) : NULL;
+		if (x->name != NULL) {
 			const Trueup__View__Entity *ve = ent;
 			Trueup__View__Entity *loaded = NULL;
 			bool self = strcmp(ev->entity.kind, ref->kind) == 0 &&
-				    strcmp(ns, ref->namespace_) == 0 &&
-				    strcmp(name, ref->name) == 0;
+				    strcmp(x->ns, ref->namespace_) == 0 &&
+				    strcmp(x->name, ref->name) == 0;
 			if (!self) {
-				tu__watch_entity(w, ev->entity.kind, ns, name);
-				st = tu__load_entity(f, ev->entity.kind, ns, name, &loaded);
+				tu__watch_entity(w, ev->entity.kind, x->ns, x->name);
+				st = tu__load_entity(f, ev->entity.kind, x->ns, x->name, &loaded);
 				ve = loaded;
 			}
-			val = tu__attr(tu__present_in(ve, ev->entity.source), ev->attr);
+			x->val = tu__attr(tu__present_in(ve, ev->entity.source), ev->attr);
 		}
-		const char *key = tu_arena_printf(&f->arena, "value.%s", ev->label);
-		tu__add_detail(f, v, key,
-			       tu_arena_printf(&f->arena, "%s (%s)",
-					       val == NULL    ? "(missing)"
-					       : *val == '\0' ? "(empty)"
-							      : val,
-					       where));
-		if (val != NULL)
-			tu__tctx_set(f, &v->tctx, key, val);
 		/*
 		 * Nothing to compare: a missing value is not a disagreement, and
 		 * neither is an empty one, which is how a source's mapping renders
 		 * a path the object does not have (`|default:`).
 		 */
-		if (val == NULL || *val == '\0')
+		if (x->val == NULL || *x->val == '\0')
 			continue;
-		tu_buf_printf(&why, "%s%s=%s (%s)", why.len ? ", " : "", ev->label, val, where);
 		if (first == NULL) {
-			first = val;
+			first = x->val;
 			first_label = ev->label;
 			continue;
 		}
 		const char *perr = NULL;
-		int c = tu__compare(f, eq->cmp, first, val, &perr);
+		int c = tu__compare(f, eq->cmp, first, x->val, &perr);
 		if (c != 0)
 			differ = true;
 		if (c < 0 && bad == NULL)
@@ -237,6 +232,33 @@ tu_status tu__equal_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 	}
 	if (st == TU_OK)
 		st = tu__watch_set(f, r, ref, w);
+	if (st != TU_OK)
+		return st;
+	if (!differ && !tu__drift_exists(f, r->cfg->name, ref))
+		return TU_OK; /* holds, nothing to resolve: not worth describing */
+	struct tu_buf why;
+	tu_buf_init(&why, 1 << 16);
+	for (size_t i = 0; i < eq->n_values; i++) {
+		const struct tu_equal_value *ev = &eq->values[i];
+		const struct value *x = &vals[i];
+		const char *where = x->name == NULL
+					    ? x->err
+					    : tu_arena_printf(&f->arena, "%s %s/%s %s in %s",
+							      ev->entity.kind, x->ns, x->name, ev->attr,
+							      ev->entity.source);
+		const char *key = tu_arena_printf(&f->arena, "value.%s", ev->label);
+		tu__add_detail(f, v, key,
+			       tu_arena_printf(&f->arena, "%s (%s)",
+					       x->val == NULL    ? "(missing)"
+					       : *x->val == '\0' ? "(empty)"
+								 : x->val,
+					       where));
+		if (x->val != NULL)
+			tu__tctx_set(f, &v->tctx, key, x->val);
+		if (x->val == NULL || *x->val == '\0')
+			continue;
+		tu_buf_printf(&why, "%s%s=%s (%s)", why.len ? ", " : "", ev->label, x->val, where);
+	}
 	if (!differ) {
 		v->state = TU__HOLDS;
 		v->reason = tu_arena_printf(&f->arena, "%s %s/%s: values agree: %s", ref->kind,
@@ -251,7 +273,5 @@ tu_status tu__equal_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1_
 		tu__add_confirm(v, eq->source);
 	}
 	tu_buf_release(&why);
-	if (st != TU_OK)
-		return st;
 	return tu__drift_apply(f, r, ref, v, trig);
 }

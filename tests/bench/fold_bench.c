@@ -1,7 +1,7 @@
 /*
  * fold_bench - the processor's fold rate against the JetStream ceiling, both
  * measured in the same run on the same stream (TRUEUP_EVENTS, filled by
- * eventgen beforehand).
+ * casegen beforehand).
  *
  *   ceiling: a pull consumer that fetches batches and acks the last message of
  *            each (AckAll), doing no work: what JetStream can hand out here.
@@ -10,11 +10,13 @@
  *            timed from start until the view's applied sequence reaches the
  *            last event.
  * The machine is shared and noisy, so the two alternate for several rounds
- * and each fold is compared with the ceiling measured right before it; the
+ * (ceiling, fold, ceiling, fold, ..., ceiling) and each fold is compared with
+ * the mean of the ceilings measured right before and right after it; the
  * median of those ratios is the figure.
  *
- * usage: fold_bench --config FILE --events N [--batch N] [--rounds N]
- * Prints one line per round and a final "ratio" line.
+ * usage: fold_bench --config FILE --events N [--batch N] [--rounds N] [--fold-only]
+ * Prints one line per round and a final "ratio" line. --fold-only skips the
+ * ceiling (to profile the fold: perf record -g fold_bench --fold-only ...).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -135,7 +137,9 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	uint64_t events = 0;
 	int batch = 1024, rounds = 3;
+	bool fold_only = false;
 	static const struct option opts[] = {
+		{ "fold-only", no_argument, NULL, 'f' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "events", required_argument, NULL, 'n' },
@@ -149,6 +153,7 @@ int main(int argc, char **argv)
 		case 'n': events = strtoull(optarg, NULL, 10); break;
 		case 'b': batch = atoi(optarg); break;
 		case 'r': rounds = atoi(optarg); break;
+		case 'f': fold_only = true; break;
 		default: return 2;
 		}
 	}
@@ -166,16 +171,31 @@ int main(int argc, char **argv)
 	}
 	tu_log_init("bench", TU_LOG_WARN, TU_LOG_TEXT);
 	double ratios[16];
+	double before = fold_only ? 1.0 : ceiling(cfg, events, batch, "bench-ceiling-0");
 	for (int r = 0; r < rounds; r++) {
 		char name[64];
-		snprintf(name, sizeof(name), "bench-ceiling-%d", r);
-		double ceil_rate = ceiling(cfg, events, batch, name);
+		snprintf(name, sizeof(name), "bench-ceiling-%d", r + 1);
 		double f = fold(cfg, events);
+		double after = fold_only ? 1.0 : ceiling(cfg, events, batch, name);
+		double ceil_rate = (before + after) / 2;
 		ratios[r] = f / ceil_rate;
-		printf("round %d: ceiling (pull + AckAll, batch %d, no work) %.0f events/s; fold "
-		       "(processor, %zu rules, batch %d) %.0f events/s; ratio %.2f\n",
-		       r + 1, batch, ceil_rate, cfg->n_rules, cfg->processor.batch, f, ratios[r]);
+		if (fold_only) {
+			printf("round %d: fold (processor, %zu rules, batch %d) %.0f events/s\n", r + 1,
+			       cfg->n_rules, cfg->processor.batch, f);
+			fflush(stdout);
+			continue;
+		}
+		printf("round %d: ceiling (pull + AckAll, batch %d, no work) %.0f events/s (before "
+		       "%.0f, after %.0f); fold (processor, %zu rules, batch %d) %.0f events/s; ratio "
+		       "%.2f\n",
+		       r + 1, batch, ceil_rate, before, after, cfg->n_rules, cfg->processor.batch, f,
+		       ratios[r]);
 		fflush(stdout);
+		before = after;
+	}
+	if (fold_only) {
+		tu_config_destroy(cfg);
+		return 0;
 	}
 	for (int i = 1; i < rounds; i++)
 		for (int j = i; j > 0 && ratios[j - 1] > ratios[j]; j--) {

@@ -629,6 +629,23 @@ static void err_bad_duration(void **state)
 			  "    sources: [a, b]\n"
 			  "    for: soon\n",
 		     "t.yaml:11:10: rules[0].for: ", "invalid duration \"soon\" (e.g. 30s");
+	/*
+	 * Found with fuzz_config: durations up to int64 milliseconds loaded, and
+	 * a deadline (now + duration, in nanoseconds) then overflowed.
+	 */
+	expect_error(BASE "  - name: r\n"
+			  "    type: presence\n"
+			  "    kind: k\n"
+			  "    sources: [a, b]\n"
+			  "    for: 36500d1ms\n",
+		     "t.yaml:11:10: rules[0].for: ", "is too large (at most 876000h)");
+	expect_error("processor: { command_ttl: 106751991167d }\n",
+		     "t.yaml:1:27: processor.command_ttl: ", "is too large");
+	struct tu_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load("processor: { command_ttl: 36500d }\n", &cfg, err, sizeof(err)), TU_OK);
+	assert_int_equal(cfg->processor.command_ttl, TU_MAX_DURATION_MS);
+	tu_config_destroy(cfg);
 }
 
 static void http_listen_addresses(void **state)
@@ -998,6 +1015,48 @@ static void err_tls_and_password(void **state)
 		     "cert and key go together");
 	expect_error("nats: { password_file: p }\n", "t.yaml:1:7: nats: ",
 		     "password_file needs user");
+}
+
+static void err_nats_url_credentials(void **state)
+{
+	expect_error("nats: { url: \"nats://u:secret@h:4222\" }\n", "t.yaml:1:7: nats: ",
+		     "url: a user, password or token in the URL is refused");
+	expect_error("nats: { url: \"nats://h:4222,tls://tok@h:4222\" }\n", "t.yaml:1:7: nats: ",
+		     "use user and password_file, or creds");
+	expect_error("nats: { url: \"nats://:4222\" }\n", "t.yaml:1:7: nats: ", "names no host");
+}
+
+/* With TLS and no tls.hostname, the URL's host is what the certificate must name. */
+static void nats_tls_hostname(void **state)
+{
+	char host[64], why[256];
+	assert_int_equal(tu_nats_url_host("nats://127.0.0.1:4222", host, sizeof(host), why,
+					  sizeof(why)), TU_OK);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(tu_nats_url_host("tls://[::1]:4222/", host, sizeof(host), why,
+					  sizeof(why)), TU_OK);
+	assert_string_equal(host, "::1");
+	assert_int_equal(tu_nats_url_host("nats://nats.internal:1, nats://NATS.internal:2",
+					  host, sizeof(host), why, sizeof(why)), TU_OK);
+	assert_string_equal(host, "nats.internal");
+	assert_int_equal(tu_nats_url_host("localhost", host, sizeof(host), why, sizeof(why)),
+			 TU_OK);
+	assert_string_equal(host, "localhost");
+	assert_int_equal(tu_nats_url_host("nats://a:1,nats://b:1", host, sizeof(host), why,
+					  sizeof(why)), TU_ECONFLICT);
+	assert_int_equal(tu_nats_url_host("nats://averyveryverylonghostname:1", host, 8, why,
+					  sizeof(why)), TU_ETOOBIG);
+	/* several hosts: fine without TLS or with tls.hostname, an error otherwise */
+	struct tu_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load("nats: { url: \"nats://a:1,nats://b:1\" }\n", &cfg, err,
+			      sizeof(err)), TU_OK);
+	tu_config_destroy(cfg);
+	assert_int_equal(load("nats: { url: \"nats://a:1,nats://b:1\", tls: { ca: ca.pem, "
+			      "hostname: nats.internal } }\n", &cfg, err, sizeof(err)), TU_OK);
+	tu_config_destroy(cfg);
+	expect_error("nats: { url: \"nats://a:1,nats://b:1\", tls: { ca: ca.pem } }\n",
+		     "t.yaml:1:7: nats: ", "set tls.hostname");
 }
 
 static void err_null_value(void **state)
@@ -1472,6 +1531,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(err_presence_one_source),
 	cmocka_unit_test(err_wrong_type_fields),
 	cmocka_unit_test(err_tls_and_password),
+	cmocka_unit_test(err_nats_url_credentials),
+	cmocka_unit_test(nats_tls_hostname),
 	cmocka_unit_test(err_null_value),
 	cmocka_unit_test(err_alias_expansion),
 	cmocka_unit_test(err_bad_redis_url),

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh [--short] [NAME...] - runs the benchmarks (BENCHMARKS.md), in order:
+#   fold     fold rate vs the JetStream ceiling, the five cases' rules (fold.sh)
+#   latency  detection latency at a steady 1k events/s (latency.sh)
+#   replay   trueup replay rate vs the live fold rate (replay.sh)
+# Long form by default (the figures in BENCHMARKS.md; about 5 minutes). --short: small streams
+# and few rounds (about a minute), for CI: ctest runs it as bench.short (label bench-short, dev
+# pass of ops/test.sh), which prints the figures and asserts nothing; each benchmark's output is
+# also written to $TU_BUILD/bench-short/<name>.txt, which ops/test.sh prints after the pass.
+# Needs TU_BUILD (a build directory); each benchmark starts and stops its own servers.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+: "${TU_BUILD:?TU_BUILD must name a build directory (e.g. TU_BUILD=\$PWD/build)}"
+short=0
+if [ "${1:-}" = --short ]; then
+	short=1
+	shift
+fi
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(fold latency replay)
+
+run() {
+	local name=$1 st
+	shift
+	if [ $short = 1 ]; then
+		echo "== bench $name (short)"
+		mkdir -p "$TU_BUILD/bench-short"
+		env "$@" bash "$here/$name.sh" 2>&1 | tee "$TU_BUILD/bench-short/$name.txt"
+		st=${PIPESTATUS[0]}
+	else
+		echo "== bench $name"
+		env "$@" bash "$here/$name.sh"
+		st=$?
+	fi
+	return "$st"
+}
+
+rc=0
+for name in "${names[@]}"; do
+	case $name in
+	fold)
+		if [ $short = 1 ]; then
+			run fold TU_BENCH_EVENTS=40000 TU_BENCH_ENTITIES=2000 TU_BENCH_ROUNDS=3 || rc=1
+		else
+			run fold TU_BENCH_EVENTS=300000 TU_BENCH_ROUNDS=5 || rc=1
+		fi
+		;;
+	latency)
+		if [ $short = 1 ]; then
+			run latency TU_BENCH_SECONDS=10 || rc=1
+		else
+			run latency TU_BENCH_SECONDS=30 || rc=1
+		fi
+		;;
+	replay)
+		if [ $short = 1 ]; then
+			run replay TU_BENCH_EVENTS=40000 TU_BENCH_ENTITIES=2000 TU_BENCH_ROUNDS=2 || rc=1
+		else
+			run replay TU_BENCH_EVENTS=300000 TU_BENCH_ROUNDS=3 || rc=1
+		fi
+		;;
+	*)
+		echo "run.sh: no benchmark $name (fold, latency, replay)" >&2
+		rc=2
+		;;
+	esac
+done
+exit $rc
