@@ -31,7 +31,11 @@ CFG=$TU_TMP/trueup.yaml
 "$BIN/trueup" streams apply --config "$CFG" >/dev/null || tu_fail "streams apply"
 "$BIN/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 10000 --drift-pct 3 \
 	2>/dev/null || tu_fail "eventgen"
-applied() { "$BIN/trueup" status --config "$CFG" -o json 2>/dev/null | jq -r '.applied_seq // 0'; }
+applied() { # the view's applied sequence; 0 before the view exists
+	local a
+	a=$("$BIN/trueup" status --config "$CFG" -o json 2>/dev/null | jq -r '.applied_seq // 0')
+	echo "${a:-0}"
+}
 
 # stop_during_fold N SIGNAL: starts run N, signals it mid-fold, checks the exit.
 stop_during_fold() {
