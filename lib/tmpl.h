@@ -41,7 +41,11 @@ tu_status tu_tmpl_check(const char *tmpl, char *err, size_t errlen);
 
 /*
  * Appends the rendering of tmpl to out. On failure out may hold a partial
- * rendering and err says which variable or filter failed.
+ * rendering and err says which variable or filter failed: TU_ENOTFOUND for a
+ * missing variable, TU_ETOOBIG past TU_MAX_TEMPLATE_OUT, TU_EINVAL for a
+ * template tu_tmpl_check() refuses or for a value `urlescape` cannot carry as
+ * one URL segment ("." or "..", a NUL byte) - a template that checks can
+ * still meet such a value at rendering time.
  */
 tu_status tu_tmpl_render(const char *tmpl, tu_tmpl_lookup lookup, void *ctx, struct tu_buf *out,
 			 char *err, size_t errlen);

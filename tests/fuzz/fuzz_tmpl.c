@@ -9,8 +9,8 @@
  * with x = the value; anything else is missing.
  *
  * Checks: a template that fails tu_tmpl_check never renders; one that
- * passes renders, or fails only for a missing variable or the output
- * bound. With `chain` a filter chain (e.g. "|trimprefix:a|lower"):
+ * passes renders, or fails only for a missing variable, the output
+ * bound, or a value urlescape cannot carry as one URL segment ("." or ".."). With `chain` a filter chain (e.g. "|trimprefix:a|lower"):
  *   {{"k": "{v<chain>|json}"}} renders, when the result is UTF-8, to a JSON
  *   object whose only member is k, a string: a value never changes the
  *   structure of the document it is put into;
@@ -40,11 +40,14 @@ static bool lookup(void *ctx, const char *var, size_t n, const char **val, size_
 	return true;
 }
 
+static char g_err[512]; /* the last rendering's reason */
+
 static tu_status render(const char *t, struct tu_buf *out)
 {
-	char err[512] = "";
+	char *err = g_err;
+	err[0] = '\0';
 	tu_buf_reset(out);
-	tu_status st = tu_tmpl_render(t, lookup, NULL, out, err, sizeof(err));
+	tu_status st = tu_tmpl_render(t, lookup, NULL, out, err, sizeof(g_err));
 	FZ_CHECK(st == TU_OK || err[0] != '\0', "a failed rendering (%s) without a reason",
 		 tu_status_str(st));
 	return st;
@@ -76,8 +79,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ok)
 		FZ_CHECK(st != TU_OK, "\"%s\" fails its check but renders", t);
 	else
-		FZ_CHECK(st == TU_OK || st == TU_ENOTFOUND || st == TU_ETOOBIG,
-			 "\"%s\" passes its check, renders with %s", t, tu_status_str(st));
+		FZ_CHECK(st == TU_OK || st == TU_ENOTFOUND || st == TU_ETOOBIG ||
+				 (st == TU_EINVAL && strstr(t, "urlescape") != NULL &&
+				  strstr(g_err, "cannot be one URL segment") != NULL),
+			 "\"%s\" passes its check, renders with %s: %s", t, tu_status_str(st),
+			 g_err);
 	tu_status ends = tu_tmpl_placeholders_end_with(t, "json", err, sizeof(err));
 	/* It stops at the first placeholder without the filter, before a later syntax error. */
 	FZ_CHECK(ok ? ends != TU_EINVAL : ends != TU_OK, "end_with: %s for a template %s",

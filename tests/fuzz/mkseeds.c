@@ -737,6 +737,8 @@ static void text_seeds(void)
 	TEXT("tmpl", "default", "{x.status|default:unknown}-{empty|default:none}\0|default:x\0");
 	TEXT("tmpl", "json", "{{\"name\": \"{v|json}\"}}\0|beforelast:-\0x\", \"$where\": \"1\\\n");
 	TEXT("tmpl", "urlescape", "/v1/{v|urlescape}/scale\0|afterfirst: \0k3s worker/3?x=1&y");
+	/* a value, not the template, is wrong: ".." cannot be a URL segment */
+	TEXT("tmpl", "dotdot", "/v1/{v|urlescape}/scale\0|trimsuffix:/\0../");
 	TEXT("tmpl", "errors", "{name|nope}{}}{\0|json|lower\0v");
 
 	/* JSON mapping (jsonmap_test.c): path \0 name \0 attr \0 match path \0 match value \0 JSON */
