@@ -23,9 +23,11 @@ run() {
 	local name=$1 st
 	shift
 	if [ $short = 1 ]; then
-		echo "== bench $name (short)"
 		mkdir -p "$TU_BUILD/bench-short"
-		env "$@" bash "$here/$name.sh" 2>&1 | tee "$TU_BUILD/bench-short/$name.txt"
+		{
+			echo "== bench $name (short)"
+			env "$@" bash "$here/$name.sh" 2>&1
+		} | tee "$TU_BUILD/bench-short/$name.txt"
 		st=${PIPESTATUS[0]}
 	else
 		echo "== bench $name"
