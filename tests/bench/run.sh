@@ -3,8 +3,8 @@
 #   fold     fold rate vs the JetStream ceiling, the five cases' rules (fold.sh)
 #   latency  detection latency at a steady 1k events/s (latency.sh)
 #   replay   trueup replay rate vs the live fold rate (replay.sh)
-# Long form by default (the figures in BENCHMARKS.md; about 5 minutes). --short: small streams
-# and few rounds (about a minute), for CI: ctest runs it as bench.short (label bench-short, dev
+# Long form by default (the figures in BENCHMARKS.md; about 3 minutes). --short: small streams
+# and few rounds (about 40 s), for CI: ctest runs it as bench.short (label bench-short, dev
 # pass of ops/test.sh), which prints the figures and asserts nothing; each benchmark's output is
 # also written to $TU_BUILD/bench-short/<name>.txt, which ops/test.sh prints after the pass.
 # Needs TU_BUILD (a build directory); each benchmark starts and stops its own servers.
