@@ -62,7 +62,8 @@ struct tu_actuator {
 	char *origin;                           /* owned; "actuator-<target>" */
 	natsSubscription *sub;                  /* owned; bound to target->consumer */
 	int64_t max_deliver;                    /* the consumer's MaxDeliver; <= 0: unlimited */
-	bool crash_after_execute;               /* test hook, see actuator.h */
+	unsigned crash_after;                   /* test hook, see actuator.h; 0: off */
+	uint64_t effects;                       /* `succeeded` executions (for the hook) */
 	uint64_t rng;                           /* xorshift state for backoff jitter */
 	struct tu_arena arena;                  /* memory of the pending commands; reset per batch */
 	struct pending *pending;                /* owned; cap entries, n_pending in use */
@@ -151,9 +152,9 @@ static void on_state_request(natsConnection *nc, natsSubscription *sub, natsMsg 
 
 /* ---- pure parts --------------------------------------------------------------------------- */
 
-int64_t tu_actuator_backoff_ms(uint64_t delivery, uint64_t rnd)
+int64_t tu_actuator_backoff_ms(const struct tu_target_config *t, uint64_t delivery, uint64_t rnd)
 {
-	return tu_backoff_ms(delivery, TU_ACTUATOR_BACKOFF_BASE_MS, TU_ACTUATOR_BACKOFF_CAP_MS, rnd);
+	return tu_backoff_ms(delivery, t->retry_backoff, t->retry_backoff_max, rnd);
 }
 
 /* Copies s into out for a message: printable ASCII as is, other bytes as \xNN, cut. */
@@ -298,7 +299,7 @@ tu_status tu_actuator_create(tu_bus *bus, const struct tu_actuator_opts *opts, t
 	a->origin = tu_xasprintf("actuator-%s", t->name);
 	a->sub = sub;
 	a->max_deliver = max_deliver;
-	a->crash_after_execute = opts->crash_after_execute;
+	a->crash_after = opts->crash_after;
 	a->rng = (uint64_t)tu_clock_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
 	tu_breaker_init(&a->breaker, t->breaker.failures, t->breaker.cooldown,
 			t->breaker.max_cooldown);
@@ -370,10 +371,10 @@ static bool last_delivery(const tu_actuator *a, const struct tu_bus_meta *meta)
 static void nak_later(tu_actuator *a, natsMsg *msg, uint64_t delivered, const char *corr,
 		      int64_t at_least_ms)
 {
-	int64_t delay = tu_actuator_backoff_ms(delivered, next_random(a));
+	int64_t cap = a->target->retry_backoff_max;
+	int64_t delay = tu_actuator_backoff_ms(a->target, delivered, next_random(a));
 	if (at_least_ms > delay)
-		delay = at_least_ms < TU_ACTUATOR_BACKOFF_CAP_MS ? at_least_ms
-								 : TU_ACTUATOR_BACKOFF_CAP_MS;
+		delay = at_least_ms < cap ? at_least_ms : cap;
 	natsStatus s = natsMsg_NakWithDelay(msg, delay, NULL);
 	a->stats.retries++;
 	if (s != NATS_OK)
@@ -691,11 +692,15 @@ static void run_pending(tu_actuator *a)
 			a->pending[a->slot[k]].started = started;
 			a->pending[a->slot[k]].ex = a->outs[k];
 		}
-		if (a->crash_after_execute) {
-			tu_log(TU_LOG_WARN, a->cmds[0]->correlation_id,
-			       "test hook: crashing after execute (%s)",
-			       tu_pb_result_str(a->outs[0].result));
-			raise(SIGKILL);
+		for (size_t k = 0; k < n && a->crash_after > 0; k++) {
+			if (a->outs[k].result == TRUEUP__V1__OUTCOME__RESULT__RESULT_SUCCEEDED &&
+			    ++a->effects == a->crash_after) {
+				tu_log(TU_LOG_WARN, a->cmds[k]->correlation_id,
+				       "test hook: crashing after execute (%s) of command %s, "
+				       "effect %" PRIu64, tu_pb_result_str(a->outs[k].result),
+				       a->cmds[k]->command_id, a->effects);
+				raise(SIGKILL);
+			}
 		}
 	}
 	for (size_t i = 0; i < a->n_pending; i++)

@@ -37,8 +37,6 @@
 #include "pb.h"
 #include "status.h"
 
-#define TU_ACTUATOR_BACKOFF_BASE_MS 1000  /* delay after the first failed delivery */
-#define TU_ACTUATOR_BACKOFF_CAP_MS 60000  /* longest delay between deliveries */
 #define TU_ACTUATOR_MAX_REASON 512        /* bytes of a dead letter's reason */
 
 typedef struct tu_actuator tu_actuator;
@@ -48,11 +46,13 @@ struct tu_actuator_opts {
 	struct tu_adapter adapter;             /* its impl is borrowed and outlives the actuator */
 	const char *instance;                  /* copied; the Outcome's actuator field */
 	/*
-	 * Test hook (tests/integration/actuator_redis.sh): the process kills itself
-	 * with SIGKILL right after the target executed a command, before its outcome
-	 * is published or it is acked. Never set in production.
+	 * Test hook (tests/integration/actuator_redis.sh, tests/chaos/actuator_kill.sh):
+	 * when > 0, the process kills itself with SIGKILL right after the target
+	 * executed the command that is its crash_after-th `succeeded` one (a side
+	 * effect), before any outcome of that execution is published or acked.
+	 * 0: off. Never set in production.
 	 */
-	bool crash_after_execute;
+	unsigned crash_after;
 	/* Where the loop's metrics go (docs/metrics.md), and whom it tells it is alive; may be NULL. */
 	struct tu_ophttp *op;
 };
@@ -103,9 +103,10 @@ tu_status tu_actuator_decode(const char *target, bool (*verb_known)(const char *
 
 /*
  * Delay before the next delivery after `delivery` (1-based) failed: a window
- * of BASE * 2^(delivery-1) capped at CAP, and a point in its upper half
- * chosen by rnd ("equal jitter"), so delays stay within [window/2, window].
+ * of t->retry_backoff * 2^(delivery-1) capped at t->retry_backoff_max, and a
+ * point in its upper half chosen by rnd ("equal jitter"), so delays stay
+ * within [window/2, window].
  */
-int64_t tu_actuator_backoff_ms(uint64_t delivery, uint64_t rnd);
+int64_t tu_actuator_backoff_ms(const struct tu_target_config *t, uint64_t delivery, uint64_t rnd);
 
 #endif

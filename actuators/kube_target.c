@@ -121,6 +121,11 @@ static tu_status parse_resource(const Trueup__V1__FixCommand *cmd, const char *d
 		snprintf(err, errlen, "param namespace: empty or over %d bytes", TU_MAX_NAMESPACE);
 		return TU_EINVAL;
 	}
+	if (ns != NULL && tu_http_dot_segment(ns)) {
+		snprintf(err, errlen, "param namespace: \"%s\" is not a namespace (in a URL it "
+				      "would step out of its path)", ns);
+		return TU_EINVAL;
+	}
 	if (res != NULL && (g != NULL || v != NULL || pl != NULL)) {
 		snprintf(err, errlen, "param resource: give either resource or group, version and "
 				      "plural, not both");
@@ -342,6 +347,11 @@ tu_status tu__kube_cmd_parse(const Trueup__V1__FixCommand *cmd, const char *defa
 	c.name = tu_pb_attrs_get(cmd->params, cmd->n_params, "name");
 	if (c.name == NULL || *c.name == '\0' || strlen(c.name) > TU_MAX_NAME) {
 		snprintf(err, errlen, "param name: missing, empty or over %d bytes", TU_MAX_NAME);
+		return TU_EINVAL;
+	}
+	if (tu_http_dot_segment(c.name)) {
+		snprintf(err, errlen, "param name: \"%s\" is not an object name (in a URL it would "
+				      "step out of its path)", c.name);
 		return TU_EINVAL;
 	}
 	st = parse_resource(cmd, default_ns, &c, err, errlen);

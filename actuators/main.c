@@ -7,8 +7,14 @@
  * rest of its batch naked), 2 for usage and config errors, 1 for runtime
  * failures (NATS unreachable at start, the target's consumer missing).
  * Streams and consumers are created by `trueup streams apply`, not here.
+ *
+ * Test hook (compiled in, inert unless set): TRUEUP_ACTUATOR_FAULT=
+ * crash-after-execute[:N] makes the process SIGKILL itself right after its
+ * N-th (default first) side effect, before that command's outcome is
+ * published: the window the outcome lookup cannot cover (RELIABILITY.md).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +30,7 @@
 
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
-#define FAULT_ENV "TRUEUP_ACTUATOR_FAULT" /* test hook; see tu_actuator_opts */
+#define FAULT_ENV "TRUEUP_ACTUATOR_FAULT" /* test hook; see tu_actuator_opts.crash_after */
 
 static volatile sig_atomic_t g_stop;
 
@@ -51,6 +57,23 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or\n"
 		"config error.\n");
+}
+
+/*
+ * The test hook's setting: "crash-after-execute" (the first side effect) or
+ * "crash-after-execute:N" (the N-th, N >= 1) give N; anything else 0 (off).
+ */
+static unsigned fault_crash_after(const char *fault)
+{
+	static const char name[] = "crash-after-execute";
+	if (fault == NULL || strncmp(fault, name, sizeof(name) - 1) != 0)
+		return 0;
+	const char *p = fault + sizeof(name) - 1;
+	if (*p == '\0')
+		return 1;
+	char *end = NULL;
+	unsigned long n = *p == ':' ? strtoul(p + 1, &end, 10) : 0;
+	return end != NULL && end != p + 1 && *end == '\0' && n <= UINT_MAX ? (unsigned)n : 0;
 }
 
 static void install_signals(void)
@@ -146,17 +169,16 @@ int main(int argc, char **argv)
 		tu_error("metrics endpoint not served (give --listen or http.actuator): %s", err);
 		tu_ophttp_start(NULL, component, 60, &op, err, sizeof(err));
 	}
-	const char *fault = getenv(FAULT_ENV);
 	struct tu_actuator_opts ao = {
 		.target = target,
 		.adapter = adapter,
 		.instance = instance,
-		.crash_after_execute = fault != NULL && strcmp(fault, "crash-after-execute") == 0,
+		.crash_after = fault_crash_after(getenv(FAULT_ENV)),
 		.op = op,
 	};
-	if (ao.crash_after_execute)
-		tu_warn("%s=crash-after-execute: test hook active, the first command kills us",
-			FAULT_ENV);
+	if (ao.crash_after > 0)
+		tu_warn("%s: test hook active: SIGKILL right after side effect %u", FAULT_ENV,
+			ao.crash_after);
 	if (tu_actuator_create(bus, &ao, &act, err, sizeof(err)) != TU_OK) {
 		tu_error("%s (run `trueup streams apply` first?)", err);
 		goto out;

@@ -1,7 +1,10 @@
 /*
  * arena.c - bump allocator (see arena.h).
  * Invariant: blocks form a list from newest to oldest; only the newest has
- * free space worth using. Reset frees all blocks but the oldest.
+ * free space worth using. Reset frees all blocks but the oldest. Under
+ * AddressSanitizer (asan.h) every byte not handed out is poisoned, and
+ * each piece is followed by a poisoned redzone, so that reading past a
+ * piece is reported as it is for malloc.
  */
 #include "arena.h"
 
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asan.h"
 #include "xalloc.h"
 
 struct tu_arena_block {
@@ -37,7 +41,14 @@ static struct tu_arena_block *block_new(size_t size)
 	b->next = NULL;
 	b->size = size;
 	b->off = 0;
+	tu_asan_poison(b->mem, size);
 	return b;
+}
+
+static void block_free(struct tu_arena_block *b)
+{
+	tu_asan_unpoison(b->mem, b->size);
+	free(b);
 }
 
 void tu_arena_init(struct tu_arena *a, size_t block_size)
@@ -55,7 +66,7 @@ void tu_arena_release(struct tu_arena *a)
 	struct tu_arena_block *b = a->head;
 	while (b != NULL) {
 		struct tu_arena_block *next = b->next;
-		free(b);
+		block_free(b);
 		b = next;
 	}
 	a->head = NULL;
@@ -66,10 +77,11 @@ void tu_arena_reset(struct tu_arena *a)
 	struct tu_arena_block *b = a->head;
 	while (b->next != NULL) {
 		struct tu_arena_block *next = b->next;
-		free(b);
+		block_free(b);
 		b = next;
 	}
 	b->off = 0;
+	tu_asan_poison(b->mem, b->size);
 	a->head = b;
 	a->used = 0;
 }
@@ -84,7 +96,8 @@ void *tu_arena_alloc(struct tu_arena *a, size_t n)
 void *tu_arena_alloc_raw(struct tu_arena *a, size_t n)
 {
 	const size_t align = _Alignof(max_align_t);
-	n = (n + align - 1) & ~(align - 1);
+	size_t want = n;
+	n = (n + TU_ASAN_REDZONE + align - 1) & ~(align - 1);
 	if (n == 0)
 		n = align;
 	struct tu_arena_block *b = a->head;
@@ -98,6 +111,7 @@ void *tu_arena_alloc_raw(struct tu_arena *a, size_t n)
 	void *p = b->mem + b->off;
 	b->off += n;
 	a->used += n;
+	tu_asan_unpoison(p, want);
 	return p;
 }
 
@@ -152,10 +166,11 @@ void tu_arena_rewind(struct tu_arena *a, struct tu_arena_mark m)
 {
 	while (a->head != m.block) {
 		struct tu_arena_block *next = a->head->next;
-		free(a->head);
+		block_free(a->head);
 		a->head = next;
 	}
 	a->head->off = m.off;
+	tu_asan_poison(a->head->mem + m.off, a->head->size - m.off);
 	a->used = m.used;
 }
 

@@ -17,5 +17,7 @@
 #define TU_MAX_TEMPLATE_OUT 65536  /* rendered template */
 #define TU_MAX_SUBJECT 512         /* NATS subject */
 #define TU_MAX_PARAMS 64           /* params or preconditions of one command */
+/* A duration in the config: 100 years, so that a time plus one stays in int64 nanoseconds. */
+#define TU_MAX_DURATION_MS (36500LL * 24 * 3600 * 1000)
 
 #endif

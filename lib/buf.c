@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "xalloc.h"
 
 void tu_buf_init(struct tu_buf *b, size_t max)
@@ -111,8 +112,17 @@ tu_status tu_buf_json_str(struct tu_buf *b, const char *s, size_t n)
 				esc[4] = hex[c >> 4];
 				esc[5] = hex[c & 15];
 				st = tu_buf_append(b, esc, 6);
-			} else {
+			} else if (c < 0x80) {
 				st = tu_buf_putc(b, (char)c);
+			} else {
+				/* JSON is UTF-8: a byte that starts no valid sequence is U+FFFD. */
+				size_t k = tu_text_seq(s + i, n - i);
+				if (k == 0) {
+					st = tu_buf_append(b, "\\ufffd", 6);
+				} else {
+					st = tu_buf_append(b, s + i, k);
+					i += k - 1;
+				}
 			}
 		}
 	}

@@ -30,7 +30,10 @@ tu_status tu_buf_putc(struct tu_buf *b, char c);
 tu_status tu_buf_printf(struct tu_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 tu_status tu_buf_vprintf(struct tu_buf *b, const char *fmt, va_list ap);
-/* Appends s as a JSON string literal, quotes included. */
+/*
+ * Appends s as a JSON string literal, quotes included; bytes of s that are
+ * not UTF-8 are written as U+FFFD, so that the literal stays valid JSON.
+ */
 tu_status tu_buf_json_str(struct tu_buf *b, const char *s, size_t n);
 /* The contents as a C string; "" for an empty buffer. Lives until the next change. */
 const char *tu_buf_cstr(const struct tu_buf *b);

@@ -130,6 +130,7 @@ tu_status tu_bus_connect(const struct tu_nats_config *cfg, const struct tu_bus_o
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	char password[TU_MAX_SECRET + 1] = "";
+	char host[256];
 	tu_bus *bus = NULL;
 	natsStatus s;
 	tu_status st = TU_OK;
@@ -178,14 +179,42 @@ tu_status tu_bus_connect(const struct tu_nats_config *cfg, const struct tu_bus_o
 			goto out;
 		}
 	}
+	/*
+	 * The name the server's certificate must carry: tls.hostname, else the URL's
+	 * host. nats.c checks the URL's host by itself only when it was built with
+	 * NATS_FORCE_HOST_VERIFICATION (Debian's 3.4.1 is), otherwise only a name it is
+	 * told (any certificate of the CA would pass); it also switches to TLS by itself
+	 * when a server requires it. So the name is set whenever there is one, with or
+	 * without tls.ca, whatever the library's build.
+	 */
+	const char *expect = cfg->tls_hostname;
+	if (expect == NULL) {
+		char why[512];
+		st = tu_nats_url_host(cfg->url, host, sizeof(host), why, sizeof(why));
+		if (st == TU_OK) {
+			expect = host;
+		} else if (st == TU_ECONFLICT && cfg->tls_ca == NULL) {
+			st = TU_OK; /* several hosts and no TLS asked for: nothing to name */
+		} else {
+			snprintf(err, errlen, "nats url: %s", why);
+			goto out;
+		}
+	}
+	if (expect != NULL) {
+		s = natsOptions_SetExpectedHostname(no, expect);
+		if (s != NATS_OK) {
+			snprintf(err, errlen, "nats tls hostname %s: %s", expect,
+				 natsStatus_GetText(s));
+			st = tu_bus_status(s);
+			goto out;
+		}
+	}
 	if (cfg->tls_ca != NULL) {
 		s = natsOptions_SetSecure(no, true);
 		if (s == NATS_OK)
 			s = natsOptions_LoadCATrustedCertificates(no, cfg->tls_ca);
 		if (s == NATS_OK && cfg->tls_cert != NULL)
 			s = natsOptions_LoadCertificatesChain(no, cfg->tls_cert, cfg->tls_key);
-		if (s == NATS_OK && cfg->tls_hostname != NULL)
-			s = natsOptions_SetExpectedHostname(no, cfg->tls_hostname);
 		if (s != NATS_OK) {
 			snprintf(err, errlen, "nats tls (ca %s): %s", cfg->tls_ca, natsStatus_GetText(s));
 			st = tu_bus_status(s);
@@ -474,14 +503,70 @@ tu_status tu_bus_pull_bind(tu_bus *bus, const char *stream, const char *durable,
 	return TU_OK;
 }
 
-tu_status tu_bus_fetch(natsSubscription *sub, int batch, int64_t timeout_ms, natsMsgList *out)
+static tu_status fetch_status(natsStatus s)
 {
-	natsStatus s = natsSubscription_Fetch(out, sub, batch, timeout_ms, NULL);
 	if (s == NATS_OK)
 		return TU_OK;
 	if (s == NATS_TIMEOUT)
 		return TU_ETIMEOUT;
 	return tu_bus_status(s);
+}
+
+/* Messages the subscription holds (user and status messages); 0 if it cannot say. */
+static int sub_pending(natsSubscription *sub)
+{
+	int n = 0;
+	return natsSubscription_GetPending(sub, &n, NULL) == NATS_OK ? n : 0;
+}
+
+/* Takes up to batch of the messages sub already holds, one Fetch of 1 at a time. */
+static tu_status fetch_pending(natsSubscription *sub, int batch, int64_t timeout_ms,
+			       natsMsgList *out)
+{
+	natsMsg **msgs = tu_xcalloc((size_t)batch, sizeof(*msgs));
+	int n = 0;
+	natsStatus s = NATS_OK;
+	while (n < batch && sub_pending(sub) > 0) {
+		natsMsgList one = { 0 };
+		s = natsSubscription_Fetch(&one, sub, 1, timeout_ms, NULL);
+		if (s != NATS_OK || one.Count < 1) {
+			natsMsgList_Destroy(&one);
+			break;
+		}
+		msgs[n++] = one.Msgs[0];
+		one.Count = 0;
+		natsMsgList_Destroy(&one); /* the array only */
+	}
+	if (n == 0) {
+		free(msgs);
+		return s == NATS_OK ? TU_ETIMEOUT : fetch_status(s);
+	}
+	/* natsMsgList_Destroy() frees the array with free(), as it would its own. */
+	out->Msgs = msgs;
+	out->Count = n;
+	return TU_OK;
+}
+
+/*
+ * nats.c before 3.9 (Debian 12 ships 3.4.1) overruns the message array of a
+ * Fetch when the subscription already holds messages on entry (nats.c #749):
+ * it takes c of them, asks the server for batch - c more, and then waits until
+ * it holds exactly batch - c, which it is past when c > batch / 2: every
+ * further message is written beyond the array. Pull requests sent before a
+ * disconnect, or buffered during one, leave such messages behind (the
+ * processor crashed after nats-server restarts, tests/chaos/nats_restart.sh).
+ * So when more than a quarter of a batch is already pending, it is taken one
+ * Fetch of 1 at a time, which cannot overrun. A few pending messages (one that
+ * came just after the last fetch gave up, which is common) keep the normal
+ * path: it takes them and asks for the rest without a wait, as before; the
+ * pending count would have to pass half the batch between this check and the
+ * fetch's own for it to overrun.
+ */
+tu_status tu_bus_fetch(natsSubscription *sub, int batch, int64_t timeout_ms, natsMsgList *out)
+{
+	if (batch > 1 && sub_pending(sub) > batch / 4)
+		return fetch_pending(sub, batch, timeout_ms, out);
+	return fetch_status(natsSubscription_Fetch(out, sub, batch, timeout_ms, NULL));
 }
 
 /* Parses an unsigned decimal token; false if it is not one. */

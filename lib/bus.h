@@ -105,7 +105,10 @@ tu_status tu_bus_pull_bind(tu_bus *bus, const char *stream, const char *durable,
 			   natsSubscription **out, char *err, size_t errlen);
 /*
  * Fetches up to batch messages. TU_ETIMEOUT means idle (nothing arrived in
- * timeout_ms) and is not an error. The caller destroys the list.
+ * timeout_ms) and is not an error. The caller destroys the list
+ * (natsMsgList_Destroy). Messages the subscription already holds (left by
+ * pull requests from before a reconnect) come first, in smaller batches: see
+ * bus.c for the nats.c bug this avoids.
  */
 tu_status tu_bus_fetch(natsSubscription *sub, int batch, int64_t timeout_ms, natsMsgList *out);
 

@@ -69,8 +69,9 @@ tu_status tu_duration_parse(const char *s, int64_t *ms)
 		} else {
 			return TU_EINVAL;
 		}
-		total += (int64_t)v * mult;
-		if (total < 0)
+		int64_t part;
+		if (__builtin_mul_overflow((int64_t)v, mult, &part) ||
+		    __builtin_add_overflow(total, part, &total))
 			return TU_EINVAL;
 		p = end;
 	}
@@ -181,6 +182,11 @@ tu_status tu_time_parse(const char *s, int64_t *ns)
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1)
 		return TU_EINVAL;
-	*ns = (int64_t)t * TU_NS_PER_S + frac;
+	/* int64 nanoseconds end in 2262: a later time is input we cannot hold, not a wrap. */
+	int64_t whole, sum;
+	if (__builtin_mul_overflow((int64_t)t, TU_NS_PER_S, &whole) ||
+	    __builtin_add_overflow(whole, frac, &sum))
+		return TU_EINVAL;
+	*ns = sum;
 	return TU_OK;
 }

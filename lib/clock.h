@@ -23,7 +23,9 @@ void tu_clock_sleep_ms(int64_t ms);
 
 /*
  * Parses a duration: a sequence of <number><unit> with unit ms, s, m, h or d
- * ("500ms", "30s", "1h30m"), or "0". Writes milliseconds to *ms on success.
+ * ("500ms", "30s", "1h30m"), or "0". Writes milliseconds to *ms on success;
+ * TU_EINVAL also when the sum does not fit int64 milliseconds (the config
+ * bounds its durations far lower: TU_MAX_DURATION_MS).
  */
 tu_status tu_duration_parse(const char *s, int64_t *ms);
 /* Formats ms compactly ("1h30m", "500ms", "0s") into out. */

@@ -889,7 +889,7 @@ static tu_status set_field(struct ctx *c, const struct field *f, void *dst, yaml
 		st = get_path(c, n, path, &s);
 		break;
 	case F_DUR:
-		st = get_measure(c, n, path, true, f->min, max_or(f->max, INT64_MAX), dst);
+		st = get_measure(c, n, path, true, f->min, max_or(f->max, TU_MAX_DURATION_MS), dst);
 		break;
 	case F_SIZE:
 		st = get_measure(c, n, path, false, f->min, max_or(f->max, INT64_MAX), dst);
@@ -1204,12 +1204,113 @@ static tu_status check_tls(struct ctx *c, yaml_node_t *node, const char *path, v
 	return TU_OK;
 }
 
+/*
+ * The host of one URL of nats.url, [scheme://][userinfo@]host[:port][/...]: *host and
+ * *hostlen (brackets of an IPv6 address removed), *userinfo when it has a user part.
+ * False if it names no host.
+ */
+static bool nats_url_host(const char *u, size_t n, const char **host, size_t *hostlen,
+			  bool *userinfo)
+{
+	while (n > 0 && (*u == ' ' || *u == '\t')) {
+		u++;
+		n--;
+	}
+	while (n > 0 && (u[n - 1] == ' ' || u[n - 1] == '\t'))
+		n--;
+	for (size_t i = 0; i + 3 <= n; i++) {
+		if (memcmp(u + i, "://", 3) == 0) {
+			u += i + 3;
+			n -= i + 3;
+			break;
+		}
+	}
+	const char *slash = memchr(u, '/', n);
+	if (slash != NULL)
+		n = (size_t)(slash - u);
+	*userinfo = false;
+	for (size_t i = n; i-- > 0;) {
+		if (u[i] == '@') {
+			*userinfo = true;
+			u += i + 1;
+			n -= i + 1;
+			break;
+		}
+	}
+	size_t len = 0;
+	if (n > 0 && u[0] == '[') {
+		const char *close = memchr(u, ']', n);
+		if (close == NULL)
+			return false;
+		u++;
+		len = (size_t)(close - u);
+	} else {
+		while (len < n && u[len] != ':')
+			len++;
+	}
+	*host = u;
+	*hostlen = len;
+	return len > 0;
+}
+
+tu_status tu_nats_url_host(const char *url, char *out, size_t outlen, char *why, size_t whylen)
+{
+	const char *first = NULL;
+	size_t first_len = 0;
+	for (const char *p = url;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		const char *host = NULL;
+		size_t len = 0;
+		bool userinfo = false;
+		bool ok = nats_url_host(p, n, &host, &len, &userinfo);
+		if (userinfo) {
+			snprintf(why, whylen, "a user, password or token in the URL is refused: "
+					      "use user and password_file, or creds");
+			return TU_EINVAL;
+		}
+		if (!ok) {
+			snprintf(why, whylen, "\"%.*s\" names no host", (int)(n > 200 ? 200 : n), p);
+			return TU_EINVAL;
+		}
+		if (first == NULL) {
+			first = host;
+			first_len = len;
+		} else if (len != first_len || strncasecmp(host, first, len) != 0) {
+			snprintf(why, whylen,
+				 "the URLs name several hosts (%.*s, %.*s): set tls.hostname to the "
+				 "one name every server certificate carries (trueup verifies one)",
+				 (int)(first_len > 100 ? 100 : first_len), first,
+				 (int)(len > 100 ? 100 : len), host);
+			return TU_ECONFLICT;
+		}
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	if (first_len >= outlen) {
+		snprintf(why, whylen, "host name over %zu bytes", outlen - 1);
+		return TU_ETOOBIG;
+	}
+	memcpy(out, first, first_len);
+	out[first_len] = '\0';
+	return TU_OK;
+}
+
 static tu_status check_nats(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
 {
 	const struct tu_nats_config *n = dst;
+	char host[256], why[512];
 
 	if (n->password_file != NULL && n->user == NULL)
 		return fail(c, node, path, "password_file needs user");
+	if (n->url != NULL) {
+		tu_status st = tu_nats_url_host(n->url, host, sizeof(host), why, sizeof(why));
+		/* Several hosts matter only where the URL's host is the name to verify. */
+		if (st != TU_OK && (st != TU_ECONFLICT || (n->tls_ca != NULL &&
+							  n->tls_hostname == NULL)))
+			return fail(c, node, path, "url: %s", why);
+	}
 	return TU_OK;
 }
 
@@ -1311,6 +1412,44 @@ static tu_status defer_on_suspect(struct ctx *c, yaml_node_t *node, const char *
 	return TU_OK;
 }
 
+/* KV bucket names and key tokens: letters, digits, '_' and '-' only. */
+static bool kv_name_valid(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static tu_status check_lease(struct ctx *c, yaml_node_t *node, const char *path, void *dst)
+{
+	const struct tu_lease_config *l = dst;
+	if (!kv_name_valid(l->bucket))
+		return fail(c, node, path, "bucket \"%s\": letters, digits, '_' and '-' only",
+			    l->bucket);
+	if (!kv_name_valid(l->partition))
+		return fail(c, node, path, "partition \"%s\": letters, digits, '_' and '-' only",
+			    l->partition);
+	if (l->renew * 2 > l->ttl)
+		return fail(c, node, path,
+			    "renew (%" PRId64 "ms) must be at most half the ttl (%" PRId64
+			    "ms): a holder must get two tries before its lease lapses",
+			    l->renew, l->ttl);
+	return TU_OK;
+}
+
+#define LEASE(m) offsetof(struct tu_lease_config, m)
+static const struct field lease_fields[] = {
+	{ FLD("enabled", F_BOOL, LEASE(enabled)) },
+	{ FLD("bucket", F_STR, LEASE(bucket)), .max = 64 },
+	{ FLD("partition", F_STR, LEASE(partition)), .max = 64 },
+	{ FLD("ttl", F_DUR, LEASE(ttl)), .min = 100 },
+	{ FLD("renew", F_DUR, LEASE(renew)), .min = 10 },
+};
+#undef LEASE
+
 #define PROC(m) offsetof(struct tu_processor_config, m)
 static const struct field processor_fields[] = {
 	{ FLD("view", F_PATH, PROC(view)) },
@@ -1328,6 +1467,7 @@ static const struct field processor_fields[] = {
 	{ FLD("command_ttl", F_DUR, PROC(command_ttl)), .min = 1 },
 	{ FLD("shutdown_grace", F_DUR, PROC(shutdown_grace)), .min = 1 },
 	{ FLD("on_suspect", F_FN, 0), .fn = defer_on_suspect },
+	{ FLD("lease", F_MAP, PROC(lease)), SUB(lease_fields), .fn = check_lease },
 };
 #undef PROC
 
@@ -2494,6 +2634,8 @@ static const struct field target_fields[] = {
 	{ FLD("fetch_wait", F_DUR, TGT(fetch_wait)), .min = 1 },
 	{ FLD("ack_wait", F_DUR, TGT(ack_wait)), .min = 1 },
 	{ FLD("max_deliver", F_INT, TGT(max_deliver)), .min = 1 },
+	{ FLD("retry_backoff", F_DUR, TGT(retry_backoff)), .min = 1 },
+	{ FLD("retry_backoff_max", F_DUR, TGT(retry_backoff_max)), .min = 1 },
 	{ FLD("timeout", F_DUR, TGT(timeout)), .min = 1 },
 	{ FLD("breaker", F_MAP, TGT(breaker)), SUB(breaker_fields), .fn = check_breaker },
 };
@@ -2529,6 +2671,8 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 	t->ack_wait = 30 * MS_S;
 	t->max_deliver = 5;
 	t->timeout = 5 * MS_S;
+	t->retry_backoff = 1 * MS_S;
+	t->retry_backoff_max = 1 * MS_M;
 	t->breaker.failures = 5;
 	t->breaker.cooldown = 30 * MS_S;
 	t->breaker.max_cooldown = 5 * MS_M;
@@ -2557,6 +2701,9 @@ static tu_status parse_target(struct ctx *c, yaml_node_t *node, const char *path
 		t->redis.done_ttl = 7 * MS_D;
 	}
 	st = parse_fields(c, node, path, sets, n_sets);
+	if (st == TU_OK && t->retry_backoff > t->retry_backoff_max)
+		st = fail(c, node, path, "retry_backoff (%" PRId64 "ms) is above retry_backoff_max (%" PRId64
+			  "ms)", t->retry_backoff, t->retry_backoff_max);
 	if (st == TU_OK && t->type == TU_TARGET_KUBE)
 		st = check_kube_conn(c, node, path, &t->kube.conn);
 	if (st == TU_OK && t->type == TU_TARGET_HTTP && t->http.preset == TU_HTTP_PRESET_DO_APPS &&
@@ -3806,6 +3953,10 @@ static void set_defaults(struct tu_config *cfg)
 	p->outbox_retry = 5 * MS_S;
 	p->command_ttl = 10 * MS_M;
 	p->shutdown_grace = 10 * MS_S;
+	p->lease.bucket = tu_xstrdup("trueup_leases");
+	p->lease.partition = tu_xstrdup("0");
+	p->lease.ttl = 10 * MS_S;
+	p->lease.renew = 2 * MS_S;
 	cfg->log.level = TU_LOG_INFO;
 	cfg->log.format = TU_LOG_JSON;
 	cfg->http.processor = tu_xstrdup("127.0.0.1:9464");
@@ -3851,6 +4002,28 @@ static tu_status syntax_error(const char *name, const yaml_parser_t *p, const ch
 }
 
 /* Parses and validates one YAML text into *out. */
+/*
+ * A standby that takes over re-sends what the old holder may have published
+ * in its last ttl + renew: the duplicate windows must cover that.
+ */
+static tu_status check_lease_windows(struct ctx *c, yaml_node_t *root)
+{
+	const struct tu_lease_config *l = &c->cfg->processor.lease;
+	const struct tu_stream_config *outs[] = { &c->cfg->streams.drift, &c->cfg->streams.cmd,
+						   &c->cfg->streams.dead };
+	if (!l->enabled)
+		return TU_OK;
+	yaml_node_t *node = map_get(c, map_get(c, root, "processor"), "lease");
+	for (size_t i = 0; i < ARRAY_LEN(outs); i++)
+		if (outs[i]->duplicates < 2 * (l->ttl + l->renew))
+			return fail(c, node != NULL ? node : root, "processor.lease",
+				    "ttl + renew (%" PRId64 "ms) must be under half the duplicate "
+				    "window of stream %s (%" PRId64 "ms): a new holder re-sends "
+				    "what the old one may have sent",
+				    l->ttl + l->renew, outs[i]->name, outs[i]->duplicates);
+	return TU_OK;
+}
+
 static tu_status load(const char *name, const char *base_dir, const char *data, size_t len,
 		      struct tu_config **out, char *err, size_t errlen)
 {
@@ -3905,6 +4078,8 @@ static tu_status load(const char *name, const char *base_dir, const char *data, 
 				       &cfg->processor.on_suspect);
 	if (st == TU_OK && c.rules != NULL)
 		st = parse_rules(&c, c.rules, "rules");
+	if (st == TU_OK)
+		st = check_lease_windows(&c, root);
 out:
 	if (have_doc)
 		yaml_document_delete(&doc);
@@ -4060,6 +4235,16 @@ const char *tu_rule_type_str(enum tu_rule_type t)
 	if (t == TU_RULE_SOURCE_SUSPECT)
 		return TU_RULE_SOURCE_SUSPECT_NAME;
 	return enum_str(rule_types, ARRAY_LEN(rule_types), (int)t);
+}
+
+const char *tu_source_type_str(enum tu_source_type t)
+{
+	return enum_str(source_types, ARRAY_LEN(source_types), (int)t);
+}
+
+const char *tu_target_type_str(enum tu_target_type t)
+{
+	return enum_str(target_types, ARRAY_LEN(target_types), (int)t);
 }
 
 const char *tu_compare_str(enum tu_compare cmp)
@@ -4301,6 +4486,8 @@ void tu_config_destroy(struct tu_config *cfg)
 	free(cfg->processor.view);
 	actions_release(&cfg->processor.on_suspect);
 	free(cfg->processor.consumer);
+	free(cfg->processor.lease.bucket);
+	free(cfg->processor.lease.partition);
 	free(cfg->http.processor);
 	free(cfg->http.producer);
 	free(cfg->http.actuator);

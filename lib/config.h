@@ -61,7 +61,7 @@ struct tu_nats_config {
 	char *tls_ca;            /* optional; CA bundle: enables TLS with verification */
 	char *tls_cert;          /* optional; client certificate (with tls_key) */
 	char *tls_key;           /* optional */
-	char *tls_hostname;      /* optional; expected server name if not the URL's host */
+	char *tls_hostname;      /* optional; server name to verify; default: the URL's host */
 	int64_t connect_timeout; /* default 2s */
 	int64_t request_timeout; /* default 5s; JetStream API calls and control requests */
 	int max_reconnect;       /* default -1 (forever) */
@@ -362,6 +362,8 @@ struct tu_target_config {
 	int64_t fetch_wait;   /* default 1s */
 	int64_t ack_wait;     /* default 30s */
 	int max_deliver;      /* default 5 */
+	int64_t retry_backoff;     /* delay after the first failed delivery; default 1s */
+	int64_t retry_backoff_max; /* longest delay between deliveries; default 1m */
 	int64_t timeout;      /* per call to the target; default 5s */
 	struct tu_breaker_config breaker;
 	int line;
@@ -656,6 +658,21 @@ struct tu_log_config {
 	enum tu_log_format format; /* default json */
 };
 
+/*
+ * processor.lease: high availability. Processors on one partition take a
+ * lease in a JetStream KV bucket (compare-and-set on the revision; holder,
+ * expiry and the holder's published bound in the value); the holder folds
+ * and publishes, the others follow the stream into their own views without
+ * publishing and take over when the lease lapses.
+ */
+struct tu_lease_config {
+	bool enabled;        /* default false: a single processor, no lease */
+	char *bucket;        /* KV bucket; default "trueup_leases" */
+	char *partition;     /* this processor's partition (key processor.<partition>); default "0" */
+	int64_t ttl;         /* a lease not renewed for this long lapses; default 10s */
+	int64_t renew;       /* holder renews / standby looks this often; default 2s (<= ttl/2) */
+};
+
 struct tu_processor_config {
 	char *view;              /* LMDB directory; default "/var/lib/trueup/view" */
 	int64_t map_size;        /* default 1GiB */
@@ -672,6 +689,7 @@ struct tu_processor_config {
 	int64_t command_ttl;     /* command deadline = issued time + this; default 10m */
 	int64_t shutdown_grace;  /* SIGTERM: longest wait to publish the outbox; default 10s */
 	struct tu_actions on_suspect; /* run when a source's scan is held as suspect (alerts) */
+	struct tu_lease_config lease; /* high availability; off by default */
 };
 
 struct tu_config {
@@ -700,12 +718,24 @@ tu_status tu_config_load_string(const char *name, const char *yaml, size_t len,
 				struct tu_config **out, char *err, size_t errlen);
 void tu_config_destroy(struct tu_config *cfg);
 
+/*
+ * The host that nats.url names, the one a server certificate must carry when
+ * nats.tls.hostname is not set: written to out. TU_EINVAL with why if a URL
+ * holds a user, password or token (credentials belong in files) or names no
+ * host; TU_ECONFLICT if the URLs of a list name different hosts; TU_ETOOBIG
+ * if it does not fit.
+ */
+tu_status tu_nats_url_host(const char *url, char *out, size_t outlen, char *why, size_t whylen);
+
 /* Lookups by name; NULL if none. */
 const struct tu_source_config *tu_config_source(const struct tu_config *cfg, const char *name);
 const struct tu_target_config *tu_config_target(const struct tu_config *cfg, const char *name);
 const struct tu_rule_config *tu_config_rule(const struct tu_config *cfg, const char *name);
 
 const char *tu_rule_type_str(enum tu_rule_type t);
+/* The type names of the configuration file ("redis", "kubernetes", ...). */
+const char *tu_source_type_str(enum tu_source_type t);
+const char *tu_target_type_str(enum tu_target_type t);
 /*
  * Does the action destroy something (delete, remove, stop, DEL...)? Such
  * commands count against their rule's budget. An http `request` is

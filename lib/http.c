@@ -17,6 +17,8 @@
 #include "secret.h"
 #include "xalloc.h"
 
+#define KEEP_BODY (4u << 20) /* largest response buffer kept for the next request */
+
 struct tu_http {
 	CURL *curl;               /* owned; reused for keep-alive */
 	struct tu_http_opts opts; /* strings below owned */
@@ -180,8 +182,16 @@ tu_status tu_http_do(tu_http *h, const struct tu_http_req *req, struct tu_http_r
 	struct curl_slist *hdrs = NULL;
 	char auth[4200];
 	struct call call = { h, resp };
-	tu_buf_release(&resp->body);
-	tu_buf_init(&resp->body, h->opts.max_body);
+	/*
+	 * The body's memory is kept for the next response (a list is read page after
+	 * page): freeing a large block each time makes malloc consolidate every chunk
+	 * the caller's JSON tree freed, and the next page re-grows the buffer by copies.
+	 * Only an unusually large one is given back.
+	 */
+	if (resp->body.cap > KEEP_BODY)
+		tu_buf_release(&resp->body);
+	tu_buf_reset(&resp->body);
+	resp->body.max = h->opts.max_body;
 	resp->status = 0;
 	resp->retry_after_ms = -1;
 	resp->content_type[0] = '\0';
@@ -272,10 +282,17 @@ bool tu_http_retryable(tu_status st, long status)
 	return st == TU_OK && (status == 429 || (status >= 500 && status <= 599));
 }
 
+bool tu_http_dot_segment(const char *s)
+{
+	return strcmp(s, ".") == 0 || strcmp(s, "..") == 0;
+}
+
 tu_status tu_http_escape(const char *s, struct tu_buf *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	tu_status st = TU_OK;
+	if (tu_http_dot_segment(s))
+		return TU_EINVAL;
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && st == TU_OK; p++) {
 		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
 			st = tu_buf_putc(out, (char)*p);

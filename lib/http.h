@@ -81,8 +81,12 @@ bool tu_http_retryable(tu_status st, long status);
 /*
  * Appends s percent-encoded as one URL path segment or query value (only
  * unreserved characters stay as they are): names never reach a URL raw.
+ * "." and ".." are refused (TU_EINVAL, nothing appended): as a path segment
+ * curl (and servers) resolve them, so /pods/.. would address the namespace.
  */
 tu_status tu_http_escape(const char *s, struct tu_buf *out);
+/* s is "." or "..", which no escaping keeps inside its path segment. */
+bool tu_http_dot_segment(const char *s);
 
 /* ---- URLs (the http source's pages, the http target's requests) ----------- */
 

@@ -8,11 +8,14 @@
  */
 #include "mongoconn.h"
 
+#include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "log.h"
 #include "secret.h"
@@ -327,13 +330,118 @@ tu_status tu_mongo_bson_from_json(const char *text, bson_t **out, char *err, siz
 	return TU_OK;
 }
 
+/*
+ * The direct conversion: common BSON types straight into jansson values, as
+ * relaxed extended JSON would read back (doubles keep their exact value; dates
+ * in libbson's ISO-8601 form). Anything else, or anything odd (text that is not
+ * UTF-8 or holds a NUL, a non-finite double, nesting over MAX_DEPTH), returns
+ * NULL: tu_mongo_to_json then takes libbson's text, whose result is the same.
+ * A scan converts every document: this skips printing and parsing its text.
+ */
+#define MAX_DEPTH 64
+#define DATE_MAX 253402300799999LL /* 9999-12-31T23:59:59.999Z: dates taken directly up to it */
+
+static json_t *iter_to_json(bson_iter_t *it, bool array, int depth);
+
+static json_t *wrap(const char *key, json_t *v)
+{
+	json_t *o = json_object();
+	if (o == NULL || v == NULL || json_object_set_new(o, key, v) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *date_to_json(int64_t ms)
+{
+	char buf[64];
+	if (ms < 0 || ms > DATE_MAX)
+		return NULL; /* libbson's text says what such a date reads as */
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	if (gmtime_r(&secs, &tm) == NULL)
+		return NULL;
+	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ms % 1000 != 0)
+		snprintf(buf + n, sizeof(buf) - n, ".%03" PRId64 "Z", ms % 1000);
+	else
+		snprintf(buf + n, sizeof(buf) - n, "Z");
+	return wrap("$date", json_string(buf));
+}
+
+static json_t *value_to_json(bson_iter_t *it, int depth)
+{
+	bson_iter_t child;
+	uint32_t len = 0;
+	const char *s;
+	char oid[25];
+	double d;
+
+	switch (bson_iter_type(it)) {
+	case BSON_TYPE_UTF8:
+		s = bson_iter_utf8(it, &len);
+		if (!bson_utf8_validate(s, len, false))
+			return NULL;
+		return json_stringn(s, len);
+	case BSON_TYPE_INT32: return json_integer(bson_iter_int32(it));
+	case BSON_TYPE_INT64: return json_integer(bson_iter_int64(it));
+	case BSON_TYPE_DOUBLE:
+		d = bson_iter_double(it);
+		return isfinite(d) ? json_real(d) : NULL;
+	case BSON_TYPE_BOOL: return json_boolean(bson_iter_bool(it));
+	case BSON_TYPE_NULL: return json_null();
+	case BSON_TYPE_OID:
+		bson_oid_to_string(bson_iter_oid(it), oid);
+		return wrap("$oid", json_string(oid));
+	case BSON_TYPE_DATE_TIME: return date_to_json(bson_iter_date_time(it));
+	case BSON_TYPE_DOCUMENT:
+	case BSON_TYPE_ARRAY:
+		if (depth >= MAX_DEPTH || !bson_iter_recurse(it, &child))
+			return NULL;
+		return iter_to_json(&child, bson_iter_type(it) == BSON_TYPE_ARRAY, depth + 1);
+	default: return NULL; /* binary, decimal128, regex, timestamp, ...: libbson's text */
+	}
+}
+
+static json_t *iter_to_json(bson_iter_t *it, bool array, int depth)
+{
+	json_t *out = array ? json_array() : json_object();
+	while (out != NULL && bson_iter_next(it)) {
+		uint32_t klen = bson_iter_key_len(it);
+		const char *key = bson_iter_key(it);
+		json_t *v = value_to_json(it, depth);
+		int rc = -1;
+		if (v != NULL && array)
+			rc = json_array_append_new(out, v);
+		else if (v != NULL && bson_utf8_validate(key, klen, false))
+			rc = json_object_setn_new(out, key, klen, v);
+		else
+			json_decref(v);
+		if (rc != 0) {
+			json_decref(out);
+			out = NULL;
+		}
+	}
+	return out;
+}
+
+json_t *tu__mongo_to_json_direct(const bson_t *doc)
+{
+	bson_iter_t it;
+	if (!bson_validate(doc, BSON_VALIDATE_NONE, NULL) || !bson_iter_init(&it, doc))
+		return NULL;
+	return iter_to_json(&it, false, 0);
+}
+
 json_t *tu_mongo_to_json(const bson_t *doc)
 {
 	size_t len = 0;
 	json_error_t je;
+	json_t *j = tu__mongo_to_json_direct(doc);
+	if (j != NULL)
+		return j;
 	char *s = bson_as_relaxed_extended_json(doc, &len);
-	json_t *j;
-
 	if (s == NULL)
 		return NULL;
 	j = json_loadb(s, len, 0, &je);

@@ -87,6 +87,8 @@ tu_status tu_mongo_bson_from_json(const char *text, bson_t **out, char *err, siz
  * caller json_decref()s it.
  */
 json_t *tu_mongo_to_json(const bson_t *doc);
+/* Its fast path alone: NULL for a document it leaves to libbson's text (tests). */
+json_t *tu__mongo_to_json_direct(const bson_t *doc);
 
 /*
  * The document's _id for messages: the hex of an ObjectId, a string as is,

@@ -1,8 +1,11 @@
 /* pb.c - protobuf helpers (see pb.h). */
 #include "pb.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text.h"
 
 void *tu_pb_pack(struct tu_arena *a, const ProtobufCMessage *m, size_t *len)
 {
@@ -79,6 +82,37 @@ const char *tu_pb_attrs_get(Trueup__V1__Attr *const *attrs, size_t n, const char
 			hi = mid;
 	}
 	return NULL;
+}
+
+bool tu_pb_text_valid(const ProtobufCMessage *m, const char **field)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[i];
+		const char *at = (const char *)m + fd->offset;
+		bool repeated = fd->label == PROTOBUF_C_LABEL_REPEATED;
+		if (fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		/* A oneof member's memory is another member's unless it is the case set. */
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)((const char *)m + fd->quantifier_offset) != fd->id)
+			continue;
+		size_t n = repeated ? *(const size_t *)((const char *)m + fd->quantifier_offset) : 1;
+		void *const *vals = repeated ? *(void *const *const *)at : (void *const *)at;
+		for (size_t j = 0; j < n; j++) {
+			if (vals[j] == NULL)
+				continue;
+			if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+				if (!tu_pb_text_valid(vals[j], field))
+					return false;
+			} else if (!tu_text_valid(vals[j], strlen(vals[j]))) {
+				if (field != NULL)
+					*field = fd->name;
+				return false;
+			}
+		}
+	}
+	return true;
 }
 
 const char *tu_pb_result_str(Trueup__V1__Outcome__Result r)

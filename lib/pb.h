@@ -34,6 +34,13 @@ bool tu_pb_attrs_valid(Trueup__V1__Attr *const *attrs, size_t n);
 /* Value of key in a sorted list, or NULL. */
 const char *tu_pb_attrs_get(Trueup__V1__Attr *const *attrs, size_t n, const char *key);
 
+/*
+ * True if every string of m, in nested messages too, is UTF-8 (text.h),
+ * as proto3 requires; otherwise *field (if field is not NULL) gets the name
+ * of the first field that is not.
+ */
+bool tu_pb_text_valid(const ProtobufCMessage *m, const char **field);
+
 /* Text names of enum values as they appear in the CLI and logs ("succeeded", "opened"). */
 const char *tu_pb_result_str(Trueup__V1__Outcome__Result r);
 const char *tu_pb_drift_state_str(Trueup__V1__DriftEvent__State s);

@@ -299,6 +299,33 @@ out:
 	return st;
 }
 
+/* processor.lease: the KV bucket that holds one lease per partition. */
+static tu_status apply_lease_bucket(tu_bus *bus, const struct tu_lease_config *l,
+				    struct tu_buf *report, char *err, size_t errlen)
+{
+	kvStore *kv = NULL;
+	if (js_KeyValue(&kv, tu_bus_js(bus), l->bucket) == NATS_OK) {
+		kvStore_Destroy(kv);
+		tu_buf_printf(report, "lease bucket %s: unchanged\n", l->bucket);
+		return TU_OK;
+	}
+	kvConfig kc;
+	kvConfig_Init(&kc);
+	kc.Bucket = l->bucket;
+	kc.Description = "trueup processor leases, one key per partition";
+	kc.History = 1;
+	kc.StorageType = js_FileStorage;
+	natsStatus s = js_CreateKeyValue(&kv, tu_bus_js(bus), &kc);
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "lease bucket %s: cannot create: %s", l->bucket,
+			 natsStatus_GetText(s));
+		return tu_bus_status(s);
+	}
+	kvStore_Destroy(kv);
+	tu_buf_printf(report, "lease bucket %s: created\n", l->bucket);
+	return TU_OK;
+}
+
 tu_status tu_streams_apply(tu_bus *bus, const struct tu_config *cfg, struct tu_buf *report,
 			   char *err, size_t errlen)
 {
@@ -322,5 +349,7 @@ tu_status tu_streams_apply(tu_bus *bus, const struct tu_config *cfg, struct tu_b
 		tu_streams_target_consumer(&cfg->targets[i], &cc, filter, sizeof(filter));
 		st = apply_consumer(bus, TU_STREAM_CMD, &cc, true, report, err, errlen);
 	}
+	if (st == TU_OK && cfg->processor.lease.enabled)
+		st = apply_lease_bucket(bus, &cfg->processor.lease, report, err, errlen);
 	return st;
 }

@@ -376,6 +376,10 @@ static tu_status render_ph(void *ctx, const struct placeholder *ph)
 			break;
 		case F_URLESCAPE:
 			st = url_escape(&tmp, &off, &n);
+			if (st == TU_EINVAL)
+				snprintf(rc->err, rc->errlen,
+					 "'{%.*s}' cannot be one URL segment (a NUL byte, or . or ..)",
+					 (int)ph->var_len, ph->var);
 			break;
 		case F_JSON:
 			json = true;

@@ -14,6 +14,7 @@ PKGS=(
 	libyaml-dev libjansson-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
 	libmongoc-dev libbson-dev
 	libcmocka-dev
+	clang libclang-rt-14-dev
 	docker.io busybox-static
 	python3 python3-kubernetes python3-pymongo openssl curl
 	jq procps

@@ -24,6 +24,7 @@
 #include "fold_internal.h"
 #include "ids.h"
 #include "log.h"
+#include "text.h"
 #include "xalloc.h"
 
 /* ---- keys ------------------------------------------------------------------ */
@@ -380,10 +381,14 @@ static tu_status park(tu_fold *f, const struct tu_fold_event *ev, const char *fm
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 
+	/* What is quoted from the input may not be UTF-8, or be cut mid-character. */
+	char *subject = tu_arena_strdup(&f->arena, ev->subject ? ev->subject : "");
+	tu_text_repair(subject);
+	tu_text_repair(reason);
 	Trueup__V1__DeadLetter dl = TRUEUP__V1__DEAD_LETTER__INIT;
 	dl.origin = "processor";
 	dl.stream = TU_STREAM_EVENTS;
-	dl.subject = (char *)(ev->subject ? ev->subject : "");
+	dl.subject = subject;
 	dl.stream_seq = ev->seq;
 	dl.reason = reason;
 	dl.payload.data = (uint8_t *)ev->data;
@@ -393,8 +398,11 @@ static tu_status park(tu_fold *f, const struct tu_fold_event *ev, const char *fm
 	size_t nh = ev->headers != NULL ? ev->headers(ev->header_src, &f->arena, &keys, &vals) : 0;
 	if (nh > 0) {
 		dl.headers = tu_arena_alloc(&f->arena, nh * sizeof(*dl.headers));
-		for (size_t i = 0; i < nh; i++)
+		for (size_t i = 0; i < nh; i++) {
 			dl.headers[i] = tu_pb_attr(&f->arena, keys[i], vals[i]);
+			tu_text_repair(dl.headers[i]->key);
+			tu_text_repair(dl.headers[i]->value);
+		}
 		dl.n_headers = nh;
 		tu_pb_attrs_sort(dl.headers, dl.n_headers);
 	}
@@ -636,11 +644,14 @@ static tu_status entity_update(tu_fold *f, const Trueup__V1__EntityRef *ref, con
 
 static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	char why[256];
 	Trueup__V1__ObservedState *o = trueup__v1__observed_state__unpack(
 		tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (o == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_OBSERVED);
+	if (!tu_pb_text_valid(&o->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!tu_name_valid(o->source))
 		return park(f, ev, "source: \"%.64s\" is not a valid name", o->source);
 	if (strcmp(o->source, TU__HB_SOURCE) == 0)
@@ -846,10 +857,13 @@ tu_status tu__entity_gone(tu_fold *f, const Trueup__V1__EntityRef *ref, const ch
 
 static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	Trueup__V1__ScanMarker *m =
 		trueup__v1__scan_marker__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (m == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_SCAN);
+	if (!tu_pb_text_valid(&m->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!tu_name_valid(m->source))
 		return park(f, ev, "source: \"%.64s\" is not a valid name", m->source);
 	if (!subject_is(ev->subject, TU_SUBJ_OBS, m->source, TU_SCAN_TOKEN))
@@ -935,11 +949,14 @@ static tu_status fold_scan(tu_fold *f, const struct tu_fold_event *ev)
 
 static tu_status fold_heartbeat(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	char why[256];
 	Trueup__V1__Heartbeat *h =
 		trueup__v1__heartbeat__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (h == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_HEARTBEAT);
+	if (!tu_pb_text_valid(&h->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!valid_ns(h->service))
 		return park(f, ev, "service: must be 1..%d bytes", TU_MAX_NAMESPACE);
 	if (!valid_entity_name(h->instance))
@@ -971,10 +988,13 @@ static tu_status fold_heartbeat(tu_fold *f, const struct tu_fold_event *ev)
 
 static tu_status fold_outcome(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	Trueup__V1__Outcome *o =
 		trueup__v1__outcome__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (o == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_OUTCOME);
+	if (!tu_pb_text_valid(&o->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!tu_name_valid(o->target))
 		return park(f, ev, "target: \"%.64s\" is not a valid name", o->target);
 	if (!tu_token_valid(o->command_id) || strlen(o->command_id) > 64)
@@ -992,10 +1012,13 @@ static tu_status fold_outcome(tu_fold *f, const struct tu_fold_event *ev)
 
 static tu_status fold_approval(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	Trueup__V1__Approval *a =
 		trueup__v1__approval__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (a == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_APPROVAL);
+	if (!tu_pb_text_valid(&a->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (!tu_token_valid(a->command_id) || strlen(a->command_id) > 64)
 		return park(f, ev, "command_id: not a valid token");
 	char want[TU_MAX_SUBJECT];
@@ -1007,9 +1030,12 @@ static tu_status fold_approval(tu_fold *f, const struct tu_fold_event *ev)
 
 static tu_status fold_tick(tu_fold *f, const struct tu_fold_event *ev)
 {
+	const char *field = NULL;
 	Trueup__V1__Tick *t = trueup__v1__tick__unpack(tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (t == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_TICK);
+	if (!tu_pb_text_valid(&t->base, &field))
+		return park(f, ev, "%s: not UTF-8", field);
 	if (strcmp(ev->subject, TU_SUBJ_TICK) != 0)
 		return park(f, ev, "subject is not %s", TU_SUBJ_TICK);
 	return TU_OK; /* its timestamp already moved the clock */

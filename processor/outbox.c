@@ -23,6 +23,8 @@
 #include "xalloc.h"
 
 #define MSGID_MAX 80
+#define LATE_CHECK_MS 100 /* longest time between two looks for overdue entries */
+#define FOLD_IDLE_MS 200  /* no reclaim for this long: the fold is idle */
 
 struct inflight {
 	char msg_id[MSGID_MAX]; /* "" = free slot */
@@ -54,6 +56,8 @@ struct tu_outbox {
 	uint64_t depth;          /* entries in the outbox at the last look */
 	uint64_t published;      /* acks received */
 	uint64_t last_sent;      /* highest key handed to nats.c */
+	bool standby;            /* a standby processor: keep entries, send nothing */
+	int64_t next_late_check; /* monotonic: when to look for overdue entries again */
 };
 
 static size_t hash(const char *s)
@@ -308,10 +312,11 @@ static bool overdue(tu_outbox *o)
 	return false;
 }
 
-/* Is the fold quiet, so that this thread deletes acked entries itself? */
-static bool fold_idle(const tu_outbox *o)
+bool tu__outbox_has_work(bool stop, bool kicked, bool failed, size_t n_acked,
+			 int64_t since_reclaim_ns)
 {
-	return tu_clock_mono_ns() - o->last_reclaim_ns > 200 * TU_NS_PER_MS;
+	return stop || kicked || failed ||
+	       (n_acked > 0 && since_reclaim_ns > FOLD_IDLE_MS * TU_NS_PER_MS);
 }
 
 static void *run(void *arg)
@@ -320,11 +325,12 @@ static void *run(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&o->mu);
 		/*
-		 * Acked entries are work only when no fold deletes them: while batches
-		 * flow they wait for the next one, and this thread sleeps (an ack wakes
-		 * it, which is also how freed room in flight gets used).
+		 * While the fold runs it deletes acked entries itself: waiting for them
+		 * here would make this thread spin (a read transaction per turn) for as
+		 * long as acks come in, a core taken from the fold.
 		 */
-		if (!o->stop && !o->kicked && !o->failed && (o->n_acked == 0 || !fold_idle(o))) {
+		if (!tu__outbox_has_work(o->stop, o->kicked, o->failed, o->n_acked,
+					 tu_clock_mono_ns() - o->last_reclaim_ns)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 100 * 1000 * 1000;
@@ -337,17 +343,35 @@ static void *run(void *arg)
 		bool stop = o->stop;
 		o->kicked = false;
 		/* The fold deletes acked entries in its own transactions while it runs. */
-		bool idle = fold_idle(o);
-		uint64_t *acked = idle ? o->acked : NULL;
-		size_t n_acked = idle ? o->n_acked : 0;
-		if (idle) {
+		bool fold_idle = tu_clock_mono_ns() - o->last_reclaim_ns > FOLD_IDLE_MS * TU_NS_PER_MS;
+		uint64_t *acked = fold_idle ? o->acked : NULL;
+		size_t n_acked = fold_idle ? o->n_acked : 0;
+		if (fold_idle) {
 			o->acked = NULL;
 			o->n_acked = 0;
 			o->cap_acked = 0;
 		}
 		bool failed = o->failed;
-		bool late = !failed && overdue(o);
+		/*
+		 * Looking for overdue entries walks every slot; the thread wakes at every
+		 * ack and commit, so it looks at most every LATE_CHECK_MS (or a tenth of
+		 * outbox_retry), which is soon enough for a retry measured in seconds.
+		 */
+		int64_t now = tu_clock_mono_ns();
+		bool late = false;
+		if (!failed && now >= o->next_late_check) {
+			int64_t every = o->cfg->outbox_retry / 10;
+			if (every > LATE_CHECK_MS || every <= 0)
+				every = LATE_CHECK_MS;
+			o->next_late_check = now + every * TU_NS_PER_MS;
+			late = overdue(o);
+		}
+		bool standby = o->standby;
 		pthread_mutex_unlock(&o->mu);
+		if (standby && !stop) {
+			free(acked);
+			continue;
+		}
 		if (stop) {
 			free(acked);
 			break;
@@ -374,6 +398,86 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&o->mu);
 	}
 	return NULL;
+}
+
+void tu_outbox_set_standby(tu_outbox *o, bool standby)
+{
+	pthread_mutex_lock(&o->mu);
+	bool was = o->standby;
+	o->standby = standby;
+	if (was != standby) {
+		/* Either way the next send starts over at the first entry. */
+		clear_inflight(o);
+		o->failed = false;
+		o->last_sent = 0;
+		o->kicked = true;
+		pthread_cond_signal(&o->cond);
+	}
+	pthread_mutex_unlock(&o->mu);
+	if (standby && !was)
+		tu_bus_async_drop_pending(o->bus);
+}
+
+/* Decodes the source sequence of an outbox entry; false if it does not decode. */
+static bool entry_seq(const MDB_val *d, uint64_t *seq)
+{
+	Trueup__View__OutboxEntry *e = trueup__view__outbox_entry__unpack(NULL, d->mv_size,
+									 d->mv_data);
+	if (e == NULL)
+		return false;
+	*seq = e->source_seq;
+	trueup__view__outbox_entry__free_unpacked(e, NULL);
+	return true;
+}
+
+tu_status tu_outbox_trim(tu_outbox *o, MDB_txn *txn, uint64_t through_seq, uint64_t *trimmed)
+{
+	const struct tu_view_dbs *db = tu_view_dbs(o->view);
+	MDB_cursor *cur = NULL;
+	*trimmed = 0;
+	int rc = mdb_cursor_open(txn, db->outbox, &cur);
+	if (rc != 0)
+		return tu_view_status(rc);
+	MDB_val k, d;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+	while (rc == 0) {
+		uint64_t seq = 0;
+		/* An entry that does not decode is the publisher's to report: stop at it. */
+		if (!entry_seq(&d, &seq) || seq > through_seq)
+			break;
+		rc = mdb_cursor_del(cur, 0);
+		if (rc != 0)
+			break;
+		(*trimmed)++;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? TU_OK : tu_view_status(rc);
+}
+
+tu_status tu_outbox_settled(tu_outbox *o, uint64_t *through_seq)
+{
+	MDB_txn *txn = NULL;
+	tu_status st = tu_view_begin(o->view, false, &txn);
+	if (st != TU_OK)
+		return st;
+	uint64_t applied = 0, first = 0;
+	st = tu_view_meta_get(txn, o->view, TU_META_APPLIED_SEQ, &applied);
+	MDB_cursor *cur = NULL;
+	int rc = st == TU_OK ? mdb_cursor_open(txn, tu_view_dbs(o->view)->outbox, &cur) : 0;
+	if (st == TU_OK && rc == 0) {
+		MDB_val k, d;
+		if (mdb_cursor_get(cur, &k, &d, MDB_FIRST) == 0 && entry_seq(&d, &first) &&
+		    first > 0 && first - 1 < applied)
+			applied = first - 1;
+		mdb_cursor_close(cur);
+	}
+	tu_view_abort(o->view, txn);
+	if (st == TU_OK && rc != 0)
+		st = tu_view_status(rc);
+	if (st == TU_OK)
+		*through_seq = applied;
+	return st;
 }
 
 tu_status tu_outbox_start(tu_outbox *o)

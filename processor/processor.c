@@ -16,8 +16,10 @@
  */
 #include "processor.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "clock.h"
 #include "contract.h"
 #include "fold.h"
+#include "lease.h"
 #include "log.h"
 #include "outbox.h"
 #include "pb.h"
@@ -36,6 +39,9 @@
 #include "xalloc.h"
 
 #define QUEUE_DEPTH 4 /* most fetched batches waiting to be folded */
+#define FOLLOW_NAME_MAX 160 /* bytes of a standby's consumer name */
+/* A standby's own consumer outlives the standby by this long (nanoseconds). */
+#define FOLLOW_INACTIVE_NS (INT64_C(24) * 3600 * 1000000000)
 
 struct tu_processor {
 	const struct tu_config *cfg;
@@ -67,6 +73,15 @@ struct tu_processor {
 	bool pause;                   /* fold thread wants the fetcher idle */
 	bool paused;                  /* the fetcher is idle and will not fetch */
 	bool quit;                    /* the fetcher must exit */
+
+	/* High availability (processor.lease; lease.h). */
+	tu_lease *lease;              /* owned; NULL without a lease */
+	pthread_t lease_thread;
+	bool lease_started;
+	_Atomic bool want_holder;     /* the lease thread's verdict */
+	_Atomic uint64_t holder_published; /* the holder's published bound, as last read */
+	bool holder;                  /* fold thread: folding as the holder (always without a lease) */
+	char follow[FOLLOW_NAME_MAX]; /* a standby's own durable consumer */
 };
 
 static void on_ack(void *ctx, const char *msg_id, tu_status st, uint64_t seq, bool dup)
@@ -99,6 +114,20 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 	if (st != TU_OK) {
 		tu_processor_destroy(p);
 		return st;
+	}
+	p->holder = true;
+	if (cfg->processor.lease.enabled) {
+		st = tu_lease_open(&cfg->processor.lease, p->bus, instance, &p->lease, err, errlen);
+		if (st != TU_OK) {
+			tu_processor_destroy(p);
+			return st;
+		}
+		p->holder = false;
+		/* <consumer>-standby-<instance>, the instance reduced to a durable name's characters. */
+		int n = snprintf(p->follow, sizeof(p->follow), "%s-standby-", cfg->processor.consumer);
+		for (const char *c = instance; *c != '\0' && n + 1 < (int)sizeof(p->follow); c++)
+			p->follow[n++] = (char)(isalnum((unsigned char)*c) || *c == '-' ? *c : '_');
+		p->follow[n] = '\0';
 	}
 	tu_outbox *o = tu_outbox_create(p->view, p->bus, &cfg->processor);
 	pthread_mutex_lock(&p->ack_mu);
@@ -157,6 +186,7 @@ void tu_processor_destroy(tu_processor *p)
 	if (p == NULL)
 		return;
 	tu_telemetry_destroy(p->telemetry);
+	tu_lease_close(p->lease);
 	/*
 	 * Acks go on arriving until the bus is closed (tu_bus_destroy waits for
 	 * the last publishes): detach the outbox first, so that none reaches it
@@ -199,7 +229,7 @@ static tu_status read_applied(tu_processor *p, uint64_t *applied)
  */
 static tu_status bind_consumer(tu_processor *p, bool force)
 {
-	const char *durable = p->cfg->processor.consumer;
+	const char *durable = p->holder ? p->cfg->processor.consumer : p->follow;
 	char err[512];
 	uint64_t applied = 0;
 	tu_status st = read_applied(p, &applied);
@@ -234,6 +264,11 @@ static tu_status bind_consumer(tu_processor *p, bool force)
 		js_DeleteConsumer(tu_bus_js(p->bus), TU_STREAM_EVENTS, durable, NULL, NULL);
 		jsConsumerConfig cc;
 		tu_streams_processor_consumer(p->cfg, applied + 1, &cc);
+		if (!p->holder) {
+			cc.Durable = p->follow;
+			cc.Description = "trueup standby processor: follows the stream, publishes nothing";
+			cc.InactiveThreshold = FOLLOW_INACTIVE_NS;
+		}
 		ci = NULL;
 		s = js_AddConsumer(&ci, tu_bus_js(p->bus), TU_STREAM_EVENTS, &cc, NULL, &ec);
 		jsConsumerInfo_Destroy(ci);
@@ -402,6 +437,13 @@ static tu_status rebind(tu_processor *p)
 static tu_status reclaim(void *ctx, MDB_txn *txn)
 {
 	tu_processor *p = ctx;
+	if (!p->holder) {
+		/* A standby keeps only what the holder may not have sent yet. */
+		uint64_t trimmed = 0;
+		tu_status st = tu_outbox_trim(p->outbox, txn, p->holder_published, &trimmed);
+		if (st != TU_OK)
+			return st;
+	}
 	return tu_outbox_reclaim(p->outbox, txn);
 }
 
@@ -479,9 +521,74 @@ static void *syncer_main(void *arg)
 	return NULL;
 }
 
+/* One lease round: renew or try to take, then publish the verdict to the fold thread. */
+static struct tu_lease_state lease_round(tu_processor *p)
+{
+	uint64_t settled = 0;
+	if (p->want_holder && tu_outbox_settled(p->outbox, &settled) != TU_OK)
+		settled = p->holder_published; /* keep the last promise */
+	struct tu_lease_state s = tu_lease_step(p->lease, settled);
+	p->holder_published = s.published_seq;
+	p->want_holder = s.held;
+	return s;
+}
+
+static void *lease_main(void *arg)
+{
+	tu_processor *p = arg;
+	int64_t renew = p->cfg->processor.lease.renew;
+	while (!*p->stop) {
+		int64_t wait = renew;
+		struct tu_lease_state s = lease_round(p);
+		/* A standby wakes when the holder's lease would lapse, not a renew later. */
+		int64_t until = s.expires_ms - tu_clock_wall_ns() / TU_NS_PER_MS + 1;
+		if (!s.held && s.expires_ms > 0 && until >= 0 && until < wait)
+			wait = until;
+		int64_t next = tu_clock_mono_ns() + wait * TU_NS_PER_MS;
+		while (!*p->stop && tu_clock_mono_ns() < next)
+			tu_clock_sleep_ms(renew < 50 ? renew : 50);
+	}
+	return NULL;
+}
+
+/*
+ * The fold thread follows the lease thread's verdict between batches: the
+ * holder folds from the partition's durable consumer and publishes; a
+ * standby folds from its own consumer and publishes nothing.
+ */
+static void follow_lease(tu_processor *p)
+{
+	bool want = p->want_holder;
+	if (want == p->holder)
+		return;
+	fetcher_pause(p);
+	p->holder = want;
+	tu_outbox_set_standby(p->outbox, !want);
+	tu_telemetry_lease(p->telemetry, want);
+	uint64_t applied = 0;
+	read_applied(p, &applied);
+	tu_info("processor %s %s at sequence %" PRIu64, p->instance,
+		want ? "holds the lease: folding and publishing" :
+		       "stands by: following the stream without publishing",
+		applied);
+	if (bind_consumer(p, false) != TU_OK)
+		tu_warn("cannot bind the %s consumer yet; retrying", want ? "partition's" : "standby's");
+	fetcher_resume(p);
+}
+
 tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 {
 	p->stop = stop;
+	if (p->lease != NULL) {
+		lease_round(p); /* a lone processor holds at once */
+		p->holder = p->want_holder;
+		tu_outbox_set_standby(p->outbox, !p->holder);
+		tu_telemetry_lease(p->telemetry, p->holder);
+		tu_info("processor %s starts as %s of partition %s", p->instance,
+			p->holder ? "holder" : "standby", p->cfg->processor.lease.partition);
+		if (pthread_create(&p->lease_thread, NULL, lease_main, p) == 0)
+			p->lease_started = true;
+	}
 	tu_status st = bind_consumer(p, false);
 	if (st != TU_OK)
 		return st;
@@ -504,6 +611,8 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 		p->syncer_started = true;
 	while (!*stop) {
 		natsMsgList list = { 0 };
+		if (p->lease != NULL)
+			follow_lease(p);
 		if (next_batch(p, 100, &list)) {
 			tu_status hs = handle_batch(p, &list);
 			spend(p, &list);
@@ -536,9 +645,16 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 		pthread_join(p->ticker, NULL);
 	if (p->syncer_started)
 		pthread_join(p->syncer, NULL);
-	if (tu_outbox_drain(p->outbox, grace) != TU_OK)
+	if (p->lease_started)
+		pthread_join(p->lease_thread, NULL);
+	if (p->holder && tu_outbox_drain(p->outbox, grace) != TU_OK)
 		tu_warn("outbox not empty after %" PRId64 " ms; the rest is sent on the next start",
 			grace);
+	if (p->lease != NULL && p->holder) {
+		uint64_t settled = 0;
+		if (tu_outbox_settled(p->outbox, &settled) == TU_OK)
+			tu_lease_release(p->lease, settled); /* a standby takes over at once */
+	}
 	tu_view_sync(p->view);
 	return TU_OK;
 }

@@ -12,6 +12,7 @@
 #include "bounds.h"
 #include "clock.h"
 #include "contract.h"
+#include "lease.h"
 #include "pb.h"
 #include "xalloc.h"
 #include "view.pb-c.h"
@@ -140,6 +141,38 @@ static void write_actuators(tu_bus *bus, const struct tu_config *cfg, bool json,
 	free(replies);
 }
 
+/* processor.lease: who holds this partition, until when. */
+static void write_lease(tu_bus *bus, const struct tu_config *cfg, bool json, struct tu_buf *out)
+{
+	const struct tu_lease_config *lc = &cfg->processor.lease;
+	struct tu_lease_state ls;
+	tu_status st = tu_lease_read(bus, lc, &ls);
+	char until[40] = "-";
+	if (st == TU_OK && ls.expires_ms > 0)
+		tu_time_format(ls.expires_ms * TU_NS_PER_MS, until, sizeof(until));
+	if (json) {
+		tu_buf_printf(out, ",\"lease\":{\"bucket\":\"%s\",\"partition\":\"%s\",", lc->bucket,
+			      lc->partition);
+		if (st != TU_OK) {
+			tu_buf_printf(out, "\"error\":\"%s\"}", tu_status_str(st));
+			return;
+		}
+		tu_buf_puts(out, "\"holder\":");
+		tu_buf_json_str(out, ls.holder, strlen(ls.holder));
+		tu_buf_printf(out, ",\"expires\":\"%s\",\"expires_ms\":%" PRId64
+			      ",\"renewed_ms\":%" PRId64 ",\"revision\":%" PRIu64
+			      ",\"published_seq\":%" PRIu64 "}",
+			      until, ls.expires_ms, ls.renewed_ms, ls.revision, ls.published_seq);
+		return;
+	}
+	if (st != TU_OK)
+		tu_buf_printf(out, "lease: partition %s: %s\n", lc->partition, tu_status_str(st));
+	else
+		tu_buf_printf(out, "lease: partition %s held by %s until %s (revision %" PRIu64 ")\n",
+			      lc->partition, ls.holder[0] ? ls.holder : "(nobody)", until,
+			      ls.revision);
+}
+
 tu_status tu_report_write(tu_view *v, tu_bus *bus, const struct tu_config *cfg, int64_t lag,
 			  bool json, struct tu_buf *out)
 {
@@ -245,6 +278,8 @@ tu_status tu_report_write(tu_view *v, tu_bus *bus, const struct tu_config *cfg, 
 	tu_view_abort(v, txn);
 	if (json)
 		tu_buf_putc(out, ']');
+	if (cfg != NULL && bus != NULL && cfg->processor.lease.enabled)
+		write_lease(bus, cfg, json, out);
 	if (cfg != NULL)
 		write_actuators(bus, cfg, json, out);
 	tu_buf_puts(out, json ? "}\n" : "");

@@ -42,10 +42,12 @@ struct tu_telemetry {
 	_Atomic int64_t alive_ns;     /* monotonic time the loop last turned */
 	_Atomic bool bound;           /* the consumer is bound */
 	_Atomic uint64_t applied;     /* last applied sequence */
+	_Atomic bool standby;         /* lease enabled and not held */
 
 	struct tu_metric *folded, *dead, *batch_secs, *applied_seq, *lag, *outbox_depth,
 		*outbox_published, *drift_open, *drift_pending, *drift_oldest, *drift_opened,
-		*drift_resolved, *drift_escalated, *issued, *outcomes, *fixed, *build, *up;
+		*drift_resolved, *drift_escalated, *issued, *outcomes, *fixed, *build, *up,
+		*lease_held, *lease_changes;
 };
 
 static void push(tu_telemetry *t, const struct pending *p)
@@ -142,6 +144,16 @@ void tu_telemetry_bound(tu_telemetry *t, bool bound)
 	t->bound = bound;
 }
 
+void tu_telemetry_lease(tu_telemetry *t, bool held)
+{
+	const char *v[] = { held ? "holder" : "standby" };
+	bool was = !t->standby;
+	t->standby = !held;
+	tu_metric_set(t->lease_held, NULL, held ? 1 : 0);
+	if (was != held)
+		tu_metric_add(t->lease_changes, v, 1);
+}
+
 /* Per rule: open, pending, oldest open (since_ns), from the drift database. */
 struct rule_gauges {
 	char rule[LABEL_MAX];
@@ -234,6 +246,10 @@ static int h_readyz(void *ctx, const struct tu_httpd_request *r, struct tu_buf *
 	(void)ct;
 	tu_telemetry *t = ctx;
 	uint64_t depth = tu_outbox_depth(t->outbox);
+	if (t->standby) {
+		tu_buf_puts(out, "not ready: standby (another processor holds the lease)\n");
+		return 503;
+	}
 	if (!t->bound) {
 		tu_buf_puts(out, "not ready: the consumer on TRUEUP_EVENTS is not bound\n");
 		return 503;
@@ -342,6 +358,13 @@ tu_telemetry *tu_telemetry_create(const struct tu_config *cfg, tu_view *view, tu
 				      "Drifts resolved after a successful fix.", "rule,rule_type");
 	t->build = tu_metrics_gauge(m, "trueup_build_info", "Build.", "version,component");
 	t->up = tu_metrics_gauge(m, "trueup_up", "1 while the component runs.", NULL);
+	t->lease_held = tu_metrics_gauge(m, "trueup_lease_held",
+					 "1 while this processor holds its partition's lease (always 1 "
+					 "without processor.lease).",
+					 NULL);
+	t->lease_changes = tu_metrics_counter(m, "trueup_lease_changes_total",
+					      "Lease transitions by the role taken.", "role");
+	tu_metric_set(t->lease_held, NULL, 1);
 	const char *bv[] = { TRUEUP_VERSION, "processor" };
 	tu_metric_set(t->build, bv, 1);
 	tu_metric_set(t->up, NULL, 1);

@@ -45,5 +45,7 @@ void tu_telemetry_batch_end(tu_telemetry *t, bool committed, const struct tu_fol
 void tu_telemetry_alive(tu_telemetry *t);
 /* The durable consumer is bound (for /readyz). */
 void tu_telemetry_bound(tu_telemetry *t, bool bound);
+/* processor.lease: this processor holds the lease (or stands by: /readyz answers 503). */
+void tu_telemetry_lease(tu_telemetry *t, bool held);
 
 #endif

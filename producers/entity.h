@@ -19,6 +19,7 @@
 #include "ids.h"
 #include "pb.h"
 #include "status.h"
+#include "text.h"
 
 struct tu_entity {
 	const char *kind;         /* entity kind; a valid name */
@@ -27,15 +28,6 @@ struct tu_entity {
 	Trueup__V1__Attr **attrs; /* sorted by key, unique */
 	size_t n_attrs;           /* entries of attrs */
 };
-
-/* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates) without NUL bytes. */
-bool tu_text_valid(const char *s, size_t len);
-/*
- * Makes the C string s valid UTF-8 in place: each byte that does not start a
- * valid sequence becomes '?' (messages built from file names or truncated
- * mid-character still encode as protobuf strings).
- */
-void tu_text_repair(char *s);
 
 /*
  * Sorts attrs by key and checks that no key repeats. On a repeat returns

@@ -2,8 +2,9 @@
  * kube_source.c - the kubernetes source (see kube_source.h).
  *
  * Invariants: one page is in memory at a time (the parsed reply and the
- * entities of its current item); entity memory lives in `arena`, rewound
- * after each item. A list's continue token is copied before its page is
+ * entities of its current item); the page's JSON values live in `ja` from its
+ * parse to the end of its items, entity memory in `arena`, rewound after each
+ * item. A list's continue token is copied before its page is
  * freed, and a token equal to the one just used ends the list with an error
  * (a server that would page forever). Nothing from an object reaches a log
  * line unbounded or with control bytes.
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "jsonarena.h"
 #include "jsonmap.h"
 #include "log.h"
 #include "xalloc.h"
@@ -27,6 +29,7 @@ struct kube_source {
 	const struct tu_kube_source *kc; /* &base.cfg->kube */
 	tu_kube *k;                      /* the API client */
 	struct tu_arena arena;           /* entities of the current item */
+	struct tu_json_arena ja;         /* the current page's JSON values */
 	struct tu_buf path;              /* path and query of the current request */
 	struct tu_http_resp resp;        /* the current reply */
 };
@@ -291,9 +294,11 @@ static tu_status list_one(struct kube_source *ks, const struct tu_kube_observe *
 									      : TU_EUNAVAIL;
 			break;
 		}
+		tu_json_arena_enter(&ks->ja);
 		st = tu__kube_page_parse(ks->resp.body.data, ks->resp.body.len, &root, &items,
 					 &next, text, sizeof(text));
 		if (st != TU_OK) {
+			tu_json_arena_leave(&ks->ja);
 			snprintf(err, errlen, "%s: list %s: %s", tu_kube_server(ks->k), what, text);
 			break;
 		}
@@ -307,6 +312,7 @@ static tu_status list_one(struct kube_source *ks, const struct tu_kube_observe *
 		free(cont);
 		cont = *next != '\0' ? tu_xstrdup(next) : NULL;
 		json_decref(root);
+		tu_json_arena_leave(&ks->ja);
 		if (st != TU_OK || cont == NULL)
 			break;
 	}
@@ -339,6 +345,7 @@ static void kube_destroy(struct tu_source *src)
 	struct kube_source *ks = (struct kube_source *)src;
 	tu_kube_destroy(ks->k);
 	tu_arena_release(&ks->arena);
+	tu_json_arena_release(&ks->ja);
 	tu_buf_release(&ks->path);
 	tu_http_resp_release(&ks->resp);
 	free(ks);
@@ -385,6 +392,7 @@ tu_status tu_kube_source_create(const struct tu_source_config *cfg, struct tu_so
 	ks->kc = kc;
 	ks->k = k;
 	tu_arena_init(&ks->arena, 64 * 1024);
+	tu_json_arena_init(&ks->ja);
 	tu_buf_init(&ks->path, TU_KUBE_MAX_URL);
 	tu_http_resp_init(&ks->resp);
 	const char **kinds = tu_xcalloc(kc->n_observe ? kc->n_observe : 1, sizeof(*kinds));

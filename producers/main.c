@@ -22,6 +22,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "jsonarena.h"
 #include "log.h"
 #include "ophttp.h"
 #include "scanner.h"
@@ -171,6 +172,9 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc = 0;
 	int c;
+
+	/* Sources parse JSON pages and documents in arenas (jsonarena.h): before any value. */
+	tu_json_arena_install();
 
 	tu_log_init("producer", TU_LOG_INFO, TU_LOG_JSON);
 	while ((c = getopt_long(argc, argv, "c:s:l:h", longopts, NULL)) != -1) {

@@ -5,7 +5,8 @@
  * the password read at that moment; an authentication failure drops it so
  * that the next scan reads the password file again. Filters and
  * projections are parsed once, at create. Entity memory lives in `arena`,
- * reset after each document; the driver's batch is its own.
+ * reset after each document, the document's JSON values in `ja` while it is
+ * mapped; the driver's batch is its own.
  */
 #include "mongo_source.h"
 
@@ -16,6 +17,7 @@
 
 #include "bounds.h"
 #include "clock.h"
+#include "jsonarena.h"
 #include "jsonmap.h"
 #include "log.h"
 #include "mongoconn.h"
@@ -33,6 +35,7 @@ struct mongo_source {
 	bson_t **projections;             /* owned; one per observe entry, NULL: none */
 	struct tu_ratelimit rate;         /* find/getMore requests */
 	struct tu_arena arena;            /* one document's entity */
+	struct tu_json_arena ja;          /* one document's JSON values, while it is mapped */
 	char shown[TU_MONGO_MAX_URI];     /* the URI, redacted, for messages */
 };
 
@@ -164,8 +167,10 @@ static tu_status scan_entry(struct mongo_source *ms, mongoc_client_t *client, si
 			break;
 		n++;
 		struct tu_entity e;
+		tu_json_arena_enter(&ms->ja);
 		tu_status es = tu__mongo_entity(ms->base.cfg->name, ob, doc, ms->mc->max_document,
 						&ms->arena, &e, why, sizeof(why));
+		tu_json_arena_leave(&ms->ja);
 		if (es == TU_OK) {
 			char id[ID_SHOWN], what[ID_SHOWN + 2 * 256];
 			tu_mongo_id_text(doc, id, sizeof(id));
@@ -236,6 +241,7 @@ static void mongo_destroy(struct tu_source *src)
 	free(ms->projections);
 	tu_ratelimit_release(&ms->rate);
 	tu_arena_release(&ms->arena);
+	tu_json_arena_release(&ms->ja);
 	free(ms);
 }
 
@@ -262,6 +268,7 @@ tu_status tu_mongo_source_create(const struct tu_source_config *cfg, struct tu_s
 	ms->projections = tu_xcalloc(mc->n_observe ? mc->n_observe : 1, sizeof(*ms->projections));
 	tu_ratelimit_init(&ms->rate, mc->rate, 1);
 	tu_arena_init(&ms->arena, 64 * 1024);
+	tu_json_arena_init(&ms->ja);
 	tu_mongo_redact(mc->uri != NULL ? mc->uri : "", ms->shown, sizeof(ms->shown));
 	st = tu_mongo_uri_parse(mc->uri != NULL ? mc->uri : "", mc->password_file != NULL,
 				cfg->timeout, NULL, &uri, why, sizeof(why));

@@ -649,7 +649,8 @@ tu_status tu_redis_source_create(const struct tu_source_config *cfg, struct tu_s
 	rs->base.ops = &redis_ops;
 	rs->base.cfg = cfg;
 	rs->rc = rc;
-	tu_arena_init(&rs->arena, 64 * 1024);
+	/* One batch of entities fits in the first block, which resets keep. */
+	tu_arena_init(&rs->arena, 256 * 1024);
 	const char **kinds = tu_xcalloc(rc->n_observe ? rc->n_observe : 1, sizeof(*kinds));
 	for (size_t i = 0; i < rc->n_observe; i++)
 		kinds[i] = rc->observe[i].kind;

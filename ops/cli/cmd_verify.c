@@ -5,6 +5,11 @@
  * into a counting sink that publishes nothing, stopped after --sample
  * entities); every target is reachable (adapters that can check without
  * changing anything); the view directory is usable.
+ *
+ * With --offline only the first: the whole file is loaded and validated by
+ * the same loader every component uses, and what it configures is listed
+ * (each source, target and rule with its type), contacting nothing. For CI
+ * and for checking a policy before it is deployed.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,12 +25,16 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: trueup verify [--sample N] [-o json]\n"
+		"usage: trueup verify [--sample N] [--offline] [-o json]\n"
 		"\n"
 		"Checks, without changing anything: the config, NATS and its credentials, the\n"
 		"streams and consumers, each source (reads up to N entities, default 100, with the\n"
 		"configured mapping; nothing is published), each target's connection and\n"
-		"credentials, and the view directory. Exit 1 if any check fails.\n");
+		"credentials, and the view directory. Exit 1 if any check fails.\n"
+		"\n"
+		"--offline: only load and validate the config and list its sources, targets and\n"
+		"rules with their types; nothing is contacted and no file it names is read.\n"
+		"Exit 2 if the config is invalid.\n");
 }
 
 struct report {
@@ -193,33 +202,98 @@ static void verify_view(struct report *r, const char *dir)
 	      ok ? "the processor will create it" : "its parent is not writable");
 }
 
+/* "30s", "5m", "1500ms": a duration as the config file writes it. */
+static void fmt_ms(int64_t ms, char *out, size_t outlen)
+{
+	static const struct {
+		int64_t ms;
+		const char *unit;
+	} units[] = { { 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" } };
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ms > 0 && ms % units[i].ms == 0) {
+			snprintf(out, outlen, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%lldms", (long long)ms);
+}
+
+/* --offline: what the loaded config configures, one line each. */
+static void list_config(struct report *r, const struct tu_config *cfg)
+{
+	char what[128], d[32];
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		const struct tu_source_config *sc = &cfg->sources[i];
+		snprintf(what, sizeof(what), "source %s", sc->name);
+		fmt_ms(sc->interval, d, sizeof(d));
+		check(r, true, what, "%s, every %s", tu_source_type_str(sc->type), d);
+	}
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		snprintf(what, sizeof(what), "target %s", cfg->targets[i].name);
+		check(r, true, what, "%s", tu_target_type_str(cfg->targets[i].type));
+	}
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct tu_rule_config *rc = &cfg->rules[i];
+		snprintf(what, sizeof(what), "rule %s", rc->name);
+		fmt_ms(rc->for_ms, d, sizeof(d));
+		check(r, true, what, "%s, mode %s, for %s", tu_rule_type_str(rc->type),
+		      tu_rule_mode_str(rc->mode), rc->for_ms > 0 ? d : "0");
+	}
+}
+
+struct verify_opts {
+	size_t sample; /* --sample: entities read per source */
+	bool offline;  /* --offline: load the config, contact nothing */
+};
+
 static int on_opt(struct tu_cli *cli, void *ctx, int c, const char *arg)
 {
 	(void)cli;
+	struct verify_opts *o = ctx;
+	if (c == 'O') {
+		o->offline = true;
+		return TU_EXIT_OK;
+	}
 	if (c != 's')
 		return TU_EXIT_USAGE;
 	char *end = NULL;
 	long n = strtol(arg, &end, 10);
 	if (end == arg || *end != '\0' || n < 1)
 		return TU_EXIT_USAGE;
-	*(size_t *)ctx = (size_t)n;
+	o->sample = (size_t)n;
 	return TU_EXIT_OK;
+}
+
+static int finish(const struct report *r, const char *note)
+{
+	if (r->cli->json)
+		printf("%s]\n", r->n ? "" : "[");
+	else
+		printf("%s: %d of %d checks failed%s\n", r->failed ? "FAIL" : "ok", r->failed, r->n,
+		       note);
+	return r->failed ? TU_EXIT_FAIL : TU_EXIT_OK;
 }
 
 int tu_cli_verify(struct tu_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "sample", required_argument, NULL, 's' },
+					      { "offline", no_argument, NULL, 'O' },
 					      { NULL, 0, NULL, 0 } };
-	size_t sample = 100;
-	struct tu_cli_verb v = { opts, NULL, on_opt, &sample, usage, 0, 0 };
+	struct verify_opts o = { .sample = 100 };
+	struct tu_cli_verb v = { opts, NULL, on_opt, &o, usage, 0, 0 };
 	int rc = tu_cli_parse(cli, argc, argv, &v);
 	if (rc >= 0)
 		return rc;
+	size_t sample = o.sample;
 	struct report r = { .cli = cli };
 	if (!tu_cli_load_config(cli))
 		return TU_EXIT_USAGE;
 	check(&r, true, "config", "%s: valid, %zu sources, %zu targets, %zu rules",
 	      cli->cfg->path, cli->cfg->n_sources, cli->cfg->n_targets, cli->cfg->n_rules);
+	if (o.offline) {
+		list_config(&r, cli->cfg);
+		return finish(&r, " (offline: nothing contacted)");
+	}
 	char err[1024];
 	tu_bus *bus = NULL;
 	struct tu_bus_opts bo = { .name = "trueup-verify" };
@@ -235,9 +309,5 @@ int tu_cli_verify(struct tu_cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < cli->cfg->n_targets; i++)
 		verify_target(&r, &cli->cfg->targets[i]);
 	verify_view(&r, cli->cfg->processor.view);
-	if (cli->json)
-		printf("%s]\n", r.n ? "" : "[");
-	else
-		printf("%s: %d of %d checks failed\n", r.failed ? "FAIL" : "ok", r.failed, r.n);
-	return r.failed ? TU_EXIT_FAIL : TU_EXIT_OK;
+	return finish(&r, "");
 }

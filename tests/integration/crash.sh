@@ -7,103 +7,20 @@
 #     which runs the same fold code without publishing;
 #   - TRUEUP_CMD and TRUEUP_DRIFT hold exactly the messages the uninterrupted
 #     fold derives (same ids, same bytes), none twice.
+# The chaos suite's tests/chaos/processor_kill.sh runs the same with other sizes.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/chaos.sh"
 : "${TU_BUILD:?}"
 EVENTS=${TU_CRASH_EVENTS:-200000}
 KILLS=${TU_CRASH_KILLS:-12}
-BIN=$TU_BUILD
 tu_setup
 tu_start_nats
-
-cat >"$TU_TMP/trueup.yaml" <<YAML
-nats: { url: "$NATS_URL" }
-log: { level: warn, format: text }
-http: { processor: "" }
-processor:
-  view: $TU_TMP/view-live
-  tick: 0            # no ticks: the stream ends where eventgen stops
-  batch: 512
-  max_ack_pending: 4096
-streams:
-  events: { duplicates: 30m }
-  drift: { duplicates: 30m }
-  cmd: { duplicates: 30m }
-sources:
-  - { name: a, type: files, path: $TU_TMP }
-  - { name: b, type: files, path: $TU_TMP }
-targets:
-  - { name: redis, type: redis }
-rules:
-  - name: presence-ab
-    type: presence
-    kind: worker
-    sources: [a, b]
-    authority: a
-    mode: enforce
-    when_missing:
-      b: [ { target: redis, action: hset, key: "w:{name}", fields: { status: "{a.status}" } } ]
-    when_extra:
-      b: [ { target: redis, action: del, key: "w:{name}" } ]
-YAML
-export TRUEUP_CONFIG=$TU_TMP/trueup.yaml
-"$BIN/trueup" streams apply >/dev/null || tu_fail "streams apply"
-"$BIN/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 20000 --drift-pct 2 \
+chaos_fold_config
+"$TU_BUILD/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 20000 --drift-pct 2 \
 	|| tu_fail "eventgen"
-
-applied() {
-	"$BIN/trueup" status -o json 2>/dev/null | jq -r '.applied_seq // 0'
-}
-
-kills=0
-during=0
-a=0
 # Kill after a random 50..249 ms of each run (start-up included), until
 # KILLS kills have landed while events were still being folded.
-while [ "$during" -lt "$KILLS" ] && [ "$a" -lt "$EVENTS" ]; do
-	i=$((kills + 1))
-	tu_bg "processor-$i" "$BIN/trueup-processor" --config "$TRUEUP_CONFIG" --instance "crash-$i"
-	pid=$(tu_pid "processor-$i")
-	sleep "0.$(printf '%03d' $((RANDOM % 200 + 50)))"
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	kills=$i
-	a=$(applied)
-	if [ "$a" -lt "$EVENTS" ]; then during=$((during + 1)); fi
-	tu_log "kill $kills: SIGKILL at applied sequence $a of $EVENTS"
-done
-[ "$during" -ge "$KILLS" ] || tu_fail "only $during kills landed while folding (wanted $KILLS)"
-
-tu_bg processor-final "$BIN/trueup-processor" --config "$TRUEUP_CONFIG" --instance crash-final
-done_folding() {
-	local s
-	s=$("$BIN/trueup" status -o json 2>/dev/null) || return 1
-	[ "$(echo "$s" | jq -r .applied_seq)" -eq "$EVENTS" ] && [ "$(echo "$s" | jq -r .outbox)" -eq 0 ]
-}
-tu_wait_for 300 "processor to fold all $EVENTS events and drain its outbox" done_folding
-tu_stop processor-final
-
-"$BIN/trueup" replay --view "$TU_TMP/view-ref" -o json >"$TU_TMP/replay.jsonl" \
-	|| tu_fail "replay"
-"$BIN/trueup" view dump --view "$TU_TMP/view-live" >"$TU_TMP/live.dump"
-"$BIN/trueup" view dump --view "$TU_TMP/view-ref" >"$TU_TMP/ref.dump"
-if ! cmp -s "$TU_TMP/live.dump" "$TU_TMP/ref.dump"; then
-	diff "$TU_TMP/live.dump" "$TU_TMP/ref.dump" | head -20 >&2
-	tu_fail "the view after $kills kills differs from the uninterrupted fold"
-fi
-tu_log "views equal: $(wc -l <"$TU_TMP/live.dump") records"
-
-for s in TRUEUP_CMD TRUEUP_DRIFT; do
-	"$BIN/trueup" streams dump "$s" -o json | jq -r '[.msg_id, .payload] | @tsv' | sort >"$TU_TMP/live.$s"
-	jq -r --arg s "$s" 'select(.stream == $s) | [.msg_id, .payload] | @tsv' "$TU_TMP/replay.jsonl" \
-		| sort >"$TU_TMP/ref.$s"
-	dups=$(cut -f1 "$TU_TMP/live.$s" | uniq -d | wc -l)
-	[ "$dups" -eq 0 ] || tu_fail "$s holds $dups ids more than once"
-	if ! cmp -s "$TU_TMP/live.$s" "$TU_TMP/ref.$s"; then
-		diff <(cut -f1 "$TU_TMP/live.$s") <(cut -f1 "$TU_TMP/ref.$s") | head >&2
-		tu_fail "$s differs from the uninterrupted fold's output"
-	fi
-	n=$(wc -l <"$TU_TMP/live.$s")
-	[ "$n" -gt 0 ] || tu_fail "$s is empty: the test would prove nothing"
-	tu_log "$s: $n messages, identical ids and bytes, none twice"
-done
-tu_log "PASS: $EVENTS events, $kills SIGKILLs ($during while folding)"
+chaos_kill_processor "$EVENTS" "$KILLS" 50 200
+chaos_fold_rest "$EVENTS"
+tu_replay_check "$TRUEUP_CONFIG" "$TU_TMP/view-live"
+tu_log "PASS: $EVENTS events, $CHAOS_KILLS SIGKILLs ($CHAOS_DURING while folding)"

@@ -6,18 +6,21 @@ installed): every YAML and JSON file parses; the Prometheus rules and the Grafan
 use only the metric names (and labels) docs/metrics.md documents, in PromQL that parses; the
 systemd units carry the settings docs/operations.md promises; the Kubernetes manifests match
 the Kubernetes API's object schemas (python3-kubernetes models), refer to objects that exist,
-and grant each ServiceAccount only the verbs docs/operations.md lists for it and only the
-resources the configuration observes or changes; the example policies follow the
-configuration format and say which issue each not-yet-existing part needs.
+mount every file the configuration names where it is read, and grant each ServiceAccount only
+the verbs docs/operations.md lists for it and exactly the resources, in exactly the namespaces,
+the configuration observes or changes; the example policies (one per case of DESIGN.md) and the
+ConfigMap's configuration load with trueup's own loader (`trueup verify --offline`) and have
+their case's rules.
 
-usage: ops_files.py SRC_DIR   (prints one line per check group; exit 1 on any failure)
-       ops_files.py SRC_DIR --today OUTDIR   (writes the parts of each example configuration
-                                              that exist today, for trueup's loader)
+usage: ops_files.py SRC_DIR --trueup PATH/TO/trueup
+       (prints one line per check group; exit 1 on any failure)
 """
 import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 import yaml
 
@@ -653,6 +656,12 @@ def k8s_schema_check(where, obj):
     walk(obj, cls_name, kind)
 
 
+def k8s_key(o):
+    """RoleBindings of one name exist in several namespaces; other objects are unique by name."""
+    md = o["metadata"]
+    return f"{md.get('namespace')}/{md['name']}" if o["kind"] == "RoleBinding" else md["name"]
+
+
 def check_kubernetes():
     d = os.path.join(SRC, "ops/kubernetes")
     objs = []
@@ -677,23 +686,39 @@ def check_kubernetes():
         where = f"ops/kubernetes/{f}: {o.get('kind')} {o.get('metadata', {}).get('name')}"
         if schema:
             k8s_schema_check(where, o)
-        by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = (f, o)
-        ns = o["metadata"].get("namespace")
-        if o["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding") and ns != "trueup":
-            fail(where, f"namespace {ns}, want trueup")
+        key = k8s_key(o)
+        if key in by_kind.get(o["kind"], {}):
+            fail(where, "defined twice")
+        by_kind.setdefault(o["kind"], {})[key] = (f, o)
 
     cm = by_kind.get("ConfigMap", {}).get("trueup-config")
     if not cm:
         fail("ops/kubernetes", "no ConfigMap trueup-config")
         return "kubernetes: incomplete"
     cfg = yaml.safe_load(cm[1]["data"]["trueup.yaml"])
+    observed, changed = kube_needs(cfg)
+    # Everything lives in namespace trueup, except the RoleBindings that grant trueup access to
+    # the namespaces it observes and changes.
+    rbac_namespaces = {ns for *_, ns in observed | changed} - {"*"}
+    for f, o in objs:
+        where = f"ops/kubernetes/{f}: {o['kind']} {o['metadata'].get('name')}"
+        ns = o["metadata"].get("namespace")
+        if o["kind"] in ("Namespace", "ClusterRole", "ClusterRoleBinding"):
+            continue
+        if o["kind"] == "RoleBinding" and ns != "trueup":
+            if ns not in rbac_namespaces:
+                fail(where, f"in namespace {ns}, which the configuration neither observes nor changes")
+        elif ns != "trueup":
+            fail(where, f"namespace {ns}, want trueup")
     secret = by_kind.get("Secret", {}).get("trueup-credentials", (None, {}))[1]
     secret_keys = set((secret.get("stringData") or {}) | (secret.get("data") or {}))
     sas = set(by_kind.get("ServiceAccount", {}))
 
-    # Deployments: references, probes, security, one per target, sources covered once
+    # Deployments: references, probes, security, one per target, sources covered once, and
+    # every file the configuration names for a component mounted in its pod
     deploys = by_kind.get("Deployment", {})
     sources_run, targets_run = [], []
+    mounted_files = 0
     for name, (f, o) in deploys.items():
         where = f"ops/kubernetes/{f}: Deployment {name}"
         spec = o["spec"]["template"]["spec"]
@@ -720,6 +745,7 @@ def check_kubernetes():
         c = spec["containers"][0]
         args = c.get("args", [])
         comp = o["metadata"]["labels"].get("app.kubernetes.io/component")
+        parts = [cfg.get("nats") or {}]
         if comp == "processor":
             if o["spec"].get("replicas") != 1 or o["spec"].get("strategy", {}).get("type") != "Recreate":
                 fail(where, "one replica, strategy Recreate")
@@ -729,11 +755,21 @@ def check_kubernetes():
             if not any(m["mountPath"] == "/var/lib/trueup" for m in c.get("volumeMounts", [])):
                 fail(where, "the view's volume is not at /var/lib/trueup")
         elif comp == "producer":
-            sources_run += [args[i + 1] for i, a in enumerate(args) if a == "--source"]
+            mine = [args[i + 1] for i, a in enumerate(args) if a == "--source"]
+            sources_run += mine
+            parts += [s for s in cfg.get("sources", []) if s["name"] in mine]
         elif comp == "actuator":
-            targets_run += [args[i + 1] for i, a in enumerate(args) if a == "--target"]
+            mine = [args[i + 1] for i, a in enumerate(args) if a == "--target"]
+            targets_run += mine
+            parts += [t for t in cfg.get("targets", []) if t["name"] in mine]
         if not c.get("livenessProbe"):
             fail(where, "no liveness probe")
+        for cont in spec.get("initContainers", []) + [c]:
+            for p in sorted(set().union(*(config_files(x) for x in parts))):
+                mounted_files += 1
+                why = unmounted(cont, spec, by_kind, secret_keys, p)
+                if why:
+                    fail(f"{where}: container {cont['name']}", f"{p} (named by the configuration) {why}")
     cfg_sources = [s["name"] for s in cfg.get("sources", [])]
     cfg_targets = [t["name"] for t in cfg.get("targets", [])]
     if sorted(sources_run) != sorted(cfg_sources):
@@ -761,19 +797,21 @@ def check_kubernetes():
     if set(by_kind.get("Service", {})) != JOBS:
         fail("ops/kubernetes", f"Services {sorted(by_kind.get('Service', {}))}, want {sorted(JOBS)}")
 
-    # RBAC: verbs as documented per ServiceAccount; resources exactly what the config needs
+    # RBAC: verbs as documented per ServiceAccount; resources and namespaces exactly what the
+    # config needs, in both directions
     doc_verbs = documented_rbac()
-    grants = {}  # sa -> set of (group, resource, verb)
+    grants = {}  # sa -> set of (group, resource, verb, namespace or "*")
     roles = {**{("ClusterRole", n): o for n, (_, o) in by_kind.get("ClusterRole", {}).items()},
              **{("Role", n): o for n, (_, o) in by_kind.get("Role", {}).items()}}
     for kind in ("ClusterRoleBinding", "RoleBinding"):
         for name, (f, o) in by_kind.get(kind, {}).items():
+            scope = o["metadata"].get("namespace") if kind == "RoleBinding" else "*"
             role = roles.get((o["roleRef"]["kind"], o["roleRef"]["name"]))
             if role is None:
                 fail(f"ops/kubernetes/{f}: {kind} {name}", "refers to a role that does not exist")
                 continue
             for s in o.get("subjects", []):
-                if s["kind"] != "ServiceAccount" or s["name"] not in sas:
+                if s["kind"] != "ServiceAccount" or s["name"] not in sas or s.get("namespace") != "trueup":
                     fail(f"ops/kubernetes/{f}: {kind} {name}", f"subject {s} is not one of trueup's ServiceAccounts")
                     continue
                 for rule in role.get("rules", []):
@@ -782,32 +820,79 @@ def check_kubernetes():
                             for v in rule.get("verbs", []):
                                 if "*" in (g, r, v):
                                     fail(f"ops/kubernetes: {role['metadata']['name']}", "wildcards are not minimal")
-                                grants.setdefault(s["name"], set()).add((g, r, v))
+                                grants.setdefault(s["name"], set()).add((g, r, v, scope))
     for sa in sas:
         if sa not in doc_verbs:
             fail("docs/operations.md", f"the RBAC table does not list ServiceAccount {sa}")
             continue
-        verbs = {v for _, _, v in grants.get(sa, set())}
+        verbs = {v for _, _, v, _ in grants.get(sa, set())}
         if verbs - doc_verbs[sa]:
             fail(f"ops/kubernetes/rbac.yaml: {sa}", f"verbs {sorted(verbs - doc_verbs[sa])} are not documented for it")
         token = by_kind["ServiceAccount"][sa][1].get("automountServiceAccountToken")
         if not grants.get(sa) and token is not False:
             fail(f"ops/kubernetes/rbac.yaml: {sa}", "has no RBAC: automountServiceAccountToken must be false")
-    observed, changed = kube_needs(cfg)
-    prod = {(g, r) for g, r, _ in grants.get("trueup-producer-kubernetes", set())}
-    if prod != observed:
+    reads = {(g, r, v, ns) for g, r, ns in observed for v in ("get", "list")}
+    prod = grants.get("trueup-producer-kubernetes", set())
+    if prod != reads:
         fail("ops/kubernetes/rbac.yaml: trueup-producer-kubernetes",
-             f"grants {sorted(prod - observed)} that the kubernetes source does not observe, "
-             f"lacks {sorted(observed - prod)}")
+             f"grants {sorted(prod - reads)} that the kubernetes source does not read, "
+             f"lacks {sorted(reads - prod)} (group, resource, verb, namespace; * = cluster-wide)")
     act = grants.get("trueup-actuator-kubernetes", set())
     if act != changed:
         fail("ops/kubernetes/rbac.yaml: trueup-actuator-kubernetes",
-             f"grants {sorted(act - changed)} that no action needs, lacks {sorted(changed - act)}")
+             f"grants {sorted(act - changed)} that no action needs, lacks {sorted(changed - act)} "
+             "(group, resource, verb, namespace; * = cluster-wide)")
     for sa, g in grants.items():
         if sa not in ("trueup-producer-kubernetes", "trueup-actuator-kubernetes"):
             fail(f"ops/kubernetes/rbac.yaml: {sa}", f"should have no RBAC, has {sorted(g)}")
     return (f"kubernetes: {len(objs)} objects{' match the API schemas' if schema else ''}; "
-            f"RBAC: producer get/list on {len(observed)} observed resources, actuator {len(changed)} grants, others none")
+            f"{mounted_files} configured files mounted where they are read; RBAC: producer get/list on "
+            f"{len(observed)} (resource, namespace) pairs, actuator {len(changed)} grants, others none")
+
+
+# Fields of the configuration that name files a component reads (docs/configuration.md).
+FILE_FIELDS = {"creds", "password_file", "auth_file", "token_file", "ca_file", "cert_file", "key_file",
+               "webhook_auth_file", "ca", "cert", "key"}
+
+
+def config_files(part):
+    """Absolute paths a part of the configuration (a source, a target, nats) names, TLS CA
+    files in MongoDB URIs included."""
+    out = set()
+    if isinstance(part, dict):
+        for k, v in part.items():
+            if k in FILE_FIELDS and isinstance(v, str):
+                out.add(v)
+            elif k == "uri" and isinstance(v, str):
+                out |= set(re.findall(r"[?&]tls(?:CAFile|CertificateKeyFile)=([^&]+)", v))
+            elif k not in ("observe",):
+                out |= config_files(v)
+    return out
+
+
+def unmounted(container, spec, by_kind, secret_keys, path):
+    """Why path would not be there in the container (None if it would)."""
+    vols = {v["name"]: v for v in spec.get("volumes", [])}
+    best = None
+    for m in container.get("volumeMounts", []):
+        mp = m["mountPath"].rstrip("/")
+        if path == mp or path.startswith(mp + "/"):
+            if best is None or len(mp) > len(best["mountPath"].rstrip("/")):
+                best = m
+    if best is None:
+        return "is under no volume mount"
+    rest = path[len(best["mountPath"].rstrip("/")) + 1:]
+    vol = vols.get(best["name"], {})
+    if "secret" in vol:
+        items = vol["secret"].get("items")
+        names = {it["path"] for it in items} if items is not None else secret_keys
+        return None if rest in names else f"is not in the mounted Secret (has {sorted(names)})"
+    if "configMap" in vol:
+        cm = by_kind.get("ConfigMap", {}).get(vol["configMap"]["name"])
+        if cm is None:
+            return None if vol["configMap"].get("optional") else "is in a ConfigMap that does not exist"
+        return None if rest in (cm[1].get("data") or {}) or best.get("subPath") else "is not a key of its ConfigMap"
+    return None
 
 
 def documented_rbac():
@@ -826,210 +911,176 @@ def documented_rbac():
 
 
 KUBE_VERB = {"delete": "delete", "merge-patch": "patch", "json-patch": "patch", "scale": "patch"}
+# The built-in resources of the kubernetes adapter (docs/configuration.md) and their API groups.
+BUILTIN_GROUP = {"nodes": "", "namespaces": "", "pods": "", "services": "", "endpoints": "", "configmaps": "",
+                 "persistentvolumeclaims": "", "deployments": "apps", "replicasets": "apps",
+                 "statefulsets": "apps", "daemonsets": "apps", "ingresses": "networking.k8s.io"}
+CLUSTER_SCOPED = {"nodes", "namespaces"}
+
+
+def kube_resource(x):
+    """(group, plural) of an observe entry or an action: a built-in `resource`, or group/plural."""
+    if "resource" in x:
+        return BUILTIN_GROUP.get(x["resource"], "?"), x["resource"]
+    g = x.get("group", "")
+    return ("" if g == "core" else g), x.get("plural", "?")
 
 
 def kube_needs(cfg):
-    """(group, resource) the kubernetes sources observe; (group, resource, verb) the actions need."""
-    kube_sources = {s["name"] for s in cfg.get("sources", []) if s.get("type") == "kubernetes"}
+    """What the kubernetes sources read: {(group, resource, namespace or "*")}; what the rules'
+    kubernetes actions change: {(group, resource, verb, namespace or "*")}. An action's
+    namespace "{namespace}" is the namespaces its rule's entities are observed in."""
+    kube_sources = [s for s in cfg.get("sources", []) if s.get("type") == "kubernetes"]
     kube_targets = {t["name"] for t in cfg.get("targets", []) if t.get("type") == "kubernetes"}
-    observed = set()
-    for s in cfg.get("sources", []):
-        if s["name"] in kube_sources:
-            for o in s.get("observe", []):
-                observed.add((o.get("group", ""), o["resource"]))
+    observed, kind_ns = set(), {}
+    for s in kube_sources:
+        for o in s.get("observe", []):
+            g, r = kube_resource(o)
+            nss = ["*"] if r in CLUSTER_SCOPED or not o.get("namespaces") else o["namespaces"]
+            observed |= {(g, r, ns) for ns in nss}
+            # entities in the objects' own namespaces, unless the entry renames them
+            own = "namespace" not in o or o["namespace"] == "{.metadata.namespace}"
+            kind_ns.setdefault(o["kind"], set()).update(nss if own and r not in CLUSTER_SCOPED else ["*"])
     changed = set()
-    for a in all_actions(cfg):
-        if a.get("target") in kube_targets:
-            res = a["resource"] + ("/scale" if a["action"] == "scale" else "")
-            changed.add((a.get("group", ""), res, KUBE_VERB[a["action"]]))
+    for rule, a in all_actions(cfg):
+        if a.get("target") not in kube_targets:
+            continue
+        g, r = kube_resource(a)
+        r += "/scale" if a["action"] == "scale" else ""
+        ns = a.get("namespace")
+        if ns is None or r in CLUSTER_SCOPED:
+            nss = ["*"]
+        elif ns == "{namespace}" and rule is not None:
+            nss = sorted(kind_ns.get(rule.get("kind"), {"*"}))
+        elif "{" not in ns:
+            nss = [ns]
+        else:
+            nss = ["*"]
+        changed |= {(g, r, KUBE_VERB[a["action"]], n) for n in nss}
     return observed, changed
 
 
+ACTION_LISTS = ("fix", "when_orphan", "when_zombie", "when_image_pull", "when_stale", "on_escalate")
+
+
 def all_actions(cfg):
+    """(rule or None, action) for every action of the configuration."""
+    for a in (cfg.get("processor") or {}).get("on_suspect") or []:
+        yield None, a
     for r in cfg.get("rules", []) or []:
         for key in ("when_extra", "when_missing"):
             for acts in (r.get(key) or {}).values():
-                yield from acts
-        for key in ("fix", "cascade"):
-            yield from r.get(key) or []
+                for a in acts:
+                    yield r, a
+        for key in ACTION_LISTS:
+            for a in r.get(key) or []:
+                yield r, a
 
 
 # ---------------------------------------------------------------------------------------
-# 6. Example policies: the configuration format, and which issue each new part needs
+# 6. Example policies: loaded by trueup's own loader, one per case, with the case's rules
 # ---------------------------------------------------------------------------------------
-NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-CFG_DURATION = re.compile(r"^(0|([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$")
-SECTIONS = {"nats", "streams", "processor", "log", "http", "sources", "targets", "rules"}
-EXISTING_SOURCES = {"redis", "files"}
-EXISTING_TARGETS = {"redis"}
-EXISTING_RULES = {"presence", "counter"}
-NEW_PARTS = {  # type -> issue that adds it
-    "source:docker": 3, "source:kubernetes": 3, "source:mongodb": 3, "source:http": 3,
-    "target:docker": 3, "target:kubernetes": 3, "target:mongodb": 3, "target:http": 3,
-    "rule:spec": 4, "rule:count": 4, "rule:reference": 4, "rule:equal": 4, "rule:pod-status": 4,
-    "rule:heartbeat": 4,
+# The rules each case's policy must have (name -> type), as the loader reports them.
+CASES = {
+    "ghost-worker": {"ghost-worker": "presence", "worker-status": "spec", "worker-counter": "counter"},
+    "kubedb-drift": {"kubedb-provider-a": "spec", "kubedb-provider-b": "spec", "kubedb-provider-c": "spec"},
+    "replica-count": {"replica-count": "count", "replica-reset": "count", "stale-instance": "heartbeat"},
+    "lab-orphans": {"lab-orphans": "reference"},
+    "cluster-restoration": {"pods": "pod-status", "ports": "equal"},
 }
-VERBS = {
-    "redis": {"del", "set", "hset", "hdel", "sadd", "srem"},
-    "docker": {"remove", "stop", "restart"},
-    "kubernetes": {"delete", "merge-patch", "json-patch", "scale"},
-    "mongodb": {"delete-one", "update-one", "insert-one"},
-    "http": {"post", "request", "set-instance-count"},
-}
-JSON_PARAMS = {"patch", "body", "filter", "update", "document"}
 
 
-def render_dummy(where, tmpl):
-    """Renders a template with every variable as 1, checking brace syntax as lib/tmpl.c does."""
-    out, i = [], 0
-    while i < len(tmpl):
-        if tmpl.startswith("{{", i):
-            out.append("{")
-            i += 2
-        elif tmpl.startswith("}}", i):
-            out.append("}")
-            i += 2
-        elif tmpl[i] == "}":
-            fail(where, f"unmatched }} in template {tmpl!r}")
-            return None
-        elif tmpl[i] == "{":
-            j = tmpl.find("}", i + 1)
-            if j < 0:
-                fail(where, f"unclosed {{ in template {tmpl!r}")
-                return None
-            var = tmpl[i + 1:j].split("|")[0]
-            if not var:
-                fail(where, f"empty variable in template {tmpl!r}")
-            out.append("1")
-            i = j + 1
-        else:
-            out.append(tmpl[i])
-            i += 1
-    return "".join(out)
+def load_with_trueup(trueup, path):
+    """Runs `trueup verify --offline -o json`: (exit status, the parsed checks or None, stderr)."""
+    p = subprocess.run([trueup, "-o", "json", "verify", "--offline", "--config", path],
+                       capture_output=True, text=True, timeout=60)
+    try:
+        checks = json.loads(p.stdout) if p.returncode == 0 else None
+    except ValueError:
+        checks = None
+    return p.returncode, checks, p.stderr.strip()
 
 
-def check_config(where, cfg, header):
-    if not isinstance(cfg, dict):
-        fail(where, "not a mapping")
-        return set()
-    for k in set(cfg) - SECTIONS:
-        fail(where, f"unknown section {k}")
-    needs = set()
-    sources = {}
-    for s in cfg.get("sources", []) or []:
-        if not NAME.match(str(s.get("name", ""))):
-            fail(where, f"bad source name {s.get('name')!r}")
-        if s.get("name") in sources:
-            fail(where, f"source {s['name']} twice")
-        sources[s.get("name")] = s.get("type")
-        if s.get("type") not in EXISTING_SOURCES:
-            needs.add(f"source:{s.get('type')}")
-        for o in s.get("observe", []) or []:
-            if not NAME.match(str(o.get("kind", ""))):
-                fail(where, f"source {s['name']}: bad kind {o.get('kind')!r}")
-            for key in ("name", "namespace"):
-                if key in o:
-                    render_dummy(f"{where}: source {s['name']}", str(o[key]))
-            for v in (o.get("attrs") or {}).values():
-                render_dummy(f"{where}: source {s['name']}", str(v))
-    targets = {}
-    for t in cfg.get("targets", []) or []:
-        if not NAME.match(str(t.get("name", ""))):
-            fail(where, f"bad target name {t.get('name')!r}")
-        targets[t.get("name")] = t.get("type")
-        if t.get("type") not in EXISTING_TARGETS:
-            needs.add(f"target:{t.get('type')}")
-    known_sources = set(sources) | {"hb"}
-    rules = set()
-    for r in cfg.get("rules", []) or []:
-        rw = f"{where}: rule {r.get('name')}"
-        if not NAME.match(str(r.get("name", ""))) or r.get("name") in rules:
-            fail(rw, "bad or duplicate name")
-        rules.add(r.get("name"))
-        if r.get("type") not in EXISTING_RULES:
-            needs.add(f"rule:{r.get('type')}")
-        if f"rule:{r.get('type')}" not in NEW_PARTS and r.get("type") not in EXISTING_RULES:
-            fail(rw, f"unknown rule type {r.get('type')}")
-        if r.get("mode", "detect") not in ("detect", "dry-run", "propose", "enforce"):
-            fail(rw, f"bad mode {r.get('mode')}")
-        if "for" in r and not CFG_DURATION.match(str(r["for"])):
-            fail(rw, f"bad duration for: {r['for']}")
-        refs = list(r.get("sources") or [])
-        auth = r.get("authority") or []
-        refs += auth if isinstance(auth, list) else [auth]
-        refs += list((r.get("when_extra") or {}).keys()) + list((r.get("when_missing") or {}).keys())
-        for key in ("counter", "of", "desired", "actual", "owner"):
-            v = r.get(key)
-            if isinstance(v, dict):
-                refs.append(v.get("source"))
-            elif isinstance(v, str):
-                refs.append(v)
-        refs.append(r.get("source"))
-        for g in (r.get("guards") or []) + (r.get("values") or []):
-            refs.append(g.get("source"))
-        for s in refs:
-            if s is not None and s not in known_sources:
-                fail(rw, f"names source {s}, which is not configured")
-        for a in list(all_actions({"rules": [r]})):
-            if a.get("target") not in targets:
-                fail(rw, f"action on target {a.get('target')}, which is not configured")
-                continue
-            ttype = targets[a["target"]]
-            if a.get("action") not in VERBS.get(ttype, set()):
-                fail(rw, f"action {a.get('action')} is not a verb of target type {ttype}")
-            for k, v in a.items():
-                if k in ("target", "action", "if"):
-                    continue
-                if k == "fields":
-                    for fv in v.values():
-                        render_dummy(rw, str(fv))
-                    continue
-                if isinstance(v, (dict, list)):
-                    fail(rw, f"param {k} must be a template string")
-                    continue
-                s = render_dummy(rw, str(v))
-                if s is not None and k in JSON_PARAMS:
-                    try:
-                        json.loads(s)
-                    except ValueError as e:
-                        fail(rw, f"param {k} does not render to JSON ({e}): {s}")
-            for c in a.get("if") or []:
-                ops = set(c) - {"key"}
-                if len(ops) != 1 or not ops <= {"equals", "exists", "absent", "field_equals"}:
-                    fail(rw, f"bad precondition {c}")
-    for part in sorted(needs):
-        issue = NEW_PARTS.get(part)
-        if issue is None:
-            fail(where, f"unknown {part.replace(':', ' type ')}")
-        elif header is not None and not re.search(rf"issue {issue}\b", header):
-            fail(where, f"uses {part.replace(':', ' type ')} but its head does not say it needs issue {issue}")
-    return needs
+def loaded_rules(checks):
+    """{rule name: type} from verify's checks ("rule NAME": "TYPE, mode M, for D")."""
+    return {c["check"][5:]: c["detail"].split(",")[0] for c in checks if c["check"].startswith("rule ")}
 
 
-def check_policies():
+def rule_mismatch(want, got):
+    """What differs between the wanted and the loaded rules ({name: type} each), or None."""
+    out = []
+    for n, t in sorted(want.items()):
+        if n not in got:
+            out.append(f"no rule {n} ({t})")
+        elif got[n] != t:
+            out.append(f"rule {n} is {got[n]}, want {t}")
+    out += [f"unexpected rule {n} ({got[n]})" for n in sorted(set(got) - set(want))]
+    return "; ".join(out) or None
+
+
+def check_policies(trueup):
     d = os.path.join(SRC, "ops/examples/policies")
-    cases = ["ghost-worker", "kubedb-drift", "replica-count", "lab-orphans", "cluster-restoration"]
-    want_types = {"ghost-worker": {"presence", "counter"}, "kubedb-drift": {"spec"}, "replica-count": {"count"},
-                  "lab-orphans": {"reference"}, "cluster-restoration": {"pod-status", "equal"}}
-    for case in cases:
+    if trueup is None or not os.access(trueup, os.X_OK):
+        fail("ops/examples/policies", f"trueup's loader is needed to check the policies (--trueup; got {trueup})")
+        return "policies: not loaded"
+    readme = open(os.path.join(d, "README.md")).read() if os.path.exists(os.path.join(d, "README.md")) else ""
+    if not readme:
+        fail("ops/examples/policies", "no README.md")
+    present = sorted(f[:-5] for f in os.listdir(d) if f.endswith(".yaml"))
+    if present != sorted(CASES):
+        fail("ops/examples/policies", f"files {present}, want one per case: {sorted(CASES)}")
+    policy_rules = {}  # rule name -> (file, the rule as written)
+    for case, want in CASES.items():
         path = os.path.join(d, case + ".yaml")
         if not os.path.exists(path):
             fail(rel(path), "missing")
             continue
-        text = open(path).read()
-        header = "\n".join(l for l in text.splitlines()[:40] if l.startswith("#"))
-        cfg = yaml.safe_load(text)
-        check_config(rel(path), cfg, header)
-        types = {r.get("type") for r in cfg.get("rules", [])}
-        if not want_types[case] <= types:
-            fail(rel(path), f"needs rule types {sorted(want_types[case])}, has {sorted(types)}")
-        if "confirm" not in text and case == "replica-count":
-            fail(rel(path), "the count rule needs confirm:")
-    if not os.path.exists(os.path.join(d, "README.md")):
-        fail("ops/examples/policies", "no README.md")
-    cm = yaml.safe_load(open(os.path.join(SRC, "ops/kubernetes/config.yaml")))
-    check_config("ops/kubernetes/config.yaml", yaml.safe_load(cm["data"]["trueup.yaml"]), None)
-    return f"policies: {len(cases)} cases and the Kubernetes ConfigMap follow the configuration format"
+        if f"({case}.yaml)" not in readme:
+            fail("ops/examples/policies/README.md", f"does not link {case}.yaml")
+        rc, checks, err = load_with_trueup(trueup, path)
+        if rc != 0 or checks is None:
+            fail(rel(path), f"trueup's loader refuses it (exit {rc}): {err}")
+            continue
+        why = rule_mismatch(want, loaded_rules(checks))
+        if why:
+            fail(rel(path), why)
+        for r in yaml.safe_load(open(path)).get("rules", []):
+            policy_rules[r["name"]] = (case, r)
+
+    # The Kubernetes ConfigMap: loads, and its rules are the policies' rules as written.
+    with tempfile.TemporaryDirectory() as tmp:
+        cm = yaml.safe_load(open(os.path.join(SRC, "ops/kubernetes/config.yaml")))
+        cm_path = os.path.join(tmp, "trueup.yaml")
+        open(cm_path, "w").write(cm["data"]["trueup.yaml"])
+        rc, checks, err = load_with_trueup(trueup, cm_path)
+        if rc != 0 or checks is None:
+            fail("ops/kubernetes/config.yaml", f"trueup's loader refuses its trueup.yaml (exit {rc}): {err}")
+        cm_rules = yaml.safe_load(cm["data"]["trueup.yaml"]).get("rules", [])
+        for r in cm_rules:
+            if r["name"] not in policy_rules:
+                fail("ops/kubernetes/config.yaml", f"rule {r['name']} is in no policy of ops/examples/policies")
+            elif policy_rules[r["name"]][1] != r:
+                fail("ops/kubernetes/config.yaml", f"rule {r['name']} differs from {policy_rules[r['name']][0]}.yaml's")
+
+        # The check has teeth: a misspelt authority is refused, with its file and line ...
+        bad = os.path.join(tmp, "ghost-worker.yaml")
+        text = open(os.path.join(d, "ghost-worker.yaml")).read()
+        open(bad, "w").write(text.replace("authority: declared", "authority: declard", 1))
+        rc, _, err = load_with_trueup(trueup, bad)
+        if rc != 2 or not re.search(r"ghost-worker\.yaml:\d+:\d+: rules\[0\]\.authority", err):
+            fail("check_policies", f"a broken policy was not refused as expected (exit {rc}): {err}")
+    # ... and a policy without its case's rules is reported.
+    if not rule_mismatch(CASES["lab-orphans"], {"ghost-worker": "presence"}):
+        fail("check_policies", "rule_mismatch accepts a policy without its case's rules")
+
+    # Per-rule alert thresholds name rules that exist.
+    alerts = open(os.path.join(SRC, "ops/prometheus/alerts.yml")).read()
+    for group in set(re.findall(r'rule[!=]~"([^"]+)"', alerts)):
+        for name in group.split("|"):
+            if name not in policy_rules:
+                fail("ops/prometheus/alerts.yml", f"per-rule threshold for {name}, a rule of no example policy")
+    return (f"policies: {len(CASES)} cases and the Kubernetes ConfigMap load with trueup's loader, "
+            f"{len(policy_rules)} rules as expected, {len(cm_rules)} ConfigMap rules as in the policies")
 
 
 # ---------------------------------------------------------------------------------------
@@ -1056,76 +1107,20 @@ def check_node_example():
     return f"node consumer: nats {deps.get('nats')}, protobufjs {deps.get('protobufjs')}, lock file agrees"
 
 
-# ---------------------------------------------------------------------------------------
-# 8. The parts of each example configuration that exist today, for trueup's own loader
-# ---------------------------------------------------------------------------------------
-TODAY_TARGET_FIELDS = {"name", "type", "consumer", "batch", "fetch_wait", "ack_wait", "max_deliver", "timeout",
-                       "url", "username", "password_file", "done_prefix", "done_ttl"}
-
-
-def today_subset(cfg):
-    """What issue 2's loader knows of cfg: existing source, target and rule types (rules cut
-    down to the sources and targets that remain), no http section, NATS unreachable."""
-    out = {k: v for k, v in cfg.items() if k in ("streams", "processor", "log")}
-    out["nats"] = {"url": "nats://127.0.0.1:1", "connect_timeout": "500ms"}
-    out["sources"] = [s for s in cfg.get("sources", []) if s.get("type") in EXISTING_SOURCES]
-    out["targets"] = [{k: v for k, v in t.items() if k in TODAY_TARGET_FIELDS}
-                      for t in cfg.get("targets", []) if t.get("type") in EXISTING_TARGETS]
-    srcs = {s["name"] for s in out["sources"]}
-    tgts = {t["name"] for t in out["targets"]}
-    ok_acts = lambda acts: [a for a in acts or [] if a.get("target") in tgts]
-    rules = []
-    for r in cfg.get("rules", []) or []:
-        r = json.loads(json.dumps(r))
-        if r.get("type") == "presence":
-            r["sources"] = [x for x in r["sources"] if x in srcs]
-            auth = r.get("authority")
-            if auth is not None:
-                auth = [x for x in (auth if isinstance(auth, list) else [auth]) if x in srcs]
-                if auth:
-                    r["authority"] = auth
-                else:
-                    del r["authority"]
-            for key in ("when_extra", "when_missing"):
-                if key in r:
-                    r[key] = {k: ok_acts(v) for k, v in r[key].items() if k in srcs and ok_acts(v)}
-                    if not r[key]:
-                        del r[key]
-            if len(r["sources"]) >= 2:
-                rules.append(r)
-        elif r.get("type") == "counter":
-            if r["counter"]["source"] in srcs and r["of"]["source"] in srcs:
-                r["fix"] = ok_acts(r.get("fix"))
-                rules.append(r)
-    out["rules"] = rules
-    return out
-
-
-def write_subsets(outdir):
-    paths = [os.path.join(SRC, "ops/examples/policies", f) for f in sorted(os.listdir(os.path.join(SRC, "ops/examples/policies")))
-             if f.endswith(".yaml")]
-    cm = yaml.safe_load(open(os.path.join(SRC, "ops/kubernetes/config.yaml")))
-    configs = [(os.path.basename(p), yaml.safe_load(open(p))) for p in paths]
-    configs.append(("kubernetes-configmap.yaml", yaml.safe_load(cm["data"]["trueup.yaml"])))
-    for name, cfg in configs:
-        sub = today_subset(cfg)
-        sub.setdefault("processor", {})["view"] = os.path.join(outdir, "no-view")  # never a real one
-        yaml.safe_dump(sub, open(os.path.join(outdir, name), "w"), sort_keys=False)
 
 
 def main():
-    if len(sys.argv) > 3 and sys.argv[2] == "--today":
-        write_subsets(sys.argv[3])
-        return 0
+    args = sys.argv[2:]
+    trueup = args[args.index("--trueup") + 1] if "--trueup" in args and args.index("--trueup") + 1 < len(args) else None
     results = []
     for check in (check_parse, check_alerts, check_scrape, check_dashboard, check_systemd, check_kubernetes,
-                  check_policies, check_node_example):
+                  lambda: check_policies(trueup), check_node_example):
         before = len(FAILS)
         try:
             line = check()
         except Exception as e:  # a file shaped so badly that a check could not run
-            fail(check.__name__, f"{type(e).__name__}: {e}")
-            line = check.__name__
+            fail(getattr(check, "__name__", "check"), f"{type(e).__name__}: {e}")
+            line = getattr(check, "__name__", "check")
         results.append(("ok  " if len(FAILS) == before else "FAIL") + " " + line)
     for r in results:
         print(r)

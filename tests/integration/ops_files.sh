@@ -3,8 +3,9 @@
 # Prometheus, Grafana, systemd or Kubernetes to deploy them to:
 #   1. ops_files.py: every YAML/JSON parses; PromQL of alerts and dashboard parses and uses only
 #      the metrics and labels of docs/metrics.md; systemd settings; Kubernetes objects against
-#      the API schemas, their references, RBAC against docs/operations.md and the config;
-#      example policies against the configuration format.
+#      the API schemas, their references and mounts, RBAC against docs/operations.md and the
+#      config; the example policies and the ConfigMap loaded by trueup's own loader
+#      (`trueup verify --offline`), with each case's rules.
 #   2. promtool (Debian package prometheus), when installed: check rules, check config, and
 #      the alert unit tests of ops/prometheus/alerts_test.yml.
 #   3. systemd-analyze, when installed: verify every unit, and their exposure (security).
@@ -15,25 +16,10 @@
 tu_setup
 
 /usr/bin/python3 -c 'import yaml' 2>/dev/null || tu_fail "python3-yaml is not installed (ops/install-deps.sh)"
-/usr/bin/python3 "$TU_SRC/tests/integration/ops_files.py" "$TU_SRC" || tu_fail "ops files (details above)"
-
-# --- trueup's own configuration loader on what exists today ---------------------------
-# The example policies use adapters and rule types that do not exist yet (issues 3-5); the
-# parts that do (redis and files sources, redis target, presence and counter rules, nats,
-# streams, processor, log) must load with trueup's loader as they are written.
-if [ -x "${TU_BUILD:-}/trueup" ]; then
-	mkdir -p "$TU_TMP/today"
-	/usr/bin/python3 "$TU_SRC/tests/integration/ops_files.py" "$TU_SRC" --today "$TU_TMP/today" ||
-		tu_fail "extracting today's parts of the example configurations"
-	for f in "$TU_TMP"/today/*.yaml; do
-		rc=0
-		"$TU_BUILD/trueup" --config "$f" status >/dev/null 2>"$TU_TMP/load.err" || rc=$?
-		[ "$rc" -ne 2 ] || { cat "$f" >&2; tu_fail "trueup's loader refuses $(basename "$f"): $(cat "$TU_TMP/load.err")"; }
-	done
-	echo "ok   trueup's loader accepts today's parts of $(ls "$TU_TMP"/today/*.yaml | wc -l) example configurations"
-else
-	echo "note no trueup binary in TU_BUILD: example configurations not loaded by trueup"
-fi
+# The example policies and the ConfigMap are loaded by trueup's own loader (verify --offline).
+[ -x "${TU_BUILD:-}/trueup" ] || tu_fail "no trueup binary in TU_BUILD (${TU_BUILD:-unset}): the policies cannot be loaded"
+/usr/bin/python3 "$TU_SRC/tests/integration/ops_files.py" "$TU_SRC" --trueup "$TU_BUILD/trueup" ||
+	tu_fail "ops files (details above)"
 
 # --- promtool -----------------------------------------------------------------------
 prom=$TU_SRC/ops/prometheus

@@ -144,8 +144,10 @@ tu_start_redis() {
 tu_redis() { redis-cli -p "$REDIS_PORT" "$@"; }
 
 # tu_wait_for SECONDS DESCRIPTION cmd args... : polls until cmd succeeds.
+# TU_WAIT_SCALE (default 1) multiplies every wait: a loaded or sanitized run is
+# slower, and a longer wait only delays a failure, never a pass.
 tu_wait_for() {
-	local secs=$1 what=$2
+	local secs=$(($1 * ${TU_WAIT_SCALE:-1})) what=$2
 	shift 2
 	local end=$((SECONDS + secs))
 	while [ $SECONDS -lt $end ]; do

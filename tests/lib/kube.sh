@@ -5,7 +5,9 @@
 #                              127.0.0.1 signed by it, and an unrelated CA
 #                              ($TU_TMP/kube/other-ca.pem)
 #   kube_start SEED TOKEN...   starts the fixture (tu_bg kubeapi) on a free port;
-#                              sets KUBE_PORT, KUBE_URL (https://127.0.0.1:PORT), KUBE_CA
+#                              sets KUBE_PORT, KUBE_URL (https://127.0.0.1:PORT), KUBE_CA;
+#                              waits KUBE_START_SECS (default 10) for it to load the seed;
+#                              KUBE_ARGS: more arguments for apiserver.py (--latency-ms 50)
 #   kube_ctl METHOD WHAT [JSON]  calls https://.../_control/WHAT, prints the reply
 #   kube_store                 the whole store as JSON ({objects: [...]})
 #   kube_object PLURAL-KIND NS NAME   one object from the store ("null" if gone)
@@ -47,9 +49,9 @@ kube_start() {
 	rm -f "$TU_TMP/kube/port"
 	tu_bg kubeapi "$KUBE_PY" "$KUBE_FIXTURE/apiserver.py" --cert "$TU_TMP/kube/server.pem" \
 		--key "$TU_TMP/kube/server.key" --seed "$seed" --port 0 \
-		--port-file "$TU_TMP/kube/port" "${args[@]}"
+		--port-file "$TU_TMP/kube/port" "${args[@]}" ${KUBE_ARGS:-}
 	local i
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < ${KUBE_START_SECS:-10} * 10; i++)); do
 		[ -s "$TU_TMP/kube/port" ] && break
 		sleep 0.1
 	done

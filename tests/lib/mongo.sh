@@ -4,7 +4,9 @@
 #   mongo_start [SEED]        starts the fixture on a free port, seeded from SEED
 #                             (relaxed extended JSON {db: {coll: [docs]}}); sets
 #                             MONGO_PORT, MONGO_URI and MONGO_LOG (one JSON line per
-#                             command the fixture received)
+#                             command the fixture received); waits MONGO_START_SECS
+#                             (default 10) for it to load the seed; MONGO_ARGS: more
+#                             arguments for server.py (--latency-ms 50)
 #   mongo_cmd DB JSON         one command (relaxed extended JSON) through the fixture's
 #                             client; prints the reply; fails if ok != 1
 #   mongo_docs DB COLL        the collection's documents, one relaxed JSON line each
@@ -23,8 +25,8 @@ mongo_start() {
 	for try in 1 2 3; do
 		MONGO_PORT=$(tu_free_port)
 		tu_bg mongo "$MONGO_PY" "$MONGO_FIXTURE/server.py" --port "$MONGO_PORT" \
-			--log "$MONGO_LOG" "${args[@]}"
-		if tu_wait_port "$MONGO_PORT" 100; then
+			--log "$MONGO_LOG" "${args[@]}" ${MONGO_ARGS:-}
+		if tu_wait_port "$MONGO_PORT" $((${MONGO_START_SECS:-10} * 10)); then
 			MONGO_URI="mongodb://127.0.0.1:$MONGO_PORT"
 			export MONGO_PORT MONGO_URI MONGO_LOG
 			return 0

@@ -31,7 +31,9 @@
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: actuator_cmd --url URL --target T --action A --id ID [options]\n"
+		"usage: actuator_cmd --url URL|--config FILE --target T --action A --id ID [options]\n"
+		"  --config FILE       connect with the nats section of a trueup config\n"
+		"                      (user, password file, TLS) instead of --url\n"
 		"  --param K=V         a param (repeat); sorted by key before sending\n"
 		"  --pre OP            add a precondition: equals exists absent field_equals none\n"
 		"  --pre-key K --pre-field F --pre-value V   of the last --pre\n"
@@ -70,8 +72,11 @@ static Trueup__V1__Mode parse_mode(const char *s)
 	return TRUEUP__V1__MODE__MODE_UNSPECIFIED;
 }
 
-/* Connects to url (no reconnects); prints the error and returns NULL. */
-static tu_bus *connect_to(const char *url)
+/*
+ * Connects to url, or as the nats section of the config file says (no
+ * reconnects); prints the error and returns NULL.
+ */
+static tu_bus *connect_to(const char *url, const char *config)
 {
 	struct tu_nats_config nc = {
 		.url = (char *)url,
@@ -80,12 +85,20 @@ static tu_bus *connect_to(const char *url)
 		.max_reconnect = 0,
 		.reconnect_wait = 100,
 	};
+	struct tu_config *cfg = NULL;
 	tu_bus *bus = NULL;
 	char err[512];
-	if (tu_bus_connect(&nc, NULL, &bus, err, sizeof(err)) != TU_OK) {
-		fprintf(stderr, "actuator_cmd: %s\n", err);
-		return NULL;
+	if (config != NULL) {
+		if (tu_config_load(config, &cfg, err, sizeof(err)) != TU_OK) {
+			fprintf(stderr, "actuator_cmd: %s\n", err);
+			return NULL;
+		}
+		nc = cfg->nats;
+		nc.max_reconnect = 0;
 	}
+	if (tu_bus_connect(&nc, NULL, &bus, err, sizeof(err)) != TU_OK)
+		fprintf(stderr, "actuator_cmd: %s\n", err);
+	tu_config_destroy(cfg);
 	return bus;
 }
 
@@ -93,6 +106,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, 'u' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "target", required_argument, NULL, 't' },
 		{ "action", required_argument, NULL, 'a' },
 		{ "id", required_argument, NULL, 'i' },
@@ -120,7 +134,7 @@ int main(int argc, char **argv)
 	Trueup__V1__Attr *params[MAX_PARAM];
 	Trueup__V1__Precondition *pres[MAX_PRE];
 	Trueup__V1__Precondition *last = NULL;
-	const char *url = NULL, *msg_id = NULL, *subject = NULL, *type = TU_TYPE_COMMAND;
+	const char *url = NULL, *config = NULL, *msg_id = NULL, *subject = NULL, *type = TU_TYPE_COMMAND;
 	bool garbage = false;
 	int c;
 
@@ -133,6 +147,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': url = optarg; break;
+		case 'C': config = optarg; break;
 		case 't': cmd.target = optarg; break;
 		case 'a': cmd.action = optarg; break;
 		case 'i': cmd.command_id = optarg; break;
@@ -200,7 +215,7 @@ int main(int argc, char **argv)
 		default: usage(); return 2;
 		}
 	}
-	if (url == NULL || optind != argc) {
+	if ((url == NULL) == (config == NULL) || optind != argc) {
 		usage();
 		return 2;
 	}
@@ -228,7 +243,7 @@ int main(int argc, char **argv)
 		msg_id = *cmd.command_id ? cmd.command_id : tu_arena_printf(&a, "test.%" PRId64,
 									    tu_clock_wall_ns());
 
-	tu_bus *bus = connect_to(url);
+	tu_bus *bus = connect_to(url, config);
 	if (bus == NULL)
 		return 1;
 	struct tu_bus_msg m = {

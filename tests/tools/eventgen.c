@@ -2,41 +2,23 @@
  * eventgen - publishes a deterministic stream of observations into
  * TRUEUP_EVENTS for the crash test and the benchmarks.
  *
- * Two sources ("a", the authority, and "b") scan in rounds. Round 1 and 2
- * are full scans, later rounds alternate full and delta scans (a delta scan
- * publishes what changed, explicit deletions, and one in eight unchanged
- * entities again). Each of `entities` indices owns a unit of entities:
+ * Two sources ("a", authority, and "b") each scan `entities` workers named
+ * w-<i> in rounds. Round 1 of both is a full scan; later rounds alternate
+ * full and delta scans. Source b differs from a by `drift_pct` percent of the
+ * entities (some extra, some missing), and a few of those flip between rounds,
+ * so presence rules open, update and resolve drift. The same arguments always
+ * produce the same messages (content and Nats-Msg-Id), so re-running is a
+ * no-op within the stream's duplicate window.
  *
- *   default   every index is worker w-<i>, in a and (per below) in b, with a
- *             status that changes every round: every observation changes its
- *             entity.
- *   --cases   the entities the five cases of tests/scenarios observe, for
- *             the bench policy tests/bench/fold.yaml.in (index i by i % 10):
- *               0-4, 9  worker w-<i> in a and b (status; b's is wrong, and
- *                       some workers are missing or extra in b), and b's
- *                       counter `workers` (value: largest index + 1)
- *               5       database-{a,b,c} db/db-<i> in a (desired) and b
- *                       (actual; quantities written differently)
- *               6       deployment prod/dep-<i>, its configmap and two pods
- *                       (a zombie and a port that disagrees, or image pulls
- *                       and the rollback to the last Ready image)
- *               7       lab session lab/session-u<i>: service, endpoints and
- *                       deployment (the deployment gone: an orphan)
- *               8       app apps/app-<i> (instance_count 2) and heartbeats of
- *                       its instances (service apps-app-<i>; a third one
- *                       comes and says goodbye, or hangs: TTL 100 ms)
- *             Every kind carries `rev` (the round), so every observation
- *             changes its entity and evaluates the rules that read it.
+ * --garbage G (the chaos suite, tests/chaos/garbage.sh) spreads G malformed
+ * messages evenly between the N valid ones, on trueup.obs.> and trueup.hb.>,
+ * in GARBAGE_KINDS kinds in turn (see garbage()); their Nats-Msg-Ids start
+ * with "garbage.", and the valid messages are the same as without them.
  *
- * drift_pct percent of the units drift: half of them always, half every
- * other round (so drift opens, updates and resolves all along). The same
- * arguments always produce the same messages (content and Nats-Msg-Id), so
- * re-running is a no-op within the stream's duplicate window. The scan that
- * --events cuts short ends incomplete (an absence is never inferred from it). --rate paces
- * publishing (messages per second; default: as fast as acks allow).
- *
- * usage: eventgen --url URL --events N [--entities N] [--drift-pct P] [--seed S]
- *                 [--cases] [--rate R]
+ * usage: eventgen --url URL --events N [--from I] [--entities N] [--drift-pct P] [--seed S]
+ *                 [--garbage G]
+ * (--from I: publish only messages I.. of the N, to feed a stream in steps;
+ * garbage due before message I is left out too)
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -48,22 +30,19 @@
 #include "clock.h"
 #include "config.h"
 #include "contract.h"
-#include "ids.h"
 #include "log.h"
 #include "pb.h"
 
 struct gen {
 	tu_bus *bus;
-	uint64_t sent, max;
+	uint64_t sent, max;            /* valid messages generated, and how many to generate */
+	uint64_t from;                 /* messages before this index are generated, not published */
+	uint64_t garbage, garbage_max; /* malformed ones published, and how many to publish */
+	unsigned seed;                 /* --seed: in every Nats-Msg-Id */
 	uint64_t rng;
-	double rate;     /* messages per second; 0: unpaced */
-	int64_t t0;      /* monotonic start, for pacing */
-	unsigned seed;   /* in scan ids */
-	bool cases;      /* the five cases' entities, not only workers */
-	uint64_t entities;
-	unsigned drift_pct;
-	struct tu_arena arena; /* one message's pieces */
 };
+
+#define GARBAGE_KINDS 8 /* kinds of malformed messages garbage() makes */
 
 static uint64_t next_rand(struct gen *g)
 {
@@ -73,43 +52,111 @@ static uint64_t next_rand(struct gen *g)
 	return g->rng;
 }
 
-/* Room for one more message before the END marker that closes the scan. */
-static bool room(const struct gen *g)
+static int publish_raw(struct gen *g, const char *subject, const char *type, const char *id,
+		       const void *data, size_t n)
 {
-	return g->sent + 1 < g->max;
-}
-
-static int publish(struct gen *g, const char *subject, const char *type, const char *id,
-		   const ProtobufCMessage *m)
-{
-	uint8_t buf[4096];
-	size_t n = protobuf_c_message_get_packed_size(m);
-	if (n > sizeof(buf)) {
-		fprintf(stderr, "eventgen: message %s too large\n", id);
-		return -1;
-	}
-	protobuf_c_message_pack(m, buf);
-	if (g->rate > 0) {
-		int64_t due = g->t0 + (int64_t)((double)g->sent * 1e9 / g->rate);
-		int64_t ahead = due - tu_clock_mono_ns();
-		if (ahead > 1000000)
-			tu_clock_sleep_ms(ahead / 1000000);
-	}
-	struct tu_bus_msg msg = { subject, type, id, NULL, buf, n };
+	struct tu_bus_msg msg = { subject, type, id, NULL, data, n };
 	for (int tries = 0; tries < 100; tries++) {
-		tu_status st = tu_bus_publish_async(g->bus, &msg);
-		if (st == TU_OK) {
-			g->sent++;
+		if (tu_bus_publish_async(g->bus, &msg) == TU_OK)
 			return 0;
-		}
 		tu_clock_sleep_ms(10);
 	}
 	fprintf(stderr, "eventgen: cannot publish %s\n", id);
 	return -1;
 }
 
-static int marker(struct gen *g, const char *src, const char *scan_id, bool begin, bool full,
-		  bool complete)
+static int pack_and_publish(struct gen *g, const char *subject, const char *type, const char *id,
+			    const ProtobufCMessage *m)
+{
+	uint8_t buf[4096];
+	size_t n = protobuf_c_message_get_packed_size(m);
+	protobuf_c_message_pack(m, buf);
+	return publish_raw(g, subject, type, id, buf, n);
+}
+
+/*
+ * Publishes malformed message number k (0-based): kind k % GARBAGE_KINDS, each
+ * something the fold must park as a dead letter:
+ *   0 bytes that are not protobuf on trueup.obs.a.worker
+ *   1 an observation whose source (b) disagrees with its subject (a)
+ *   2 an observation whose entity kind is not a valid name
+ *   3 bytes that are not protobuf on trueup.hb.<service>.<instance>
+ *   4 a heartbeat with ttl_ms 0
+ *   5 a heartbeat of another instance (i2) than its subject's (i1)
+ *   6 an observation whose attributes are not sorted
+ *   7 a scan marker without a phase on trueup.obs.a._scan
+ */
+static int garbage(struct gen *g, uint64_t k)
+{
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x42 };
+	char id[96], name[64];
+	snprintf(id, sizeof(id), "garbage.%u.%" PRIu64, g->seed, k);
+	snprintf(name, sizeof(name), "g-%" PRIu64, k);
+	Trueup__V1__EntityRef e = TRUEUP__V1__ENTITY_REF__INIT;
+	e.kind = "worker";
+	e.namespace_ = "default";
+	e.name = name;
+	Trueup__V1__Attr a1 = TRUEUP__V1__ATTR__INIT, a2 = TRUEUP__V1__ATTR__INIT;
+	a1.key = "z";
+	a1.value = "1";
+	a2.key = "a";
+	a2.value = "2";
+	Trueup__V1__Attr *attrs[2] = { &a1, &a2 };
+	Trueup__V1__ObservedState o = TRUEUP__V1__OBSERVED_STATE__INIT;
+	o.source = "a";
+	o.scan_id = "garbage";
+	o.entity = &e;
+	Trueup__V1__Heartbeat h = TRUEUP__V1__HEARTBEAT__INIT;
+	Trueup__V1__ScanMarker m = TRUEUP__V1__SCAN_MARKER__INIT;
+	const char *obs = "trueup.obs.a.worker";
+	g->garbage++;
+	if (g->sent <= g->from)
+		return 0; /* due before the first message published */
+	switch (k % GARBAGE_KINDS) {
+	case 0: return publish_raw(g, obs, TU_TYPE_OBSERVED, id, junk, sizeof(junk));
+	case 1:
+		o.source = "b";
+		return pack_and_publish(g, obs, TU_TYPE_OBSERVED, id, &o.base);
+	case 2:
+		e.kind = "Bad Kind";
+		return pack_and_publish(g, obs, TU_TYPE_OBSERVED, id, &o.base);
+	case 3: return publish_raw(g, "trueup.hb.svc.i1", TU_TYPE_HEARTBEAT, id, junk, sizeof(junk));
+	case 4:
+		h.service = "svc";
+		h.instance = "i1";
+		h.ttl_ms = 0;
+		return pack_and_publish(g, "trueup.hb.svc.i1", TU_TYPE_HEARTBEAT, id, &h.base);
+	case 5:
+		h.service = "svc";
+		h.instance = "i2";
+		h.ttl_ms = 1000;
+		return pack_and_publish(g, "trueup.hb.svc.i1", TU_TYPE_HEARTBEAT, id, &h.base);
+	case 6:
+		o.attrs = attrs;
+		o.n_attrs = 2;
+		return pack_and_publish(g, obs, TU_TYPE_OBSERVED, id, &o.base);
+	default:
+		m.source = "a";
+		m.scan_id = "garbage";
+		return pack_and_publish(g, "trueup.obs.a._scan", TU_TYPE_SCAN, id, &m.base);
+	}
+}
+
+/* Publishes one valid message, then the garbage due by now (spread evenly). */
+static int publish(struct gen *g, const char *subject, const char *type, const char *id,
+		   const ProtobufCMessage *m)
+{
+	if (g->sent >= g->from && pack_and_publish(g, subject, type, id, m) != 0)
+		return -1;
+	g->sent++;
+	while (g->garbage < g->garbage_max && g->garbage * g->max < g->sent * g->garbage_max) {
+		if (garbage(g, g->garbage) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int marker(struct gen *g, const char *src, const char *scan_id, bool begin, bool full)
 {
 	Trueup__V1__ScanMarker m = TRUEUP__V1__SCAN_MARKER__INIT;
 	m.source = (char *)src;
@@ -117,78 +164,43 @@ static int marker(struct gen *g, const char *src, const char *scan_id, bool begi
 	m.phase = begin ? TRUEUP__V1__SCAN_MARKER__PHASE__PHASE_BEGIN
 			: TRUEUP__V1__SCAN_MARKER__PHASE__PHASE_END;
 	m.full = full;
-	m.complete = !begin && complete;
+	m.complete = !begin;
 	char subject[128], id[128];
 	snprintf(subject, sizeof(subject), "trueup.obs.%s._scan", src);
 	snprintf(id, sizeof(id), "%s.%s", scan_id, begin ? "b" : "e");
 	return publish(g, subject, TU_TYPE_SCAN, id, &m.base);
 }
 
-/* ---- what each source holds in a round ---------------------------------------------- */
-
-#define MAX_UNIT 8  /* entities of one unit in one source */
-#define MAX_ATTRS 12
-
-/* One entity as a source sees it in one round. */
-struct ent {
-	const char *kind, *ns;
-	char name[64];
-	bool present;
-	const char *keys[MAX_ATTRS];
-	char vals[MAX_ATTRS][64];
-	bool volatile_[MAX_ATTRS]; /* changes every round: not a change worth a delta */
-	size_t n;
-};
-
-struct unit {
-	struct ent e[MAX_UNIT];
-	size_t n;
-};
-
-static struct ent *add(struct unit *u, const char *kind, const char *ns, bool present,
-		       const char *fmt, uint64_t i)
+static int observe(struct gen *g, const char *src, const char *scan_id, uint64_t i, bool deleted,
+		   uint64_t round)
 {
-	struct ent *e = &u->e[u->n++];
-	memset(e, 0, sizeof(*e));
-	e->kind = kind;
-	e->ns = ns;
-	e->present = present;
-	snprintf(e->name, sizeof(e->name), fmt, i);
-	return e;
+	char name[64], status[32], id[160];
+	snprintf(name, sizeof(name), "w-%" PRIu64, i);
+	snprintf(status, sizeof(status), "r%" PRIu64, (i + round) % 3);
+	Trueup__V1__EntityRef e = TRUEUP__V1__ENTITY_REF__INIT;
+	e.kind = "worker";
+	e.namespace_ = "default";
+	e.name = name;
+	Trueup__V1__Attr a = TRUEUP__V1__ATTR__INIT;
+	a.key = "status";
+	a.value = status;
+	Trueup__V1__Attr *attrs[1] = { &a };
+	Trueup__V1__ObservedState o = TRUEUP__V1__OBSERVED_STATE__INIT;
+	o.source = (char *)src;
+	o.scan_id = (char *)scan_id;
+	o.entity = &e;
+	o.deleted = deleted;
+	if (!deleted) {
+		o.attrs = attrs;
+		o.n_attrs = 1;
+	}
+	char subject[128];
+	snprintf(subject, sizeof(subject), "trueup.obs.%s.worker", src);
+	snprintf(id, sizeof(id), "%s.%" PRIu64, scan_id, i);
+	return publish(g, subject, TU_TYPE_OBSERVED, id, &o.base);
 }
 
-static void attr(struct ent *e, const char *key, const char *val)
-{
-	e->keys[e->n] = key;
-	snprintf(e->vals[e->n], sizeof(e->vals[0]), "%s", val);
-	e->volatile_[e->n] = false;
-	e->n++;
-}
-
-static void attr_rev(struct ent *e, uint64_t round)
-{
-	char v[24];
-	snprintf(v, sizeof(v), "%" PRIu64, round);
-	attr(e, "rev", v);
-	e->volatile_[e->n - 1] = true;
-}
-
-/* Is unit i one of the drifting ones? *odd: one of the half that flaps. */
-static bool drifting(const struct gen *g, uint64_t i, bool *odd)
-{
-	uint64_t slot = (i / 10) % 100;
-	*odd = slot % 2 == 1;
-	return slot < g->drift_pct;
-}
-
-/* Does unit i drift in round r? Half of the drifting units always, half in odd rounds. */
-static bool drifts(const struct gen *g, uint64_t i, uint64_t round)
-{
-	bool odd = false;
-	return drifting(g, i, &odd) && (!odd || round % 2 == 1);
-}
-
-/* Is worker i in source b during round r? a holds everything. */
+/* Is entity i in source b during round r? a holds everything. */
 static bool in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_pct)
 {
 	uint64_t span = entities * drift_pct / 100;
@@ -201,267 +213,20 @@ static bool in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_p
 	return (slot % 2 == 0) ? false : (round % 2 == 0);
 }
 
-static void unit_worker(const struct gen *g, uint64_t i, uint64_t round, bool a, struct unit *u)
-{
-	bool here = a || in_b(i, round, g->entities, g->drift_pct);
-	struct ent *e = add(u, "worker", "default", here, "w-%" PRIu64, i);
-	if (!g->cases) {
-		char status[32];
-		snprintf(status, sizeof(status), "r%" PRIu64, (i + round) % 3);
-		attr(e, "status", status);
-		e->volatile_[0] = true;
-		return;
-	}
-	attr_rev(e, round);
-	/* b says `initializing` where a worker drifts (another slice than presence's) */
-	bool stuck = !a && (i % 100) >= g->drift_pct && (i % 100) < 2 * g->drift_pct &&
-		     (i % 2 == 0 || round % 2 == 1);
-	attr(e, "status", stuck ? "initializing" : "ready");
-}
-
-static void unit_database(const struct gen *g, uint64_t i, uint64_t round, bool a,
-			  struct unit *u)
-{
-	static const char *const kinds[] = { "database-a", "database-b", "database-c" };
-	struct ent *e = add(u, kinds[(i / 10) % 3], "db", true, "db-%" PRIu64, i);
-	attr(e, "cpu", a ? "500m" : "0.5");
-	attr(e, "memory", a ? "1Gi" : "1024Mi");
-	attr(e, "replicas", "3");
-	attr_rev(e, round);
-	attr(e, "storage", a || !drifts(g, i, round) ? "10Gi" : "20Gi");
-}
-
-static void unit_deployment(const struct gen *g, uint64_t i, uint64_t round, struct unit *u)
-{
-	/*
-	 * Drifting units: the configmap's port disagrees and pod 0 is a zombie
-	 * (even slots), or (odd) an image that cannot be pulled, two rounds in
-	 * four (longer than the rule's `for:`).
-	 */
-	bool odd = false, drift = drifting(g, i, &odd);
-	bool port = drift && !odd;
-	bool zombie = port;
-	bool pull = drift && odd && (round / 2) % 2 == 1;
-	char image[64], rs[64];
-	snprintf(image, sizeof(image), "registry.local/app-%" PRIu64 ":%s", i, pull ? "v2" : "v1");
-	snprintf(rs, sizeof(rs), "dep-%" PRIu64 "-5d8f7", i);
-	struct ent *d = add(u, "deployment", "prod", true, "dep-%" PRIu64, i);
-	attr(d, "available_replicas", pull ? "1" : "2");
-	attr(d, "container_port", "50054");
-	attr(d, "generation", pull ? "6" : "5");
-	attr(d, "image", image);
-	attr(d, "liveness_port", "");
-	attr(d, "observed_generation", pull ? "6" : "5");
-	attr(d, "readiness_port", "50054");
-	attr(d, "replicas", "2");
-	attr_rev(d, round);
-	attr(d, "updated_replicas", pull ? "1" : "2");
-	struct ent *c = add(u, "configmap", "prod", true, "dep-%" PRIu64 "-config", i);
-	attr(c, "port", port ? "50053" : "50054");
-	attr_rev(c, round);
-	for (int k = 0; k < 2; k++) {
-		char fmt[64], uid[64];
-		snprintf(fmt, sizeof(fmt), "dep-%%" PRIu64 "-5d8f7-%d", k);
-		struct ent *p = add(u, "pod", "prod", true, fmt, i);
-		const char *reason = pull && k == 1     ? "ImagePullBackOff"
-				     : zombie && k == 0 ? "ContainerStatusUnknown"
-							: "";
-		const char *phase = pull && k == 1 ? "Pending" : zombie && k == 0 ? "Unknown" : "Running";
-		snprintf(uid, sizeof(uid), "uid-%" PRIu64 "-%d", i, k);
-		attr(p, "deletion_timestamp", "");
-		attr(p, "image", image);
-		attr(p, "owner", rs);
-		attr(p, "phase", phase);
-		attr(p, "reason", reason);
-		attr_rev(p, round);
-		attr(p, "uid", uid);
-	}
-}
-
-static void unit_lab(const struct gen *g, uint64_t i, uint64_t round, struct unit *u)
-{
-	bool orphan = drifts(g, i, round);
-	char ip[32];
-	snprintf(ip, sizeof(ip), "10.%" PRIu64 ".%" PRIu64 ".%" PRIu64, (i >> 16) & 255,
-		 (i >> 8) & 255, i & 255);
-	struct ent *s = add(u, "service", "lab", true, "session-u%" PRIu64, i);
-	attr_rev(s, round);
-	attr(s, "uid", "svc");
-	struct ent *ep = add(u, "endpoints", "lab", true, "session-u%" PRIu64, i);
-	attr(ep, "ready_0", orphan ? "none" : ip);
-	attr(ep, "ready_1", "none");
-	attr_rev(ep, round);
-	struct ent *d = add(u, "deployment", "lab", !orphan, "session-u%" PRIu64, i);
-	attr_rev(d, round);
-	attr(d, "uid", "dep");
-}
-
-static void unit_app(uint64_t i, uint64_t round, struct unit *u)
-{
-	struct ent *e = add(u, "app", "apps", true, "app-%" PRIu64, i);
-	attr(e, "instance_count", "2");
-	attr_rev(e, round);
-}
-
-/* What source a (or b) holds of unit i in round r. */
-static void unit_of(const struct gen *g, uint64_t i, uint64_t round, bool a, struct unit *u)
-{
-	u->n = 0;
-	unsigned k = g->cases ? (unsigned)(i % 10) : 0;
-	if (k == 5)
-		unit_database(g, i, round, a, u);
-	else if (k >= 6 && k <= 8 && !a)
-		return; /* only a observes these */
-	else if (k == 6)
-		unit_deployment(g, i, round, u);
-	else if (k == 7)
-		unit_lab(g, i, round, u);
-	else if (k == 8)
-		unit_app(i, round, u);
-	else
-		unit_worker(g, i, round, a, u);
-}
-
-/* ---- publishing ------------------------------------------------------------------------ */
-
-static bool same_state(const struct ent *x, const struct ent *y)
-{
-	if (x->present != y->present || x->n != y->n)
-		return false;
-	for (size_t j = 0; j < x->n; j++)
-		if (!x->volatile_[j] && strcmp(x->vals[j], y->vals[j]) != 0)
-			return false;
-	return true;
-}
-
-static int observe(struct gen *g, const char *src, const char *scan_id, const struct ent *e)
-{
-	tu_arena_reset(&g->arena);
-	Trueup__V1__ObservedState o = TRUEUP__V1__OBSERVED_STATE__INIT;
-	o.source = (char *)src;
-	o.scan_id = (char *)scan_id;
-	o.entity = tu_pb_entity(&g->arena, e->kind, e->ns, e->name);
-	o.deleted = !e->present;
-	if (e->present) {
-		o.attrs = tu_arena_alloc(&g->arena, e->n * sizeof(*o.attrs));
-		for (size_t j = 0; j < e->n; j++)
-			o.attrs[j] = tu_pb_attr(&g->arena, e->keys[j], e->vals[j]);
-		o.n_attrs = e->n;
-		tu_pb_attrs_sort(o.attrs, o.n_attrs);
-	}
-	char subject[160], id[200];
-	snprintf(subject, sizeof(subject), "trueup.obs.%s.%s", src, e->kind);
-	if (g->cases)
-		snprintf(id, sizeof(id), "%s.%s.%s.%s", scan_id, e->kind, e->ns, e->name);
-	else
-		snprintf(id, sizeof(id), "%s.%s", scan_id, e->name + 2); /* w-<i>: <i> */
-	return publish(g, subject, TU_TYPE_OBSERVED, id, &o.base);
-}
-
-/*
- * Heartbeats of app unit i in round r: instances 0 and 1 always (TTL 60 s).
- * Drifting units have a third: always (even slots), or (odd) in odd rounds,
- * and in even ones it says goodbye (round % 4 == 0) or hangs (its last
- * heartbeat had a 100 ms TTL).
- */
-static int heartbeats(struct gen *g, uint64_t i, uint64_t round)
-{
-	char service[64];
-	snprintf(service, sizeof(service), "apps-app-%" PRIu64, i);
-	bool odd = false, drift = drifting(g, i, &odd);
-	bool hangs = odd && round % 2 == 0 && round % 4 != 0;
-	for (int k = 0; k < 3 && room(g); k++) {
-		bool third = k == 2;
-		if (third && (!drift || hangs))
-			continue;
-		char instance[64], subject[200], id[240], stok[80], itok[80];
-		snprintf(instance, sizeof(instance), "app-%" PRIu64 "-%d", i, k);
-		Trueup__V1__Heartbeat h = TRUEUP__V1__HEARTBEAT__INIT;
-		h.service = service;
-		h.instance = instance;
-		h.ttl_ms = third && odd ? 100 : 60000;
-		h.sequence = round;
-		h.stopping = third && odd && round % 4 == 0;
-		if (!tu_token_escape(service, stok, sizeof(stok)) ||
-		    !tu_token_escape(instance, itok, sizeof(itok)))
-			return -1;
-		snprintf(subject, sizeof(subject), "%s.%s.%s", TU_SUBJ_HB, stok, itok);
-		snprintf(id, sizeof(id), "hb.%s.%s.%" PRIu64, service, instance, round);
-		if (publish(g, subject, TU_TYPE_HEARTBEAT, id, &h.base) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int counter(struct gen *g, const char *scan_id, uint64_t round)
-{
-	uint64_t top = g->entities - 1;
-	while (top > 0 && (top % 10 >= 5 && top % 10 <= 8))
-		top--;
-	struct ent e = { .kind = "counter", .ns = "default", .present = true };
-	snprintf(e.name, sizeof(e.name), "workers");
-	char v[32];
-	snprintf(v, sizeof(v), "%" PRIu64, round % 2 == 1 && g->drift_pct > 0 ? top : top + 1);
-	attr(&e, "value", v);
-	return observe(g, "b", scan_id, &e);
-}
-
-/* One scan of source src in round r. */
-static int scan(struct gen *g, bool a, uint64_t round)
-{
-	const char *src = a ? "a" : "b";
-	bool full = round <= 2 || round % 2 == 1;
-	char scan_id[64];
-	snprintf(scan_id, sizeof(scan_id), "%s-%u-%" PRIu64, src, g->seed, round);
-	int rc = marker(g, src, scan_id, true, full, false);
-	if (rc == 0 && g->cases && !a && full && room(g))
-		rc = counter(g, scan_id, round);
-	struct unit now, before;
-	uint64_t i = 0;
-	bool cut = false;
-	for (; i < g->entities && room(g) && rc == 0; i++) {
-		unit_of(g, i, round, a, &now);
-		unit_of(g, i, round > 1 ? round - 1 : round, a, &before);
-		size_t j = 0;
-		for (; j < now.n && room(g) && rc == 0; j++) {
-			const struct ent *e = &now.e[j];
-			bool was = round > 1 && before.e[j].present;
-			if (full) {
-				if (e->present)
-					rc = observe(g, src, scan_id, e);
-			} else if (e->present != was) {
-				rc = observe(g, src, scan_id, e);
-			} else if (e->present && !same_state(e, &before.e[j])) {
-				rc = observe(g, src, scan_id, e);
-			} else if (e->present && next_rand(g) % 8 == 0) {
-				rc = observe(g, src, scan_id, e);
-			}
-		}
-		cut = cut || j < now.n;
-		if (rc == 0 && g->cases && a && i % 10 == 8)
-			rc = heartbeats(g, i, round);
-	}
-	/* A scan cut short by --events ends incomplete, as a producer's would. */
-	if (rc == 0)
-		rc = marker(g, src, scan_id, false, full, i == g->entities && !cut);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	const char *url = NULL;
-	uint64_t events = 0, entities = 10000;
+	uint64_t events = 0, entities = 10000, from = 0;
+	uint64_t garbage_max = 0;
 	unsigned drift_pct = 2, seed = 1;
-	bool cases = false;
-	double rate = 0;
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
 		{ "events", required_argument, NULL, 'n' },
 		{ "entities", required_argument, NULL, 'e' },
 		{ "drift-pct", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 's' },
-		{ "cases", no_argument, NULL, 'c' },
-		{ "rate", required_argument, NULL, 'r' },
+		{ "garbage", required_argument, NULL, 'g' },
+		{ "from", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -472,15 +237,15 @@ int main(int argc, char **argv)
 		case 'e': entities = strtoull(optarg, NULL, 10); break;
 		case 'd': drift_pct = (unsigned)atoi(optarg); break;
 		case 's': seed = (unsigned)atoi(optarg); break;
-		case 'c': cases = true; break;
-		case 'r': rate = strtod(optarg, NULL); break;
+		case 'g': garbage_max = strtoull(optarg, NULL, 10); break;
+		case 'f': from = strtoull(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: eventgen --url URL --events N [--entities N] "
-					"[--drift-pct P] [--seed S] [--cases] [--rate R]\n");
+					"[--from I] [--drift-pct P] [--seed S] [--garbage G]\n");
 			return 2;
 		}
 	}
-	if (url == NULL || events == 0 || drift_pct > 100 || entities == 0) {
+	if (url == NULL || events == 0 || drift_pct > 100) {
 		fprintf(stderr, "eventgen: --url and --events are required\n");
 		return 2;
 	}
@@ -488,31 +253,50 @@ int main(int argc, char **argv)
 	struct tu_nats_config nc = { .url = (char *)url, .connect_timeout = 2000,
 				     .request_timeout = 10000, .max_reconnect = 60,
 				     .reconnect_wait = 500 };
-	struct gen g = { .max = events, .rng = 0x9e3779b97f4a7c15ULL ^ seed, .rate = rate,
-			 .seed = seed, .cases = cases, .entities = entities, .drift_pct = drift_pct };
-	tu_arena_init(&g.arena, 16 * 1024);
+	struct gen g = { .max = events, .from = from, .garbage_max = garbage_max, .seed = seed,
+			 .rng = 0x9e3779b97f4a7c15ULL ^ seed };
 	char err[512];
 	struct tu_bus_opts bo = { .name = "eventgen", .max_pending = 8192, .keep_failed = true };
 	if (tu_bus_connect(&nc, &bo, &g.bus, err, sizeof(err)) != TU_OK) {
 		fprintf(stderr, "eventgen: %s\n", err);
-		tu_arena_release(&g.arena);
 		return 1;
 	}
-	g.t0 = tu_clock_mono_ns();
+	int64_t t0 = tu_clock_mono_ns();
 	int rc = 0;
-	for (uint64_t round = 1; g.sent < g.max && rc == 0; round++)
-		for (int s = 0; s < 2 && g.sent < g.max && rc == 0; s++)
-			rc = scan(&g, s == 0, round);
+	for (uint64_t round = 1; g.sent < g.max && rc == 0; round++) {
+		for (int s = 0; s < 2 && g.sent < g.max && rc == 0; s++) {
+			const char *src = s == 0 ? "a" : "b";
+			bool full = round <= 2 || round % 2 == 1;
+			char scan_id[64];
+			snprintf(scan_id, sizeof(scan_id), "%s-%u-%" PRIu64, src, seed, round);
+			rc = marker(&g, src, scan_id, true, full);
+			for (uint64_t i = 0; i < entities && g.sent + 1 < g.max && rc == 0; i++) {
+				bool here = s == 0 || in_b(i, round, entities, drift_pct);
+				bool before = s == 0 || round == 1 ||
+					      in_b(i, round - 1, entities, drift_pct);
+				if (full) {
+					if (here)
+						rc = observe(&g, src, scan_id, i, false, round);
+				} else if (here != before) {
+					rc = observe(&g, src, scan_id, i, !here, round);
+				} else if (here && next_rand(&g) % 8 == 0) {
+					rc = observe(&g, src, scan_id, i, false, round);
+				}
+			}
+			if (rc == 0)
+				rc = marker(&g, src, scan_id, false, full);
+		}
+	}
 	size_t unsent = 0;
 	tu_status st = tu_bus_async_complete(g.bus, 60000, 5, &unsent);
-	double secs = (double)(tu_clock_mono_ns() - g.t0) / 1e9;
+	double secs = (double)(tu_clock_mono_ns() - t0) / 1e9;
 	if (st != TU_OK) {
 		fprintf(stderr, "eventgen: %zu messages not acked: %s\n", unsent, tu_status_str(st));
 		rc = 1;
 	}
-	fprintf(stderr, "eventgen: published %" PRIu64 " events in %.2fs (%.0f/s)\n", g.sent, secs,
-		secs > 0 ? (double)g.sent / secs : 0.0);
+	uint64_t pub = g.sent > g.from ? g.sent - g.from : 0;
+	fprintf(stderr, "eventgen: published %" PRIu64 " events (+ %" PRIu64 " garbage generated) in "
+		"%.2fs (%.0f/s)\n", pub, g.garbage, secs, secs > 0 ? (double)pub / secs : 0.0);
 	tu_bus_destroy(g.bus, 1000);
-	tu_arena_release(&g.arena);
 	return rc;
 }

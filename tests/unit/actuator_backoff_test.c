@@ -8,6 +8,16 @@
 
 #include "actuator.h"
 
+#define TU_ACTUATOR_BACKOFF_BASE_MS 1000 /* the defaults: retry_backoff */
+#define TU_ACTUATOR_BACKOFF_CAP_MS 60000 /* retry_backoff_max */
+
+static int64_t bo(uint64_t delivery, uint64_t rnd)
+{
+	struct tu_target_config t = { .retry_backoff = TU_ACTUATOR_BACKOFF_BASE_MS,
+				      .retry_backoff_max = TU_ACTUATOR_BACKOFF_CAP_MS };
+	return tu_actuator_backoff_ms(&t, delivery, rnd);
+}
+
 /* Window of a delivery: BASE * 2^(d-1), capped. */
 static int64_t window(uint64_t d)
 {
@@ -20,9 +30,9 @@ static int64_t window(uint64_t d)
 static void backoff_first_delivery(void **state)
 {
 	(void)state;
-	assert_int_equal(tu_actuator_backoff_ms(1, 0), 500);
-	assert_int_equal(tu_actuator_backoff_ms(1, 500), 1000);
-	assert_int_equal(tu_actuator_backoff_ms(1, 501), 500);
+	assert_int_equal(bo(1, 0), 500);
+	assert_int_equal(bo(1, 500), 1000);
+	assert_int_equal(bo(1, 501), 500);
 }
 
 static void backoff_within_bounds(void **state)
@@ -35,7 +45,7 @@ static void backoff_within_bounds(void **state)
 			r ^= r << 13;
 			r ^= r >> 7;
 			r ^= r << 17;
-			int64_t ms = tu_actuator_backoff_ms(d, r);
+			int64_t ms = bo(d, r);
 			assert_true(ms >= w / 2);
 			assert_true(ms <= w);
 		}
@@ -45,20 +55,20 @@ static void backoff_within_bounds(void **state)
 static void backoff_doubles_then_caps(void **state)
 {
 	(void)state;
-	assert_int_equal(tu_actuator_backoff_ms(2, UINT64_MAX - (UINT64_MAX % 1001)), 1000);
-	assert_int_equal(tu_actuator_backoff_ms(3, 2000), 4000);
-	assert_int_equal(tu_actuator_backoff_ms(6, 16000), 32000);
-	assert_int_equal(tu_actuator_backoff_ms(7, 30000), TU_ACTUATOR_BACKOFF_CAP_MS);
-	assert_int_equal(tu_actuator_backoff_ms(100, 30000), TU_ACTUATOR_BACKOFF_CAP_MS);
-	assert_int_equal(tu_actuator_backoff_ms(100, 0), TU_ACTUATOR_BACKOFF_CAP_MS / 2);
+	assert_int_equal(bo(2, UINT64_MAX - (UINT64_MAX % 1001)), 1000);
+	assert_int_equal(bo(3, 2000), 4000);
+	assert_int_equal(bo(6, 16000), 32000);
+	assert_int_equal(bo(7, 30000), TU_ACTUATOR_BACKOFF_CAP_MS);
+	assert_int_equal(bo(100, 30000), TU_ACTUATOR_BACKOFF_CAP_MS);
+	assert_int_equal(bo(100, 0), TU_ACTUATOR_BACKOFF_CAP_MS / 2);
 }
 
 static void backoff_extreme_deliveries(void **state)
 {
 	(void)state;
 	/* delivery 0 (never sent by JetStream) behaves like the first */
-	assert_int_equal(tu_actuator_backoff_ms(0, 0), 500);
-	int64_t ms = tu_actuator_backoff_ms(UINT64_MAX, UINT64_MAX);
+	assert_int_equal(bo(0, 0), 500);
+	int64_t ms = bo(UINT64_MAX, UINT64_MAX);
 	assert_true(ms >= TU_ACTUATOR_BACKOFF_CAP_MS / 2 && ms <= TU_ACTUATOR_BACKOFF_CAP_MS);
 }
 
@@ -68,7 +78,7 @@ static void backoff_jitter_spreads(void **state)
 	/* Different random inputs give different delays: retries do not march in step. */
 	int64_t seen_low = 0, seen_high = 0;
 	for (uint64_t r = 0; r < 30000; r += 7) {
-		int64_t ms = tu_actuator_backoff_ms(7, r);
+		int64_t ms = bo(7, r);
 		if (ms < 40000)
 			seen_low++;
 		if (ms > 50000)

@@ -164,6 +164,19 @@ static void parse_errors(void **state)
 	p(&m, "resource", "pods");
 	expect_bad(&m, NULL, "param name: missing");
 	cmd_release(&m);
+	/* an entity named ".." must not turn DELETE .../pods/.. into DELETE of the namespace */
+	cmd_init(&m, "delete");
+	p(&m, "name", "..");
+	p(&m, "namespace", "shop");
+	p(&m, "resource", "pods");
+	expect_bad(&m, NULL, "param name: \"..\" is not an object name");
+	cmd_release(&m);
+	cmd_init(&m, "delete");
+	p(&m, "name", "web-1");
+	p(&m, "namespace", ".");
+	p(&m, "resource", "pods");
+	expect_bad(&m, NULL, "param namespace: \".\" is not a namespace");
+	cmd_release(&m);
 	cmd_init(&m, "delete");
 	p(&m, "name", "x");
 	p(&m, "resource", "gizmos");

@@ -593,6 +593,10 @@ static void lookups_and_names(void **state)
 	assert_string_equal(tu_rule_mode_str(TU_MODE_PROPOSE), "propose");
 	assert_string_equal(tu_rule_mode_str(TU_MODE_ENFORCE), "enforce");
 	assert_non_null(tu_rule_mode_str((enum tu_rule_mode)99));
+	assert_string_equal(tu_source_type_str(TU_SOURCE_KUBE), "kubernetes");
+	assert_string_equal(tu_source_type_str(TU_SOURCE_HTTP), "http");
+	assert_string_equal(tu_target_type_str(TU_TARGET_MONGODB), "mongodb");
+	assert_string_equal(tu_target_type_str((enum tu_target_type)99), "unknown");
 	assert_null(tu_kvlist_get(&empty, "key"));
 	assert_null(tu_kvlist_get(NULL, "key"));
 	tu_config_destroy(NULL);
@@ -625,6 +629,23 @@ static void err_bad_duration(void **state)
 			  "    sources: [a, b]\n"
 			  "    for: soon\n",
 		     "t.yaml:11:10: rules[0].for: ", "invalid duration \"soon\" (e.g. 30s");
+	/*
+	 * Found with fuzz_config: durations up to int64 milliseconds loaded, and
+	 * a deadline (now + duration, in nanoseconds) then overflowed.
+	 */
+	expect_error(BASE "  - name: r\n"
+			  "    type: presence\n"
+			  "    kind: k\n"
+			  "    sources: [a, b]\n"
+			  "    for: 36500d1ms\n",
+		     "t.yaml:11:10: rules[0].for: ", "is too large (at most 876000h)");
+	expect_error("processor: { command_ttl: 106751991167d }\n",
+		     "t.yaml:1:27: processor.command_ttl: ", "is too large");
+	struct tu_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load("processor: { command_ttl: 36500d }\n", &cfg, err, sizeof(err)), TU_OK);
+	assert_int_equal(cfg->processor.command_ttl, TU_MAX_DURATION_MS);
+	tu_config_destroy(cfg);
 }
 
 static void http_listen_addresses(void **state)
@@ -645,6 +666,45 @@ static void http_listen_addresses(void **state)
 	tu_config_destroy(cfg);
 	expect_error("http: { producer: nowhere }\n", "t.yaml:1:19: http.producer: ",
 		     "is not host:port");
+}
+
+/* processor.lease: defaults, bounds, names, and the duplicate windows it needs. */
+static void processor_lease(void **state)
+{
+	(void)state;
+	struct tu_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load("processor: {}\n", &cfg, err, sizeof(err)), TU_OK);
+	assert_false(cfg->processor.lease.enabled);
+	assert_string_equal(cfg->processor.lease.bucket, "trueup_leases");
+	assert_string_equal(cfg->processor.lease.partition, "0");
+	assert_int_equal(cfg->processor.lease.ttl, 10000);
+	assert_int_equal(cfg->processor.lease.renew, 2000);
+	tu_config_destroy(cfg);
+	assert_int_equal(load("processor:\n  lease: { enabled: true, bucket: ha-1, partition: eu_1, "
+			      "ttl: 4s, renew: 1s }\n",
+			      &cfg, err, sizeof(err)),
+			 TU_OK);
+	assert_true(cfg->processor.lease.enabled);
+	assert_string_equal(cfg->processor.lease.bucket, "ha-1");
+	assert_string_equal(cfg->processor.lease.partition, "eu_1");
+	assert_int_equal(cfg->processor.lease.ttl, 4000);
+	tu_config_destroy(cfg);
+	expect_error("processor:\n  lease: { ttl: 2s, renew: 1500ms }\n",
+		     "t.yaml:2:10: processor.lease: ", "must be at most half the ttl");
+	expect_error("processor:\n  lease: { bucket: a.b }\n", "t.yaml:2:10: processor.lease: ",
+		     "bucket \"a.b\": letters, digits");
+	expect_error("processor:\n  lease: { partition: \"x>\" }\n",
+		     "t.yaml:2:10: processor.lease: ", "partition \"x>\"");
+	/* Off, a long ttl is fine; on, the drift and cmd duplicate windows must cover it. */
+	assert_int_equal(load("streams: { cmd: { duplicates: 1m } }\n"
+			      "processor: { lease: { ttl: 40s, renew: 5s } }\n",
+			      &cfg, err, sizeof(err)),
+			 TU_OK);
+	tu_config_destroy(cfg);
+	expect_error("streams: { cmd: { duplicates: 1m } }\n"
+		     "processor: { lease: { enabled: true, ttl: 40s, renew: 5s } }\n",
+		     "t.yaml:2:21: processor.lease: ", "duplicate window of stream TRUEUP_CMD");
 }
 
 static void err_bad_size(void **state)
@@ -955,6 +1015,48 @@ static void err_tls_and_password(void **state)
 		     "cert and key go together");
 	expect_error("nats: { password_file: p }\n", "t.yaml:1:7: nats: ",
 		     "password_file needs user");
+}
+
+static void err_nats_url_credentials(void **state)
+{
+	expect_error("nats: { url: \"nats://u:secret@h:4222\" }\n", "t.yaml:1:7: nats: ",
+		     "url: a user, password or token in the URL is refused");
+	expect_error("nats: { url: \"nats://h:4222,tls://tok@h:4222\" }\n", "t.yaml:1:7: nats: ",
+		     "use user and password_file, or creds");
+	expect_error("nats: { url: \"nats://:4222\" }\n", "t.yaml:1:7: nats: ", "names no host");
+}
+
+/* With TLS and no tls.hostname, the URL's host is what the certificate must name. */
+static void nats_tls_hostname(void **state)
+{
+	char host[64], why[256];
+	assert_int_equal(tu_nats_url_host("nats://127.0.0.1:4222", host, sizeof(host), why,
+					  sizeof(why)), TU_OK);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(tu_nats_url_host("tls://[::1]:4222/", host, sizeof(host), why,
+					  sizeof(why)), TU_OK);
+	assert_string_equal(host, "::1");
+	assert_int_equal(tu_nats_url_host("nats://nats.internal:1, nats://NATS.internal:2",
+					  host, sizeof(host), why, sizeof(why)), TU_OK);
+	assert_string_equal(host, "nats.internal");
+	assert_int_equal(tu_nats_url_host("localhost", host, sizeof(host), why, sizeof(why)),
+			 TU_OK);
+	assert_string_equal(host, "localhost");
+	assert_int_equal(tu_nats_url_host("nats://a:1,nats://b:1", host, sizeof(host), why,
+					  sizeof(why)), TU_ECONFLICT);
+	assert_int_equal(tu_nats_url_host("nats://averyveryverylonghostname:1", host, 8, why,
+					  sizeof(why)), TU_ETOOBIG);
+	/* several hosts: fine without TLS or with tls.hostname, an error otherwise */
+	struct tu_config *cfg = NULL;
+	char err[512];
+	assert_int_equal(load("nats: { url: \"nats://a:1,nats://b:1\" }\n", &cfg, err,
+			      sizeof(err)), TU_OK);
+	tu_config_destroy(cfg);
+	assert_int_equal(load("nats: { url: \"nats://a:1,nats://b:1\", tls: { ca: ca.pem, "
+			      "hostname: nats.internal } }\n", &cfg, err, sizeof(err)), TU_OK);
+	tu_config_destroy(cfg);
+	expect_error("nats: { url: \"nats://a:1,nats://b:1\", tls: { ca: ca.pem } }\n",
+		     "t.yaml:1:7: nats: ", "set tls.hostname");
 }
 
 static void err_null_value(void **state)
@@ -1395,6 +1497,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(lookups_and_names),
 	cmocka_unit_test(err_bad_duration),
 	cmocka_unit_test(err_bad_size),
+	cmocka_unit_test(processor_lease),
 	cmocka_unit_test(http_listen_addresses),
 	cmocka_unit_test(err_unknown_field),
 	cmocka_unit_test(err_unknown_top_level),
@@ -1428,6 +1531,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(err_presence_one_source),
 	cmocka_unit_test(err_wrong_type_fields),
 	cmocka_unit_test(err_tls_and_password),
+	cmocka_unit_test(err_nats_url_credentials),
+	cmocka_unit_test(nats_tls_hostname),
 	cmocka_unit_test(err_null_value),
 	cmocka_unit_test(err_alias_expansion),
 	cmocka_unit_test(err_bad_redis_url),

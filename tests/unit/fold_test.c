@@ -12,6 +12,7 @@
 #include "batch.h"
 #include "foldh.h"
 #include "ids.h"
+#include "text.h"
 
 static const char *policy =
 	"processor: { view: /nonexistent, command_ttl: 10m }\n"
@@ -412,6 +413,67 @@ static void bad_input_is_parked_and_the_fold_goes_on(void **state)
 	h_free(h);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_fold.c: text that is not UTF-8 (a subject, an
+ * attribute) went into dead letters and the view as it came, and a consumer
+ * in another language cannot decode a proto3 string that is not UTF-8.
+ */
+static void text_that_is_not_utf8_is_parked_and_repaired(void **state)
+{
+	(void)state;
+	struct h *h = h_new("enforce", "0s", "detect");
+	/* a subject with bytes that are not UTF-8: the dead letter quotes it repaired */
+	fold_one(h, "trueup.w\xdf\xdf", NULL, "\xff", 1);
+	/* an attribute value that is not UTF-8: parked, not folded */
+	Trueup__V1__ObservedState o = TRUEUP__V1__OBSERVED_STATE__INIT;
+	Trueup__V1__EntityRef e = TRUEUP__V1__ENTITY_REF__INIT;
+	Trueup__V1__Attr a = TRUEUP__V1__ATTR__INIT;
+	Trueup__V1__Attr *attrs[1] = { &a };
+	e.kind = "worker";
+	e.namespace_ = "default";
+	e.name = "k3s-worker-1";
+	a.key = "status";
+	a.value = "ready\xc3";
+	o.source = "redis";
+	o.scan_id = "r1";
+	o.entity = &e;
+	o.attrs = attrs;
+	o.n_attrs = 1;
+	fold_msg(h, "trueup.obs.redis.worker", TU_TYPE_OBSERVED, &o.base);
+	/* a name that is not UTF-8 */
+	a.value = "ready";
+	e.name = "k3s-\xe2\x82";
+	fold_msg(h, "trueup.obs.redis.worker", TU_TYPE_OBSERVED, &o.base);
+
+	size_t idx[8];
+	assert_int_equal(find(h, TU_TYPE_DEAD, 0, idx, 8), 3);
+	const char *reasons[] = { "not one of TRUEUP_EVENTS' subjects", "value: not UTF-8",
+				  "name: not UTF-8" };
+	for (int i = 0; i < 3; i++) {
+		Trueup__V1__DeadLetter *dl = trueup__v1__dead_letter__unpack(
+			NULL, h->outs[idx[i]].len, h->outs[idx[i]].payload);
+		assert_non_null(dl);
+		if (strstr(dl->reason, reasons[i]) == NULL)
+			fail_msg("dead letter %d: '%s' lacks '%s'", i, dl->reason, reasons[i]);
+		assert_true(tu_text_valid(dl->subject, strlen(dl->subject)));
+		assert_true(tu_text_valid(dl->reason, strlen(dl->reason)));
+		trueup__v1__dead_letter__free_unpacked(dl, NULL);
+	}
+	Trueup__V1__DeadLetter *dl =
+		trueup__v1__dead_letter__unpack(NULL, h->outs[idx[0]].len, h->outs[idx[0]].payload);
+	assert_string_equal(dl->subject, "trueup.w??");
+	trueup__v1__dead_letter__free_unpacked(dl, NULL);
+	/* nothing of it reached the view: only the good worker is extra in redis */
+	e.name = "k3s-worker-2";
+	fold_msg(h, "trueup.obs.redis.worker", TU_TYPE_OBSERVED, &o.base);
+	declared_scan(h, "d1", 0);
+	assert_int_equal(find(h, TU_TYPE_DRIFT, 0, idx, 8), 1);
+	Trueup__V1__DriftEvent *d = drift_at(h, idx[0]);
+	assert_string_equal(d->entity->name, "k3s-worker-2");
+	trueup__v1__drift_event__free_unpacked(d, NULL);
+	h_free(h);
+}
+
 static void redelivered_events_are_skipped(void **state)
 {
 	(void)state;
@@ -694,6 +756,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(counter_rule_values),
 	cmocka_unit_test(incomplete_scan_never_sweeps),
 	cmocka_unit_test(bad_input_is_parked_and_the_fold_goes_on),
+	cmocka_unit_test(text_that_is_not_utf8_is_parked_and_repaired),
 	cmocka_unit_test(redelivered_events_are_skipped),
 	cmocka_unit_test(heartbeat_expires_on_fold_time),
 	cmocka_unit_test(batch_boundaries_change_nothing),

@@ -1,9 +1,14 @@
-/* ids_test.c - derived ids, tokens, durations, sizes and base64 (lib/ids.h, clock.h, pbjson.h). */
+/*
+ * ids_test.c - derived ids, tokens, durations, sizes, base64 and JSON strings
+ * (lib/ids.h, clock.h, pbjson.h, buf.h).
+ */
+#include <jansson.h>
 #include <string.h>
 
 #include "buf.h"
 #include "clock.h"
 #include "ids.h"
+#include "pb.h"
 #include "pbjson.h"
 #include "testmain.h"
 
@@ -79,6 +84,10 @@ static void durations(void **state)
 	assert_int_equal(tu_duration_parse("10", &ms), TU_EINVAL);
 	assert_int_equal(tu_duration_parse("-1s", &ms), TU_EINVAL);
 	assert_int_equal(tu_duration_parse("", &ms), TU_EINVAL);
+	/* int64 milliseconds at most, whatever the parts add up to */
+	assert_int_equal(tu_duration_parse("106751991167d", &ms), TU_OK);
+	assert_int_equal(tu_duration_parse("106751991167d106751991167d", &ms), TU_EINVAL);
+	assert_int_equal(tu_duration_parse("106751991167d999999999ms", &ms), TU_EINVAL);
 	char buf[32];
 	tu_duration_format(5400000, buf, sizeof(buf));
 	assert_string_equal(buf, "1h30m");
@@ -116,6 +125,13 @@ static void times(void **state)
 	assert_string_equal(out, "2026-11-22T03:43:20.123456789Z");
 	assert_int_equal(tu_time_parse(out, &back), TU_OK);
 	assert_int_equal(back, exact);
+	/* Found by fuzz_fold: past 2262 the nanoseconds overflowed int64 and wrapped. */
+	assert_int_equal(tu_time_parse("2262-04-11T23:47:16.854775807Z", &back), TU_OK);
+	assert_int_equal(back, INT64_MAX);
+	back = 7;
+	assert_int_equal(tu_time_parse("2262-04-11T23:47:16.854775808Z", &back), TU_EINVAL);
+	assert_int_equal(tu_time_parse("4050-01-01T00:00:00Z", &back), TU_EINVAL);
+	assert_int_equal(back, 7);
 }
 
 static void base64(void **state)
@@ -142,6 +158,37 @@ static void base64(void **state)
 }
 
 int main(int argc, char **argv);
+/*
+ * Found by fuzz_pb: strings that were not UTF-8 (a message's field, a
+ * subject quoted in a log line) went into JSON as they were, and JSON that
+ * is not UTF-8 does not parse.
+ */
+static void json_strings_are_utf8(void **state)
+{
+	(void)state;
+	struct tu_buf b;
+	json_error_t je;
+	tu_buf_init(&b, 1024);
+	const char s[] = "a\xff\xc3(\xe2\x82\xac\xed\xa0\x80\xf0\x9f\x98\x80\xe2\x82";
+	assert_int_equal(tu_buf_json_str(&b, s, sizeof(s) - 1), TU_OK);
+	assert_string_equal(tu_buf_cstr(&b), "\"a\\ufffd\\ufffd(\xe2\x82\xac\\ufffd\\ufffd\\ufffd"
+					      "\xf0\x9f\x98\x80\\ufffd\\ufffd\"");
+	json_t *j = json_loadb(tu_buf_cstr(&b), b.len, JSON_DECODE_ANY, &je);
+	assert_non_null(j);
+	json_decref(j);
+
+	Trueup__V1__Approval a = TRUEUP__V1__APPROVAL__INIT;
+	a.command_id = "01\x1f\xff\xca\xc9";
+	tu_buf_reset(&b);
+	assert_int_equal(tu_pbjson_write(&a.base, &b), TU_OK);
+	j = json_loadb(tu_buf_cstr(&b), b.len, 0, &je);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "command_id")),
+			    "01\x1f\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	json_decref(j);
+	tu_buf_release(&b);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(ids_are_derived),
 	cmocka_unit_test(ids_are_stable_across_builds),
@@ -150,5 +197,6 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(sizes),
 	cmocka_unit_test(times),
 	cmocka_unit_test(base64),
+	cmocka_unit_test(json_strings_are_utf8),
 };
 TU_TEST_MAIN(tests)

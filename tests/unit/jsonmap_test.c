@@ -134,6 +134,13 @@ static void http_helpers(void **state)
 	tu_buf_init(&b, 1024);
 	assert_int_equal(tu_http_escape("k3s worker/3?x=1&y", &b), TU_OK);
 	assert_string_equal(tu_buf_cstr(&b), "k3s%20worker%2F3%3Fx%3D1%26y");
+	/* a whole "." or ".." would be resolved by curl: refused, nothing appended */
+	tu_buf_reset(&b);
+	assert_int_equal(tu_http_escape("..", &b), TU_EINVAL);
+	assert_int_equal(tu_http_escape(".", &b), TU_EINVAL);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(tu_http_escape("..x", &b), TU_OK);
+	assert_string_equal(tu_buf_cstr(&b), "..x");
 	tu_buf_release(&b);
 	assert_true(tu_http_retryable(TU_ETIMEOUT, 0));
 	assert_true(tu_http_retryable(TU_EUNAVAIL, 0));

@@ -1,9 +1,11 @@
 /*
  * mongoconn_test.c - lib/mongoconn.c: URI redaction, URI checks and the
- * password inserted from its file, error classes, JSON <-> BSON.
+ * password inserted from its file, error classes, JSON <-> BSON (the direct
+ * BSON-to-jansson path against libbson's text).
  */
 #include "testmain.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,12 +187,117 @@ static void json_conversions(void **state)
 	bson_destroy(&d);
 }
 
+
+/* libbson's relaxed extended JSON of doc, loaded: what the direct conversion must equal. */
+static json_t *via_text(const bson_t *doc)
+{
+	size_t len = 0;
+	char *s = bson_as_relaxed_extended_json(doc, &len);
+	json_t *j = s != NULL ? json_loadb(s, len, 0, NULL) : NULL;
+	bson_free(s);
+	return j;
+}
+
+static void json_direct_matches_text(void **state)
+{
+	(void)state;
+	bson_t d = BSON_INITIALIZER, sub, arr;
+	bson_oid_t oid;
+	bson_oid_init_from_string(&oid, "64b0000000000000000000ff");
+	BSON_APPEND_OID(&d, "_id", &oid);
+	BSON_APPEND_UTF8(&d, "name", "db-0001");
+	BSON_APPEND_UTF8(&d, "unicode", "gr\u00fc\u00dfe \u20ac");
+	BSON_APPEND_UTF8(&d, "empty", "");
+	BSON_APPEND_UTF8(&d, "quote", "a\"b\\c\n");
+	BSON_APPEND_INT32(&d, "i32", -2147483647 - 1);
+	BSON_APPEND_INT64(&d, "i64", INT64_MAX);
+	const double doubles[] = { 0.5, 1.0, -0.0, 0.1, 1e300, 123456789.123456789, -2.5e-310 };
+	for (size_t i = 0; i < sizeof(doubles) / sizeof(doubles[0]); i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "d%zu", i);
+		BSON_APPEND_DOUBLE(&d, k, doubles[i]);
+	}
+	BSON_APPEND_BOOL(&d, "t", true);
+	BSON_APPEND_BOOL(&d, "f", false);
+	BSON_APPEND_NULL(&d, "nil");
+	const int64_t dates[] = { 0, 1700000000123LL, 1700000000000LL, 253402300799999LL,
+				  951782400000LL /* 2000-02-29 */ };
+	for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "t%zu", i);
+		BSON_APPEND_DATE_TIME(&d, k, dates[i]);
+	}
+	BSON_APPEND_DOCUMENT_BEGIN(&d, "spec", &sub);
+	BSON_APPEND_UTF8(&sub, "storage", "10Gi");
+	BSON_APPEND_ARRAY_BEGIN(&sub, "tags", &arr);
+	BSON_APPEND_UTF8(&arr, "0", "a");
+	BSON_APPEND_INT32(&arr, "1", 7);
+	bson_append_array_end(&sub, &arr);
+	bson_append_document_end(&d, &sub);
+	BSON_APPEND_UTF8(&d, "name", "duplicate: the last one counts, as in a parse");
+
+	json_t *direct = tu__mongo_to_json_direct(&d);
+	json_t *text = via_text(&d);
+	assert_non_null(direct); /* every type above takes the direct path */
+	assert_non_null(text);
+	const char *k;
+	json_t *v;
+	json_object_foreach(text, k, v) {
+		if (!json_equal(v, json_object_get(direct, k))) {
+			char *a = json_dumps(json_object_get(direct, k), JSON_ENCODE_ANY);
+			char *b = json_dumps(v, JSON_ENCODE_ANY);
+			print_error("%s: direct %s, text %s\n", k, a ? a : "(none)", b);
+			free(a);
+			free(b);
+		}
+	}
+	assert_true(json_equal(direct, text));
+	json_t *full = tu_mongo_to_json(&d);
+	assert_true(json_equal(full, text));
+	json_decref(full);
+	json_decref(direct);
+	json_decref(text);
+
+	/* Types it leaves to libbson: the text path, with the same result as before. */
+	bson_t *odd[6];
+	for (size_t i = 0; i < 6; i++) {
+		odd[i] = bson_new();
+		BSON_APPEND_UTF8(odd[i], "name", "x");
+	}
+	const uint8_t bin[] = { 1, 2, 3 };
+	BSON_APPEND_BINARY(odd[0], "b", BSON_SUBTYPE_BINARY, bin, sizeof(bin));
+	bson_decimal128_t dec;
+	bson_decimal128_from_string("1.50", &dec);
+	BSON_APPEND_DECIMAL128(odd[1], "dec", &dec);
+	BSON_APPEND_DOUBLE(odd[2], "nan", NAN);
+	BSON_APPEND_TIMESTAMP(odd[3], "ts", 5, 6);
+	BSON_APPEND_DATE_TIME(odd[4], "before-1970", -1);
+	BSON_APPEND_DATE_TIME(odd[5], "after-9999", 253402300800000LL);
+	for (size_t i = 0; i < 6; i++) {
+		assert_null(tu__mongo_to_json_direct(odd[i]));
+		json_t *a = tu_mongo_to_json(odd[i]), *b = via_text(odd[i]);
+		assert_non_null(a);
+		assert_true(json_equal(a, b));
+		json_decref(a);
+		json_decref(b);
+		bson_destroy(odd[i]);
+	}
+
+	/* Text that is not UTF-8: not convertible either way. */
+	bson_reinit(&d);
+	bson_append_utf8(&d, "bad", -1, "\xff\xfe", 2);
+	assert_null(tu__mongo_to_json_direct(&d));
+	assert_null(tu_mongo_to_json(&d));
+	bson_destroy(&d);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(redaction),
 	cmocka_unit_test(uri_checks),
 	cmocka_unit_test(pool_password_from_file),
 	cmocka_unit_test(error_classes),
 	cmocka_unit_test(json_conversions),
+	cmocka_unit_test(json_direct_matches_text),
 };
 
 TU_TEST_MAIN(tests)

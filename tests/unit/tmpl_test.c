@@ -15,6 +15,7 @@ static bool lookup(void *ctx, const char *var, size_t n, const char **val, size_
 		{ "path", "/a/b/C" },
 		{ "redis.status", "initializing" },
 		{ "evil", "x\", \"$where\": \"1\\\n" },
+		{ "dotdot", ".." },
 	};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		if (strlen(vars[i][0]) == n && memcmp(vars[i][0], var, n) == 0) {
@@ -93,6 +94,9 @@ static void errors(void **state)
 	expect_error("{name", TU_EINVAL, "unclosed '{'");
 	expect_error("name}", TU_EINVAL, "unmatched '}'");
 	expect_error("{}", TU_EINVAL, "empty variable");
+	/* an entity named ".." cannot climb out of /v1/workers/{name|urlescape} */
+	expect_error("/v1/workers/{dotdot|urlescape}", TU_EINVAL, "cannot be one URL segment");
+	expect("/v1/workers/{path|urlescape}", "/v1/workers/%2Fa%2Fb%2FC");
 }
 
 static void check_and_literal(void **state)

@@ -20,7 +20,8 @@ Like the payment and cloud APIs that take one, it honours `Idempotency-Key`: a r
 whose key already succeeded gets that first reply again and changes nothing (logged with
 `"replayed": true`). trueup sends its command id as the key, so a PATCH that was applied
 but whose reply came after the target's timeout is retried without a second effect.
-PATCHes are applied one at a time, so a retry waits for the first try to finish.
+PATCHes of one database are applied one at a time, so a retry waits for the first try to
+finish; different databases' PATCHes run in parallel, as a provider's API would run them.
 
     provider.py --port P --token T --provider provider-a --mongo-port M [--db providers]
 """
@@ -50,7 +51,8 @@ client = load("mongo_wire_client", "mongo-wire/client.py")  # one OP_MSG command
 ROUTE = re.compile(r"^/v1/databases/([^/]+)/([^/]+)$")
 FIELDS = ("storage", "cpu", "memory", "replicas")
 OPTS = None
-APPLY = threading.Lock()  # one PATCH at a time: check the key, apply, remember the key
+LOCKS = {}                # (namespace, name) -> its lock: check the key, apply, remember the key
+LOCKS_MU = threading.Lock()
 DONE = {}                 # Idempotency-Key -> the reply body of its successful PATCH
 
 
@@ -84,8 +86,11 @@ class Provider(server.Handler):
         m = ROUTE.match(url.path)
         if m is None or self.command != "PATCH":
             return False
-        with APPLY:
-            self.patch(unquote(m.group(1)), unquote(m.group(2)))
+        ns, name = unquote(m.group(1)), unquote(m.group(2))
+        with LOCKS_MU:
+            lock = LOCKS.setdefault((ns, name), threading.Lock())
+        with lock:
+            self.patch(ns, name)
         return True
 
     def patch(self, ns, name):

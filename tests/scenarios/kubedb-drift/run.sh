@@ -14,6 +14,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../lib/kube.sh"
 . "$HERE/../../lib/mongo.sh"
 . "$HERE/../../lib/scenario.sh"
+. "$HERE/providers.sh"
 
 : "${TU_BUILD:?TU_BUILD must point at the build directory}"
 for tool in jq curl openssl; do
@@ -32,29 +33,6 @@ printf 'kube-token-%s\n' "$RANDOM$RANDOM" >"$TU_TMP/kube.token"
 kube_start "$TU_TMP/kube-seed.json" "$(cat "$TU_TMP/kube.token")"
 mongo_start "$TU_TMP/mongo-seed.json"
 
-# provider_start NAME: provider.py (the HTTP API fixture plus PATCH /v1/databases/...)
-# for NAME on a free port, with its own token; sets URL_<NAME with _>.
-provider_start() {
-	local name=$1 var="URL_${1//-/_}" token="tok-$1-$RANDOM$RANDOM" try port
-	printf 'Bearer %s\n' "$token" >"$TU_TMP/$name.token"
-	for try in 1 2 3; do
-		port=$(tu_free_port)
-		tu_bg "api-$name" "$PY" "$HERE/provider.py" --port "$port" --token "$token" \
-			--provider "$name" --mongo-port "$MONGO_PORT"
-		if tu_wait_port "$port" 100; then
-			printf -v "$var" 'http://127.0.0.1:%s' "$port"
-			return 0
-		fi
-		tu_stop "api-$name" KILL
-	done
-	tu_fail "$name: the provider API did not start"
-}
-# api NAME METHOD WHAT [JSON]: NAME's fixture control API (/_fixture/WHAT).
-api() {
-	local var="URL_${1//-/_}"
-	curl -sS --fail -X "$2" ${4:+-H 'Content-Type: application/json' --data "$4"} \
-		"${!var}/_fixture/$3"
-}
 for p in "${PROVIDERS[@]}"; do provider_start "$p"; done
 
 # provider-c fails from the start: two quick 503s, then every request waits 3 s (the
@@ -90,11 +68,6 @@ all_resolved() {
 	want=$(drifted "$1")
 	last_states "kubedb-$1" | jq -e --argjson want "$want" \
 		'[$want[] as $k | .[$k]] | all(. == "STATE_RESOLVED")' >/dev/null
-}
-# provider $1's request log, every request as one JSON line with "key": "ns/name".
-requests() {
-	api "$1" GET requests | jq -c '.[] | . + {key: (.path | capture("^/v1/databases/(?<ns>[^/]+)/(?<n>[^/?]+)")
-		| "\(.ns)/\(.n)")}'
 }
 breaker_opened() { grep -c "keeps failing: breaker open" "$TU_TMP/actuator-provider-c.log"; }
 

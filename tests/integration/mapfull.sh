@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# LMDB limits (issue 5, item 4): a view whose map is far too small for the
+# stream. Each MDB_MAP_FULL aborts the batch's transaction, doubles the map and
+# folds the batch again; nothing is lost: the view and the output streams
+# equal an uninterrupted fold (replayed into a view of the default size).
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/replay_check.sh"
+: "${TU_BUILD:?}"
+BIN=$TU_BUILD
+EVENTS=${TU_MAPFULL_EVENTS:-30000}
+tu_setup
+tu_start_nats
+cat >"$TU_TMP/trueup.yaml" <<YAML
+nats: { url: "$NATS_URL" }
+log: { level: info, format: text }
+http: { processor: "" }
+processor:
+  view: $TU_TMP/view
+  map_size: 256KiB
+  tick: 0
+YAML
+tu_eventgen_policy "$TU_TMP" >>"$TU_TMP/trueup.yaml"
+CFG=$TU_TMP/trueup.yaml
+"$BIN/trueup" streams apply --config "$CFG" >/dev/null || tu_fail "streams apply"
+"$BIN/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 8000 --drift-pct 3 \
+	2>/dev/null || tu_fail "eventgen"
+tu_bg proc "$BIN/trueup-processor" --config "$CFG" --instance mapfull
+done_folding() {
+	local s
+	s=$("$BIN/trueup" status --config "$CFG" -o json 2>/dev/null) || return 1
+	[ "$(echo "$s" | jq -r .applied_seq)" -eq "$EVENTS" ] && [ "$(echo "$s" | jq -r .outbox)" -eq 0 ]
+}
+tu_wait_for 120 "the processor to fold all $EVENTS events" done_folding
+tu_stop proc TERM
+grows=$(grep -c 'view map full; growing it' "$TU_TMP/proc.log" || true)
+[ "$grows" -ge 3 ] || tu_fail "the map grew $grows times from 256KiB (expected several)"
+size=$(du -k "$TU_TMP/view/data.mdb" | cut -f1)
+tu_log "the map grew $grows times from 256 KiB; data.mdb holds ${size} KiB"
+tu_replay_check "$CFG" "$TU_TMP/view"
+tu_log "PASS: MDB_MAP_FULL $grows times, nothing lost"
