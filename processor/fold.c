@@ -256,6 +256,9 @@ tu_status tu_fold_create(const struct tu_config *cfg, tu_view *view, tu_fold **o
 		if (rc->type == TU_RULE_COUNT || rc->type == TU_RULE_REFERENCE ||
 		    rc->type == TU_RULE_EQUAL)
 			f->any_watch = true;
+		if ((rc->type == TU_RULE_COUNTER && rc->counter.suffix_compiled) ||
+		    (rc->type == TU_RULE_REFERENCE && rc->reference.match_compiled))
+			r->re_memo = tu_xcalloc(1, sizeof(*r->re_memo));
 	}
 	f->n_watched_kinds = tu__watch_kinds(cfg, &f->watched_kinds);
 	*out = f;
@@ -267,6 +270,8 @@ void tu_fold_destroy(tu_fold *f)
 	if (f == NULL)
 		return;
 	tu__drift_keys_clear(&f->drift_keys, true);
+	for (size_t i = 0; i < f->n_rules; i++)
+		free(f->rules[i].re_memo);
 	free(f->rules);
 	free(f->watched_kinds);
 	free(f->src_complete);

@@ -6,6 +6,7 @@
 #define TU_FOLD_INTERNAL_H
 
 #include <lmdb.h>
+#include <regex.h>
 #include <stdbool.h>
 
 #include "arena.h"
@@ -31,10 +32,33 @@ void tu__key_raw(struct tu__key *k, const void *p, size_t n);
 void tu__key_entity(struct tu__key *k, const char *kind, const char *ns, const char *name);
 void tu__key_drift(struct tu__key *k, const char *rule, const Trueup__V1__EntityRef *e);
 
+/*
+ * The last results of a rule's regular expression (a reference rule's match,
+ * a counter rule's suffix): POSIX regexec with subexpressions is slow (some
+ * 10^4 instructions for a short name) and the same names come back at every
+ * evaluation. Direct-mapped by name; a result is a pure function of (regex,
+ * name), so a hit is exact.
+ */
+#define TU__RE_SLOTS 1024
+#define TU__RE_NAME 64   /* longer names are not memoized */
+#define TU__RE_GROUPS 10 /* captures kept: \0..\9 */
+struct tu__re_slot {
+	char name[TU__RE_NAME];       /* "" = empty slot */
+	bool match;                   /* regexec's verdict on name */
+	regmatch_t m[TU__RE_GROUPS];  /* and its captures, if it matched */
+};
+struct tu__re_memo {
+	struct tu__re_slot slot[TU__RE_SLOTS];
+};
+/* regexec(re, name, nmatch <= TU__RE_GROUPS, m, 0) == 0, through memo (may be NULL). */
+bool tu__re_match(struct tu__re_memo *memo, const regex_t *re, const char *name, size_t nmatch,
+		  regmatch_t *m);
+
 /* A rule with what the fold precomputes for it. */
 struct tu__rule {
 	const struct tu_rule_config *cfg;
 	int confirm; /* violated polls before the drift opens (count rules), else 1 */
+	struct tu__re_memo *re_memo; /* owned; rules with a regular expression, else NULL */
 };
 
 /* Ordinal base of on_escalate actions (command ids stay distinct from the fix's). */

@@ -4,10 +4,11 @@
  * Threads: the fetcher (pulls batches from the durable consumer into a short
  * queue, so the next batch is on its way while one is folded: nats.c allows
  * one Fetch per subscription at a time), the fold thread (this loop: fold,
- * commit, ack), the outbox publisher (outbox.c) and the ticker, which
+ * commit, ack), the outbox publisher (outbox.c), the ticker, which
  * publishes one Tick per processor.tick interval (Nats-Msg-Id
  * tick.<interval>.<bucket>, so several ticking processors produce one tick
- * per bucket).
+ * per bucket), and the syncer, which flushes the view every sync_interval
+ * (sync none or meta) off the fold thread.
  *
  * Re-binding the consumer (start, sequence gap, fold failure) happens with
  * the fetcher paused and the queue emptied: batches fetched from the old
@@ -56,8 +57,9 @@ struct tu_processor {
 	bool accept_gap;              /* next message comes from a freshly created consumer */
 	pthread_t ticker;
 	bool ticker_started;
+	pthread_t syncer;
+	bool syncer_started;
 	volatile sig_atomic_t *stop;  /* set by the caller's signal handler */
-	int64_t last_sync_ns;         /* monotonic time of the last env sync */
 
 	pthread_t fetcher;
 	bool fetcher_started;
@@ -494,18 +496,29 @@ static tu_status handle_batch(tu_processor *p, natsMsgList *list)
 	return TU_OK;
 }
 
-static void maybe_sync(tu_processor *p)
+/*
+ * With sync none or meta, flushes the view every sync_interval and clears
+ * stale reader slots. Its own thread: an fdatasync takes tens of
+ * milliseconds, which on the fold thread every event arriving meanwhile
+ * would wait (mdb_env_sync is an fdatasync, safe beside a write transaction).
+ */
+static void *syncer_main(void *arg)
 {
-	if (p->cfg->processor.sync == TU_SYNC_FULL)
-		return;
-	int64_t now = tu_clock_mono_ns();
-	if (now - p->last_sync_ns < p->cfg->processor.sync_interval * TU_NS_PER_MS)
-		return;
-	p->last_sync_ns = now;
-	tu_view_sync(p->view);
-	int dead = tu_view_reader_check(p->view);
-	if (dead > 0)
-		tu_info("cleared %d stale LMDB reader slots", dead);
+	tu_processor *p = arg;
+	int64_t interval = p->cfg->processor.sync_interval;
+	int64_t last = tu_clock_mono_ns();
+	while (!*p->stop) {
+		tu_clock_sleep_ms(interval < 200 ? interval : 200);
+		int64_t now = tu_clock_mono_ns();
+		if (now - last < interval * TU_NS_PER_MS)
+			continue;
+		last = now;
+		tu_view_sync(p->view);
+		int dead = tu_view_reader_check(p->view);
+		if (dead > 0)
+			tu_info("cleared %d stale LMDB reader slots", dead);
+	}
+	return NULL;
 }
 
 /* One lease round: renew or try to take, then publish the verdict to the fold thread. */
@@ -590,10 +603,12 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 	read_applied(p, &applied);
 	tu_info("processor %s folding %s from sequence %" PRIu64 " into %s", p->instance,
 		TU_STREAM_EVENTS, applied + 1, p->cfg->processor.view);
-	p->last_sync_ns = tu_clock_mono_ns();
 	if (pthread_create(&p->fetcher, NULL, fetcher_main, p) != 0)
 		return TU_EINTERNAL;
 	p->fetcher_started = true;
+	if (p->cfg->processor.sync != TU_SYNC_FULL &&
+	    pthread_create(&p->syncer, NULL, syncer_main, p) == 0)
+		p->syncer_started = true;
 	while (!*stop) {
 		natsMsgList list = { 0 };
 		if (p->lease != NULL)
@@ -607,7 +622,6 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 				continue;
 			}
 		}
-		maybe_sync(p);
 		tu_telemetry_alive(p->telemetry);
 	}
 	pthread_mutex_lock(&p->mu);
@@ -629,6 +643,8 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 		" ms)", naked, grace);
 	if (p->ticker_started)
 		pthread_join(p->ticker, NULL);
+	if (p->syncer_started)
+		pthread_join(p->syncer, NULL);
 	if (p->lease_started)
 		pthread_join(p->lease_thread, NULL);
 	if (p->holder && tu_outbox_drain(p->outbox, grace) != TU_OK)

@@ -305,11 +305,31 @@ void tu__presence_eval(tu_fold *f, const struct tu__rule *r, const Trueup__V1__E
 
 /* ---- counter ------------------------------------------------------------------ */
 
-/* Numeric suffix of name per the rule's regex; false if none. */
-static bool name_suffix(const struct tu_counter_rule *c, const char *name, uint64_t *out)
+bool tu__re_match(struct tu__re_memo *memo, const regex_t *re, const char *name, size_t nmatch,
+		  regmatch_t *m)
 {
+	size_t n = strlen(name);
+	if (memo == NULL || n == 0 || n >= TU__RE_NAME || nmatch > TU__RE_GROUPS)
+		return regexec(re, name, nmatch, m, 0) == 0;
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+	struct tu__re_slot *s = &memo->slot[h % TU__RE_SLOTS];
+	if (strcmp(s->name, name) != 0) {
+		s->match = regexec(re, name, TU__RE_GROUPS, s->m, 0) == 0;
+		memcpy(s->name, name, n + 1);
+	}
+	memcpy(m, s->m, nmatch * sizeof(*m));
+	return s->match;
+}
+
+/* Numeric suffix of name per the rule's regex; false if none. */
+static bool name_suffix(const struct tu__rule *r, const char *name, uint64_t *out)
+{
+	const struct tu_counter_rule *c = &r->cfg->counter;
 	regmatch_t m[2];
-	if (!c->suffix_compiled || regexec(&c->suffix_re, name, 2, m, 0) != 0 || m[1].rm_so < 0)
+	if (!c->suffix_compiled || !tu__re_match(r->re_memo, &c->suffix_re, name, 2, m) ||
+	    m[1].rm_so < 0)
 		return false;
 	uint64_t v = 0;
 	regoff_t len = m[1].rm_eo - m[1].rm_so;
@@ -344,7 +364,7 @@ tu_status tu__counter_index(tu_fold *f, const Trueup__V1__EntityRef *ref, const 
 		    strcmp(c->ns, ref->namespace_) != 0)
 			continue;
 		uint64_t suffix = 0;
-		if (!name_suffix(c, ref->name, &suffix))
+		if (!name_suffix(&f->rules[i], ref->name, &suffix))
 			continue;
 		struct tu__key k;
 		cidx_prefix(&k, rc->name, ref->namespace_);

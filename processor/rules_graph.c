@@ -430,7 +430,7 @@ tu_status tu__reference_eval(tu_fold *f, const struct tu__rule *r, const Trueup_
 	struct tu__watchset *w = tu__watchset_new(f);
 	regmatch_t m[10];
 	bool applies = tu__present_in(ent, rf->source) != NULL &&
-		       (!rf->match_compiled || regexec(&rf->match_re, ref->name, 10, m, 0) == 0);
+		       (!rf->match_compiled || tu__re_match(r->re_memo, &rf->match_re, ref->name, 10, m));
 	if (!applies) {
 		tu_status st = tu__watch_set(f, r, ref, w);
 		if (st != TU_OK || !tu__drift_exists(f, r->cfg->name, ref))

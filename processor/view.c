@@ -211,15 +211,25 @@ tu_status tu_view_grow(tu_view *v)
 	return tu_view_status(rc);
 }
 
+/*
+ * Syncs run on the processor's syncer thread: like a transaction they hold
+ * the resize lock shared, since mdb_env_sync reads the meta pages in the map
+ * that a resize (tu_view_grow, on the fold thread) unmaps.
+ */
 tu_status tu_view_sync(tu_view *v)
 {
-	return tu_view_status(mdb_env_sync(v->env, 1));
+	pthread_rwlock_rdlock(&v->resize);
+	int rc = mdb_env_sync(v->env, 1);
+	pthread_rwlock_unlock(&v->resize);
+	return tu_view_status(rc);
 }
 
 int tu_view_reader_check(tu_view *v)
 {
 	int dead = 0;
+	pthread_rwlock_rdlock(&v->resize);
 	mdb_reader_check(v->env, &dead);
+	pthread_rwlock_unlock(&v->resize);
 	return dead;
 }
 

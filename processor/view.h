@@ -101,7 +101,7 @@ void tu_view_abort(tu_view *v, MDB_txn *txn);
  * the caller must not hold one.
  */
 tu_status tu_view_grow(tu_view *v);
-/* Forces a sync to disk (used periodically in NOSYNC mode). */
+/* Forces a sync to disk (periodically in NOSYNC mode, from any thread; waits for a resize). */
 tu_status tu_view_sync(tu_view *v);
 /* Clears reader slots of dead processes; returns how many. */
 int tu_view_reader_check(tu_view *v);

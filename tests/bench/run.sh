@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # tests/bench/run.sh [--short] [NAME...] - runs the benchmarks (BENCHMARKS.md), in order:
-#   fold     fold rate vs the JetStream ceiling, the five cases' rules (fold.sh)
-#   latency  detection latency at a steady 1k events/s (latency.sh)
-#   replay   trueup replay rate vs the live fold rate (replay.sh)
-# Long form by default (the figures in BENCHMARKS.md; about 5 minutes). --short: small streams
-# and few rounds (about a minute), for CI: ctest runs it as bench.short (label bench-short, dev
-# pass of ops/test.sh), which prints the figures and asserts nothing; each benchmark's output is
-# also written to $TU_BUILD/bench-short/<name>.txt, which ops/test.sh prints after the pass.
+#   fold       fold rate vs the JetStream ceiling, the five cases' rules (fold.sh)
+#   latency    detection latency at a steady 1k events/s (latency.sh)
+#   replay     trueup replay rate vs the live fold rate (replay.sh)
+#   scale      a full reconcile at scale (scale.sh)
+#   yardstick  the seed's yardstick: 1000 database reconciles at 50 ms per call (yardstick.sh)
+#   producers  source adapters vs raw clients (producers.sh)
+# Long form by default (the figures in BENCHMARKS.md; all six). --short: small streams and few
+# rounds of fold, latency and replay (about 40 s), for CI: ctest runs it as bench.short (label
+# bench-short, dev pass of ops/test.sh), which prints the figures and asserts nothing; each
+# benchmark's output is also written to $TU_BUILD/bench-short/<name>.txt, which ops/test.sh
+# prints after the pass. (scale, yardstick and producers have short forms of their own,
+# TU_BENCH_SHORT=1: the ctest entries bench-short.<name>; `run.sh --short scale` runs it too.)
+# A benchmark that cannot run here (exit 77: no dockerd, ...) is reported and skipped.
 # Needs TU_BUILD (a build directory); each benchmark starts and stops its own servers.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,20 +23,29 @@ if [ "${1:-}" = --short ]; then
 	shift
 fi
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(fold latency replay)
+if [ ${#names[@]} -eq 0 ]; then
+	names=(fold latency replay)
+	[ $short = 1 ] || names+=(scale yardstick producers)
+fi
 
 run() {
 	local name=$1 st
 	shift
 	if [ $short = 1 ]; then
-		echo "== bench $name (short)"
 		mkdir -p "$TU_BUILD/bench-short"
-		env "$@" bash "$here/$name.sh" 2>&1 | tee "$TU_BUILD/bench-short/$name.txt"
+		{
+			echo "== bench $name (short)"
+			env "$@" bash "$here/$name.sh" 2>&1
+		} | tee "$TU_BUILD/bench-short/$name.txt"
 		st=${PIPESTATUS[0]}
 	else
 		echo "== bench $name"
 		env "$@" bash "$here/$name.sh"
 		st=$?
+	fi
+	if [ "$st" = 77 ]; then
+		echo "== bench $name: skipped (cannot run here)"
+		st=0
 	fi
 	return "$st"
 }
@@ -59,8 +74,15 @@ for name in "${names[@]}"; do
 			run replay TU_BENCH_EVENTS=300000 TU_BENCH_ROUNDS=3 || rc=1
 		fi
 		;;
+	scale | yardstick | producers)
+		if [ $short = 1 ]; then
+			run "$name" TU_BENCH_SHORT=1 || rc=1
+		else
+			run "$name" || rc=1
+		fi
+		;;
 	*)
-		echo "run.sh: no benchmark $name (fold, latency, replay)" >&2
+		echo "run.sh: no benchmark $name (fold, latency, replay, scale, yardstick, producers)" >&2
 		rc=2
 		;;
 	esac
