@@ -76,7 +76,7 @@ tu_stop writer
 last_end() {
 	"$TU_BUILD/trueup" streams dump TRUEUP_EVENTS --filter 'trueup.obs.redis._scan' -o json |
 		jq -s -r '[.[] | select(.message.phase == "PHASE_END")] | last | .message
-			| "\(.complete) \(.full) \(.finished_at_ns)"'
+			| "\(.complete) \(.full) \(.started_at_ns)"'
 }
 stopped_ns=$(date +%s%N)
 full_after_stop() {
@@ -84,7 +84,7 @@ full_after_stop() {
 	read -r c f t <<<"$(last_end)"
 	[ "$c" = true ] && [ "$f" = true ] && [ "$t" -gt "$stopped_ns" ]
 }
-tu_wait_for 60 "a complete full scan after the writer stopped" full_after_stop
+tu_wait_for 60 "a complete full scan begun after the writer stopped" full_after_stop
 tu_stop producer
 folded() {
 	local s
