@@ -529,8 +529,10 @@ static tu_status fetch_pending(natsSubscription *sub, int batch, int64_t timeout
 	while (n < batch && sub_pending(sub) > 0) {
 		natsMsgList one = { 0 };
 		s = natsSubscription_Fetch(&one, sub, 1, timeout_ms, NULL);
-		if (s != NATS_OK)
+		if (s != NATS_OK || one.Count < 1) {
+			natsMsgList_Destroy(&one);
 			break;
+		}
 		msgs[n++] = one.Msgs[0];
 		one.Count = 0;
 		natsMsgList_Destroy(&one); /* the array only */

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib/replay_check.sh"
 : "${TU_BUILD:?}"
 BIN=$TU_BUILD
-EVENTS=${TU_SHUTDOWN_EVENTS:-60000}
+EVENTS=${TU_SHUTDOWN_EVENTS:-120000}
 GRACE=3000
 tu_setup
 tu_start_nats
@@ -31,15 +31,18 @@ CFG=$TU_TMP/trueup.yaml
 "$BIN/trueup" streams apply --config "$CFG" >/dev/null || tu_fail "streams apply"
 "$BIN/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 10000 --drift-pct 3 \
 	2>/dev/null || tu_fail "eventgen"
-applied() { "$BIN/trueup" status --config "$CFG" -o json 2>/dev/null | jq -r '.applied_seq // 0'; }
+applied() { # the view's applied sequence; 0 before the view exists
+	local a
+	a=$("$BIN/trueup" status --config "$CFG" -o json 2>/dev/null | jq -r '.applied_seq // 0')
+	echo "${a:-0}"
+}
 
 # stop_during_fold N SIGNAL: starts run N, signals it mid-fold, checks the exit.
 stop_during_fold() {
-	local n=$1 sig=$2 pid t0 t1 rc=0
+	local n=$1 sig=$2 pid t0 t1 rc=0 start
+	start=$(applied) # before the start: a fast machine folds the whole stream in a second
 	tu_bg "proc-$n" "$BIN/trueup-processor" --config "$CFG" --instance "sd-$n"
 	pid=$(tu_pid "proc-$n")
-	local start
-	start=$(applied)
 	tu_wait_for 30 "run $n to fold" bash -c "[ \$($BIN/trueup status --config $CFG -o json | jq .applied_seq) -gt $start ]"
 	t0=$(date +%s%3N)
 	kill -"$sig" "$pid"
@@ -61,8 +64,8 @@ outbox=$("$BIN/trueup" status --config "$CFG" -o json | jq .outbox)
 [ "$outbox" = 0 ] || tu_fail "the outbox holds $outbox messages after SIGINT"
 
 # NATS gone: the drain cannot finish; the processor still exits 0 within the grace.
-tu_bg proc-3 "$BIN/trueup-processor" --config "$CFG" --instance sd-3
 start=$(applied)
+tu_bg proc-3 "$BIN/trueup-processor" --config "$CFG" --instance sd-3
 tu_wait_for 30 "run 3 to fold" bash -c "[ \$($BIN/trueup status --config $CFG -o json | jq .applied_seq) -gt $start ]"
 tu_stop nats TERM
 t0=$(date +%s%3N)
