@@ -10,8 +10,9 @@
 #
 # Checked in TRUEUP_EVENTS: every observation's Nats-Msg-Id once, and no entity twice
 # in one scan (duplicated); every scan with an END holds as many observations as
-# its END says it published (lost = the shortfall); a scan whose END says
-# `complete` was fully stored. Scans that lost their END to the outage are counted
+# its END says it published, less those its END reports unacknowledged after every
+# re-send (the scan is then incomplete, infers no absence, and the next scan is
+# full); lost = any other shortfall; a scan whose END says `complete` was fully stored. Scans that lost their END to the outage are counted
 # (they were abandoned, and the next scan is full). End to end: the processor's
 # view holds exactly the hashes Redis holds, with their values (lost: missing or
 # stale; duplicated: present in the view but gone from Redis).
@@ -41,7 +42,6 @@ sources:
     url: "$REDIS_URL"
     interval: 200ms
     full_every: 5
-    publish_timeout: 2s
     observe:
       - kind: worker
         scan: "chaos:w:*"
@@ -76,7 +76,7 @@ tu_stop writer
 last_end() {
 	"$TU_BUILD/trueup" streams dump TRUEUP_EVENTS --filter 'trueup.obs.redis._scan' -o json |
 		jq -s -r '[.[] | select(.message.phase == "PHASE_END")] | last | .message
-			| "\(.complete) \(.full) \(.finished_at_ns)"'
+			| "\(.complete) \(.full) \(.started_at_ns)"'
 }
 stopped_ns=$(date +%s%N)
 full_after_stop() {
@@ -84,7 +84,7 @@ full_after_stop() {
 	read -r c f t <<<"$(last_end)"
 	[ "$c" = true ] && [ "$f" = true ] && [ "$t" -gt "$stopped_ns" ]
 }
-tu_wait_for 60 "a complete full scan after the writer stopped" full_after_stop
+tu_wait_for 60 "a complete full scan begun after the writer stopped" full_after_stop
 tu_stop producer
 folded() {
 	local s
@@ -104,14 +104,20 @@ jq -s -c '
 		| (map(select(.m.entity != null))) as $obs
 		| {scan: .[0].m.scan_id, begin: any(.[]; .m.phase == "PHASE_BEGIN"), end: ($e != null),
 		   complete: ($e.complete // false), published: ($e.published // 0),
+		   reported: ((($e.error // "") | capture("(?<n>[0-9]+) of [0-9]+ observations not acknowledged")
+			       | .n | tonumber) // 0),
 		   stored: ($obs | length),
 		   twice: ($obs | map(.m.entity.name) | length - (unique | length))})
 	| .[]' "$TU_TMP/obs.jsonl" >"$TU_TMP/scans.jsonl"
 scans=$(wc -l <"$TU_TMP/scans.jsonl")
 ended=$(jq -s '[.[] | select(.end)] | length' "$TU_TMP/scans.jsonl")
 incomplete=$(jq -s '[.[] | select(.end and (.complete | not))] | length' "$TU_TMP/scans.jsonl")
-short=$(jq -s '[.[] | select(.end and .stored < .published) | .published - .stored] | add // 0' \
+# Not stored but said so by the END (unacknowledged after every re-send: the scan is
+# incomplete and the next one full), and not stored silently (lost).
+unstored=$(jq -s '[.[] | select(.end and .stored < .published) | .published - .stored] | add // 0' \
 	"$TU_TMP/scans.jsonl")
+short=$(jq -s '[.[] | select(.end and .stored + .reported < .published)
+	| .published - .stored - .reported] | add // 0' "$TU_TMP/scans.jsonl")
 short_complete=$(jq -s '[.[] | select(.complete and .stored != .published)] | length' \
 	"$TU_TMP/scans.jsonl")
 twice=$(jq -s '[.[].twice] | add // 0' "$TU_TMP/scans.jsonl")
@@ -139,5 +145,5 @@ chaos_row "nats-server restart while producing" \
 	"$RESTARTS restarts (SIG${injected[*]}), 1 s down each; $scans scans of $WORKERS keys" \
 	"$short observations short of END counts; $stale keys stale in the view" \
 	"$dup_ids ids twice, $twice entities twice in a scan, $extra gone keys in the view" \
-	"n/a; $((scans - ended)) scans abandoned, $incomplete incomplete, healed by the next full scan"
+	"n/a; $((scans - ended)) scans abandoned, $incomplete incomplete ($unstored observations unacknowledged, said so by their END), healed by the next full scan"
 chaos_verdict "$lost" "$dup"
