@@ -542,8 +542,13 @@ static tu_status publish_outcome(tu_actuator *a, const Trueup__V1__FixCommand *c
 		.subject = tu_arena_printf(&a->arena, "%s.%s.%s", TU_SUBJ_OUT, a->target->name,
 					   cmd->command_id),
 		.type = TU_TYPE_OUTCOME,
-		.msg_id = tu_arena_printf(&a->arena, "out.%s.%" PRIu64, cmd->command_id,
-					  meta->delivered),
+		/*
+		 * The result is part of the id: nats-server 2.9.10 was seen to deliver a
+		 * naked command with the same delivery count again (RELIABILITY.md), and
+		 * its final outcome must not be dropped as the retry's duplicate.
+		 */
+		.msg_id = tu_arena_printf(&a->arena, "out.%s.%" PRIu64 ".%s", cmd->command_id,
+					  meta->delivered, tu_pb_result_str(ex->result)),
 		.correlation_id = cmd->correlation_id,
 		.data = data,
 		.len = len,

@@ -149,7 +149,7 @@ expect rule '^itest$' "$O"
 expect entity.name '^k3s-worker-3$' "$O"
 expect actuator '^act$' "$O"
 expect delivery '^1$' "$O"
-expect msg_id "^out\\.$ID\\.1\$" "$O"
+expect msg_id "^out\\.$ID\\.1\\.succeeded\$" "$O"
 expect corr_header "^corr$ID\$" "$O"
 expect_redis 0 exists w:3
 
