@@ -25,12 +25,7 @@ CFG=$TU_TMP/trueup.yaml
 "$BIN/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 8000 --drift-pct 3 \
 	2>/dev/null || tu_fail "eventgen"
 tu_bg proc "$BIN/trueup-processor" --config "$CFG" --instance mapfull
-done_folding() {
-	local s
-	s=$("$BIN/trueup" status --config "$CFG" -o json 2>/dev/null) || return 1
-	[ "$(echo "$s" | jq -r .applied_seq)" -eq "$EVENTS" ] && [ "$(echo "$s" | jq -r .outbox)" -eq 0 ]
-}
-tu_wait_for 120 "the processor to fold all $EVENTS events" done_folding
+tu_wait_for 120 "the processor to fold all $EVENTS events" tu_done_folding "$CFG" "$EVENTS"
 tu_stop proc TERM
 grows=$(grep -c 'view map full; growing it' "$TU_TMP/proc.log" || true)
 [ "$grows" -ge 3 ] || tu_fail "the map grew $grows times from 256KiB (expected several)"

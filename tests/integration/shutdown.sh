@@ -82,12 +82,7 @@ mkdir -p "$TU_TMP/nats"
 tu_bg nats2 nats-server -js -sd "$TU_TMP/nats" -a 127.0.0.1 -p "$NATS_PORT"
 tu_wait_port "$NATS_PORT" 100 || tu_fail "nats-server did not restart"
 tu_bg proc-4 "$BIN/trueup-processor" --config "$CFG" --instance sd-4
-done_folding() {
-	local s
-	s=$("$BIN/trueup" status --config "$CFG" -o json 2>/dev/null) || return 1
-	[ "$(echo "$s" | jq -r .applied_seq)" -eq "$EVENTS" ] && [ "$(echo "$s" | jq -r .outbox)" -eq 0 ]
-}
-tu_wait_for 120 "run 4 to fold all $EVENTS events" done_folding
+tu_wait_for 120 "run 4 to fold all $EVENTS events" tu_done_folding "$CFG" "$EVENTS"
 tu_stop proc-4 TERM
 tu_replay_check "$CFG" "$TU_TMP/view"
 tu_log "PASS: SIGTERM, SIGINT and SIGTERM without NATS: exit 0 within the grace; nothing lost or doubled"

