@@ -4,7 +4,6 @@
 #include "batch.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "bus.h"
 #include "contract.h"
@@ -32,39 +31,9 @@ static size_t msg_headers(const void *src, struct tu_arena *a, const char ***key
 	return (size_t)n;
 }
 
-void tu_batch_prepare(struct tu_batch *b)
-{
-	int n = b->list.Count;
-	if (n <= 0)
-		return;
-	b->pre = calloc((size_t)n, sizeof(*b->pre));
-	if (b->pre == NULL)
-		return; /* the fold works it out itself */
-	tu_arena_init(&b->arena, 256 * 1024);
-	b->arena_live = true;
-	for (int i = 0; i < n; i++) {
-		natsMsg *m = b->list.Msgs[i];
-		struct tu_batch_pre *p = &b->pre[i];
-		p->has_meta = tu_bus_meta(m, &p->meta) == TU_OK;
-		if (p->has_meta)
-			p->decoded = tu_fold_decode(natsMsg_GetSubject(m), natsMsg_GetData(m),
-						    (size_t)natsMsg_GetDataLength(m),
-						    tu_arena_pb(&b->arena));
-	}
-}
-
-void tu_batch_release(struct tu_batch *b)
-{
-	natsMsgList_Destroy(&b->list);
-	free(b->pre);
-	if (b->arena_live)
-		tu_arena_release(&b->arena);
-	memset(b, 0, sizeof(*b));
-}
-
 /* One attempt at the whole batch; TU_EFULL means grow and try again. */
-static tu_status attempt(tu_fold *f, tu_view *v, natsMsg **msgs, const struct tu_batch_pre *pre,
-			 int n, const struct tu_batch_opts *opts, struct tu_batch_result *res)
+static tu_status attempt(tu_fold *f, tu_view *v, natsMsg **msgs, int n,
+			 const struct tu_batch_opts *opts, struct tu_batch_result *res)
 {
 	MDB_txn *txn = NULL;
 	tu_status st = tu_view_begin(v, true, &txn);
@@ -74,10 +43,7 @@ static tu_status attempt(tu_fold *f, tu_view *v, natsMsg **msgs, const struct tu
 	struct tu_batch_result r = { 0 };
 	for (int i = 0; i < n && st == TU_OK; i++) {
 		struct tu_bus_meta meta;
-		bool has_meta = pre != NULL ? pre[i].has_meta : tu_bus_meta(msgs[i], &meta) == TU_OK;
-		if (pre != NULL)
-			meta = pre[i].meta;
-		if (!has_meta) {
+		if (tu_bus_meta(msgs[i], &meta) != TU_OK) {
 			/* Not a JetStream delivery: nothing in TRUEUP_EVENTS can look like this. */
 			tu_warn("message on %s without JetStream metadata ignored",
 				natsMsg_GetSubject(msgs[i]));
@@ -108,7 +74,6 @@ static tu_status attempt(tu_fold *f, tu_view *v, natsMsg **msgs, const struct tu
 			.type = NULL, /* from the subject: see fold.h */
 			.data = natsMsg_GetData(msgs[i]),
 			.len = (size_t)natsMsg_GetDataLength(msgs[i]),
-			.decoded = pre != NULL ? pre[i].decoded : NULL,
 			.headers = msg_headers,
 			.header_src = msgs[i],
 		};
@@ -141,11 +106,11 @@ static tu_status attempt(tu_fold *f, tu_view *v, natsMsg **msgs, const struct tu
 	return TU_OK;
 }
 
-tu_status tu_batch_fold(tu_fold *f, tu_view *v, natsMsg **msgs, const struct tu_batch_pre *pre,
-			int n, const struct tu_batch_opts *opts, struct tu_batch_result *res)
+tu_status tu_batch_fold(tu_fold *f, tu_view *v, natsMsg **msgs, int n,
+			const struct tu_batch_opts *opts, struct tu_batch_result *res)
 {
 	for (int tries = 0;; tries++) {
-		tu_status st = attempt(f, v, msgs, pre, n, opts, res);
+		tu_status st = attempt(f, v, msgs, n, opts, res);
 		if (st != TU_EFULL || tries >= 8)
 			return st;
 		tu_warn("view map full; growing it and folding the batch again");

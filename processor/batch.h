@@ -6,10 +6,6 @@
  * Handles MDB_MAP_FULL (abort, grow the map, fold the batch again: nothing is
  * lost and, the fold being deterministic, nothing changes) and stops at a
  * sequence gap so the caller can check it against the stream.
- *
- * The processor's fetcher thread prepares each batch (tu_batch_prepare: the
- * JetStream metadata of every message and the decoded observations) while
- * the fold thread folds the previous one, which then only folds.
  */
 #ifndef TU_BATCH_H
 #define TU_BATCH_H
@@ -19,8 +15,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "bus.h"
 #include "fold.h"
 #include "status.h"
 #include "view.h"
@@ -46,28 +40,7 @@ struct tu_batch_result {
 	uint64_t applied_seq;  /* after the batch */
 };
 
-/* What tu_batch_prepare worked out of one message ahead of the fold. */
-struct tu_batch_pre {
-	bool has_meta;           /* meta parsed (false: not a JetStream delivery) */
-	struct tu_bus_meta meta;
-	const void *decoded;     /* tu_fold_decode's result, or NULL */
-};
-
-/* A fetched batch and what was prepared of it. */
-struct tu_batch {
-	natsMsgList list;
-	struct tu_batch_pre *pre; /* list.Count entries, or NULL: not prepared */
-	struct tu_arena arena;    /* the decoded messages */
-	bool arena_live;
-};
-
-/* Prepares b (its list set): thread-safe, touches no fold or view. */
-void tu_batch_prepare(struct tu_batch *b);
-/* Frees the messages and what was prepared; b is empty after. */
-void tu_batch_release(struct tu_batch *b);
-
-/* pre: msgs' prepared entries (tu_batch.pre + offset), or NULL to work them out here. */
-tu_status tu_batch_fold(tu_fold *f, tu_view *v, natsMsg **msgs, const struct tu_batch_pre *pre,
-			int n, const struct tu_batch_opts *opts, struct tu_batch_result *res);
+tu_status tu_batch_fold(tu_fold *f, tu_view *v, natsMsg **msgs, int n,
+			const struct tu_batch_opts *opts, struct tu_batch_result *res);
 
 #endif

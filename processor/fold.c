@@ -646,10 +646,8 @@ static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
 {
 	const char *field = NULL;
 	char why[256];
-	Trueup__V1__ObservedState *o =
-		ev->decoded != NULL ? (Trueup__V1__ObservedState *)ev->decoded
-				    : trueup__v1__observed_state__unpack(tu_arena_pb(&f->arena),
-									 ev->len, ev->data);
+	Trueup__V1__ObservedState *o = trueup__v1__observed_state__unpack(
+		tu_arena_pb(&f->arena), ev->len, ev->data);
 	if (o == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_OBSERVED);
 	if (!tu_pb_text_valid(&o->base, &field))
@@ -1193,15 +1191,6 @@ const char *tu_fold_subject_type(const char *subject)
 		return map[i].type;
 	}
 	return NULL;
-}
-
-const void *tu_fold_decode(const char *subject, const void *data, size_t len,
-			   ProtobufCAllocator *a)
-{
-	const char *type = tu_fold_subject_type(subject);
-	if (len > TU_MAX_MSG || type == NULL || strcmp(type, TU_TYPE_OBSERVED) != 0)
-		return NULL;
-	return trueup__v1__observed_state__unpack(a, len, data);
 }
 
 tu_status tu_fold_event(tu_fold *f, const struct tu_fold_event *ev)

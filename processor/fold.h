@@ -45,12 +45,6 @@ struct tu_fold_event {
 	const void *data;
 	size_t len;
 	/*
-	 * The body already decoded by tu_fold_decode() (e.g. on a fetcher
-	 * thread, so that the fold thread does not), or NULL: the fold decodes
-	 * it. It must stay valid for the call.
-	 */
-	const void *decoded;
-	/*
 	 * All headers, asked for only when the event is parked as a dead letter:
 	 * fills arrays (allocated with tu_arena_alloc from a) and returns the
 	 * count. NULL: no headers.
@@ -108,15 +102,6 @@ void tu_fold_abort(tu_fold *f);
 
 /* The message type the contract gives subject in TRUEUP_EVENTS, or NULL. */
 const char *tu_fold_subject_type(const char *subject);
-
-/*
- * Decodes a TRUEUP_EVENTS body the way the fold would, with allocator a, for
- * tu_fold_event.decoded; NULL if there is nothing to decode ahead (not an
- * observation: those are the bulk) or it does not decode (the fold then
- * parks it). Thread-safe: it touches no fold state.
- */
-const void *tu_fold_decode(const char *subject, const void *data, size_t len,
-			   ProtobufCAllocator *a);
 
 /* Last folded sequence as of the last tu_fold_begin/tu_fold_event. */
 uint64_t tu_fold_applied_seq(const tu_fold *f);

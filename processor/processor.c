@@ -65,8 +65,8 @@ struct tu_processor {
 	bool fetcher_started;
 	pthread_mutex_t mu;           /* guards the queue and the fetcher's state */
 	pthread_cond_t cond;          /* queue changed, pause requested or granted */
-	struct tu_batch queue[QUEUE_DEPTH]; /* ring of fetched, prepared, non-empty batches */
-	struct tu_batch spent[QUEUE_DEPTH]; /* folded and acked batches the fetcher frees */
+	natsMsgList queue[QUEUE_DEPTH]; /* ring of fetched, non-empty batches */
+	natsMsgList spent[QUEUE_DEPTH]; /* folded and acked batches the fetcher frees */
 	int n_spent;
 	int q_head, q_len;
 	int q_max;                    /* batches the fetcher may run ahead (max_ack_pending allows) */
@@ -159,7 +159,7 @@ tu_status tu_processor_create(const struct tu_config *cfg, const char *instance,
 static void free_spent(tu_processor *p)
 {
 	for (int i = 0; i < p->n_spent; i++)
-		tu_batch_release(&p->spent[i]);
+		natsMsgList_Destroy(&p->spent[i]);
 	p->n_spent = 0;
 }
 
@@ -168,15 +168,17 @@ static void free_spent(tu_processor *p)
  * fetches: freeing a batch's messages is work the fold thread, the one that
  * bounds the rate, need not do.
  */
-static void spend(tu_processor *p, struct tu_batch *b)
+static void spend(tu_processor *p, natsMsgList *list)
 {
 	pthread_mutex_lock(&p->mu);
 	if (p->n_spent < QUEUE_DEPTH && p->fetcher_started) {
-		p->spent[p->n_spent++] = *b;
-		memset(b, 0, sizeof(*b));
+		p->spent[p->n_spent++] = *list;
+		list->Msgs = NULL;
+		list->Count = 0;
 	}
 	pthread_mutex_unlock(&p->mu);
-	tu_batch_release(b); /* empty, unless the fetcher could not take it */
+	if (list->Msgs != NULL)
+		natsMsgList_Destroy(list); /* the fetcher could not take it */
 }
 
 void tu_processor_destroy(tu_processor *p)
@@ -196,7 +198,7 @@ void tu_processor_destroy(tu_processor *p)
 	pthread_mutex_unlock(&p->ack_mu);
 	tu_outbox_destroy(o);
 	for (int i = 0; i < p->q_len; i++)
-		tu_batch_release(&p->queue[(p->q_head + i) % QUEUE_DEPTH]);
+		natsMsgList_Destroy(&p->queue[(p->q_head + i) % QUEUE_DEPTH]);
 	free_spent(p);
 	if (p->sub != NULL)
 		natsSubscription_Destroy(p->sub);
@@ -346,25 +348,23 @@ static void *fetcher_main(void *arg)
 			break;
 		p->paused = false;
 		natsSubscription *sub = p->sub;
-		struct tu_batch spent[QUEUE_DEPTH];
+		natsMsgList spent[QUEUE_DEPTH];
 		int n_spent = p->n_spent;
 		memcpy(spent, p->spent, sizeof(spent));
 		p->n_spent = 0;
 		pthread_mutex_unlock(&p->mu);
 		for (int i = 0; i < n_spent; i++)
-			tu_batch_release(&spent[i]);
-		struct tu_batch b = { 0 };
+			natsMsgList_Destroy(&spent[i]);
+		natsMsgList list = { 0 };
 		tu_status st = tu_bus_fetch(sub, p->cfg->processor.batch, p->cfg->processor.fetch_wait,
-					    &b.list);
-		if (b.list.Count > 0)
-			tu_batch_prepare(&b); /* while the fold thread folds the previous batch */
+					    &list);
 		pthread_mutex_lock(&p->mu);
-		if (b.list.Count > 0) {
-			p->queue[(p->q_head + p->q_len) % QUEUE_DEPTH] = b;
+		if (list.Count > 0) {
+			p->queue[(p->q_head + p->q_len) % QUEUE_DEPTH] = list;
 			p->q_len++;
 			pthread_cond_broadcast(&p->cond);
 		} else {
-			tu_batch_release(&b);
+			natsMsgList_Destroy(&list);
 			if (st != TU_OK && st != TU_ETIMEOUT && !p->quit) {
 				pthread_mutex_unlock(&p->mu);
 				tu_warn("fetch from %s: %s", TU_STREAM_EVENTS, tu_status_str(st));
@@ -388,7 +388,7 @@ static void fetcher_pause(tu_processor *p)
 	while (p->fetcher_started && !p->paused)
 		pthread_cond_wait(&p->cond, &p->mu);
 	for (int i = 0; i < p->q_len; i++)
-		tu_batch_release(&p->queue[(p->q_head + i) % QUEUE_DEPTH]);
+		natsMsgList_Destroy(&p->queue[(p->q_head + i) % QUEUE_DEPTH]);
 	p->q_head = 0;
 	p->q_len = 0;
 	pthread_mutex_unlock(&p->mu);
@@ -403,7 +403,7 @@ static void fetcher_resume(tu_processor *p)
 }
 
 /* Takes the next fetched batch; false if none arrived within wait_ms. */
-static bool next_batch(tu_processor *p, int64_t wait_ms, struct tu_batch *out)
+static bool next_batch(tu_processor *p, int64_t wait_ms, natsMsgList *out)
 {
 	pthread_mutex_lock(&p->mu);
 	if (p->q_len == 0) {
@@ -457,9 +457,8 @@ static void reclaim_end(void *ctx, bool committed)
 }
 
 /* Folds one fetched batch; acks it after the commit. */
-static tu_status handle_batch(tu_processor *p, struct tu_batch *b)
+static tu_status handle_batch(tu_processor *p, natsMsgList *list)
 {
-	natsMsgList *list = &b->list;
 	int off = 0;
 	while (off < list->Count) {
 		struct tu_batch_opts opts = { .accept_gap_first = p->accept_gap,
@@ -468,8 +467,7 @@ static tu_status handle_batch(tu_processor *p, struct tu_batch *b)
 					      .ctx = p };
 		struct tu_batch_result res;
 		p->batch_start_ns = tu_clock_mono_ns();
-		tu_status st = tu_batch_fold(p->fold, p->view, list->Msgs + off,
-					     b->pre != NULL ? b->pre + off : NULL, list->Count - off,
+		tu_status st = tu_batch_fold(p->fold, p->view, list->Msgs + off, list->Count - off,
 					     &opts, &res);
 		if (st != TU_OK) {
 			tu_error("fold of a batch failed: %s; the batch will be delivered again",
@@ -612,12 +610,12 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 	    pthread_create(&p->syncer, NULL, syncer_main, p) == 0)
 		p->syncer_started = true;
 	while (!*stop) {
-		struct tu_batch b = { 0 };
+		natsMsgList list = { 0 };
 		if (p->lease != NULL)
 			follow_lease(p);
-		if (next_batch(p, 100, &b)) {
-			tu_status hs = handle_batch(p, &b);
-			spend(p, &b);
+		if (next_batch(p, 100, &list)) {
+			tu_status hs = handle_batch(p, &list);
+			spend(p, &list);
 			if (hs != TU_OK && !*stop) {
 				tu_clock_sleep_ms(200);
 				rebind(p);
@@ -636,7 +634,7 @@ tu_status tu_processor_run(tu_processor *p, volatile sig_atomic_t *stop)
 	/* Fetched, not folded: give them back now rather than after ack_wait (a standby takes them). */
 	size_t naked = 0;
 	for (int i = 0; i < p->q_len; i++) {
-		natsMsgList *l = &p->queue[(p->q_head + i) % QUEUE_DEPTH].list;
+		natsMsgList *l = &p->queue[(p->q_head + i) % QUEUE_DEPTH];
 		for (int j = 0; j < l->Count; j++)
 			naked += natsMsg_Nak(l->Msgs[j], NULL) == NATS_OK;
 	}

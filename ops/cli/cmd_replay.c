@@ -301,7 +301,7 @@ int tu_cli_replay(struct tu_cli *cli, int argc, char **argv)
 							    .before_commit = drain,
 							    .ctx = &lanes[i] };
 				st = tu_batch_fold(lanes[i].fold, lanes[i].view, list.Msgs + off,
-						   NULL, list.Count - off, &bo, &res[i]);
+						   list.Count - off, &bo, &res[i]);
 				if (st != TU_OK) {
 					tu_cli_fail(cli, "fold: %s", tu_status_str(st));
 					natsMsgList_Destroy(&list);
