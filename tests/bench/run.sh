@@ -3,8 +3,9 @@
 #   fold       fold rate vs the JetStream ceiling, the five cases' rules (fold.sh)
 #   latency    detection latency at a steady 1k events/s (latency.sh)
 #   replay     trueup replay rate vs the live fold rate (replay.sh)
-#   scale      a full reconcile at scale (scale.sh)
-#   yardstick  the seed's yardstick: 1000 database reconciles at 50 ms per call (yardstick.sh)
+#   scale      a full reconcile at scale (scale.sh): 100k per source, then 1M (RSS)
+#   yardstick  the seed's yardstick: 1000 database reconciles at 50 ms per call (yardstick.sh),
+#              with one and with four actuators per provider
 #   producers  source adapters vs raw clients (producers.sh)
 # Long form by default (the figures in BENCHMARKS.md; all six). --short: small streams and few
 # rounds of fold, latency and replay (about 40 s), for CI: ctest runs it as bench.short (label
@@ -74,11 +75,29 @@ for name in "${names[@]}"; do
 			run replay TU_BENCH_EVENTS=300000 TU_BENCH_ROUNDS=3 || rc=1
 		fi
 		;;
-	scale | yardstick | producers)
+	scale)
 		if [ $short = 1 ]; then
-			run "$name" TU_BENCH_SHORT=1 || rc=1
+			run scale TU_BENCH_SHORT=1 || rc=1
 		else
-			run "$name" || rc=1
+			run scale || rc=1 # 100k per source, 3 rounds
+			# 1M: the memory bound (files as the desired source, redis as the actual one)
+			run scale TU_BENCH_N=1000000 TU_BENCH_ROUNDS=1 TU_BENCH_DESIRED=files \
+				TU_BENCH_ACTUAL=redis || rc=1
+		fi
+		;;
+	yardstick)
+		if [ $short = 1 ]; then
+			run yardstick TU_BENCH_SHORT=1 || rc=1
+		else
+			run yardstick || rc=1                      # one actuator per provider
+			run yardstick TU_BENCH_ACTUATORS=4 || rc=1 # four sharing each provider's limit
+		fi
+		;;
+	producers)
+		if [ $short = 1 ]; then
+			run producers TU_BENCH_SHORT=1 || rc=1
+		else
+			run producers || rc=1
 		fi
 		;;
 	*)

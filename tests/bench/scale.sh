@@ -206,7 +206,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	tu_bg producer "$TU_BUILD/trueup-producer" --config "$TRUEUP_CONFIG"
 	PROD=$(tu_pid producer)
 	# Until every command is there (and nothing more comes for 3 s); a processor that died
-	# (see BENCHMARKS.md: nats.c 3.4.1's fetch) fails the round at once.
+	# (see RELIABILITY.md: nats.c 3.4.1's fetch overrun) fails the round at once.
 	deadline=$((SECONDS + 900))
 	until probe=$("$TU_BUILD/tests/scale_probe" --url "$NATS_URL" --stream TRUEUP_CMD \
 		--want "$WANT" --timeout 5 --quiet 3000); do

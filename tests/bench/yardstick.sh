@@ -15,8 +15,11 @@
 # and stops at the JetStream time of the last RESOLVED drift event of provider-a's and
 # provider-b's databases: every fix applied and confirmed by a MongoDB scan that began
 # after it. Checked each round: exactly one applied PATCH per drifted database of a and
-# b (nothing else patched), none on c; its breaker opened. Reported: the time (median),
-# its parts, and per fixture the peak requests in any one second against its limit.
+# b (nothing else patched), none on c. Reported: the time (median), its parts, how often
+# c's breaker opened meanwhile (c's first timeouts take 2 s each, so with one actuator the
+# round may end before the third), and per fixture the peak requests in any one second
+# against its limit (a fixture logs a request when it answers it: c's held requests are
+# not counted until they end).
 #
 #   TU_BUILD=$PWD/build TU_SRC=$PWD tests/bench/yardstick.sh [N]
 #   TU_BENCH_SHORT=1: one round (the bench-short form, ~20 s); TU_BENCH_ROUNDS (default 3)
