@@ -10,6 +10,7 @@
 #include "bus.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,22 @@ tu_status tu_bus_status(natsStatus s)
 	}
 }
 
+
+/*
+ * OpenSSL frees its global state in an atexit handler, which can run while
+ * one of nats.c's threads still frees a connection's SSL context: the async
+ * callback thread drops the last reference to a closed connection after its
+ * disconnected callback, possibly after main has returned. That crashed short
+ * tools now and then at exit under load (a core: OPENSSL_cleanup in the main
+ * thread, SSL_CTX_free in natsAsyncCb_Destroy; RELIABILITY.md). Without the
+ * handler the operating system reclaims that memory. A constructor, so that
+ * this is the process's first OpenSSL initialization (later ones cannot turn
+ * the handler off).
+ */
+__attribute__((constructor)) static void openssl_without_atexit(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
 
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
