@@ -22,7 +22,10 @@
 # 3. The Redis actuator, as an ACL user limited to ~autoscaler:* ~trueup:done:*, executes
 #    a command inside its prefixes and gets a failed-permanent outcome carrying NOPERM
 #    (not a crash) for a key outside them.
-# 4. No password appears anywhere under the test directory but in its own file: logs,
+# 4. Processor HA with ops/nats's processor user: two processors on one partition (lease
+#    in KV trueup_leases, the standby on its own durable), a takeover on SIGTERM; no
+#    permission violation.
+# 5. No password appears anywhere under the test directory but in its own file: logs,
 #    outputs, the nats-server configuration (hashes only), the JetStream store, the view.
 . "$(dirname "$0")/../lib/harness.sh"
 : "${TU_BUILD:?}" "${TU_SRC:?}"
@@ -305,11 +308,47 @@ REDISCLI_AUTH=$(cat "$S/secrets/redis-ro.pass") redis-cli -p "$REDIS_PORT" --use
 grep -q NOPERM "$S/ro-write.out" || tu_fail "the producer's Redis user could write: $(cat "$S/ro-write.out")"
 tu_log "redis actuator as trueup-rw: succeeded inside ~autoscaler:* ~trueup:done:*, failed-permanent NOPERM outside"
 
-# ---- 4. no password anywhere but in its own file
+# ---- 4. processor HA under the processor role: the lease in KV trueup_leases and the
+# standby's own durable are within ops/nats's permissions (instances trueup-processor-0
+# and -1, as the configuration names them).
+tu_stop processor2
+v_before=$(violations) # the refusals of part 2 are in the log already
+# ha_config USER N: $S/USER-ha-N.yaml, USER's configuration with the lease and view N
+ha_config() {
+	awk -v view="$S/view-ha-$2" '
+		/^processor:/ { print; print "  lease: { enabled: true, ttl: 2s, renew: 500ms }"; next }
+		/^  view: / { print "  view: \"" view "\""; next }
+		{ print }' "$S/$1.yaml" >"$S/$1-ha-$2.yaml"
+	grep -q 'lease: { enabled: true' "$S/$1-ha-$2.yaml" || tu_fail "no lease in $1-ha-$2.yaml"
+}
+ha_config processor 0
+ha_config processor 1
+ha_config admin 0
+as admin-ha-0 streams apply >"$S/streams-apply-ha.out" 2>&1 ||
+	tu_fail "streams apply (lease bucket) as admin: $(cat "$S/streams-apply-ha.out")"
+HA0=$(tu_free_port) HA1=$(tu_free_port)
+readyz() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz"; }
+tu_bg ha0 "$TU_BUILD/trueup-processor" --config "$S/processor-ha-0.yaml" --instance trueup-processor-0 --listen "127.0.0.1:$HA0"
+tu_wait_for 30 "trueup-processor-0 to hold the lease" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$HA0/readyz)\" = 200 ]"
+tu_bg ha1 "$TU_BUILD/trueup-processor" --config "$S/processor-ha-1.yaml" --instance trueup-processor-1 --listen "127.0.0.1:$HA1"
+tu_wait_for 30 "trueup-processor-1 to stand by" bash -c "curl -s http://127.0.0.1:$HA1/readyz | grep -q standby"
+folded() { # folded PORT: the view behind PORT has folded what the first processor had
+	[ "$(curl -s "http://127.0.0.1:$1/reconciliation/status" | jq -r '.applied_seq // 0')" -ge "$applied" ]
+}
+tu_wait_for 60 "the standby to fold the stream through its own durable" folded "$HA1"
+tu_stop ha0 TERM
+tu_wait_for 30 "trueup-processor-1 to take the released lease" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$HA1/readyz)\" = 200 ]"
+[ "$(violations)" -eq "$v_before" ] ||
+	tu_fail "permission violations with the lease: $(grep Violation "$S/nats.log" | tail -n +$((v_before + 1)) | head -5)"
+grep -qi 'permission\|not authorized' "$S/ha0.log" "$S/ha1.log" &&
+	tu_fail "a processor was refused something: $(grep -hi 'permission\|not authorized' "$S/ha0.log" "$S/ha1.log" | head -3)"
+tu_log "HA as the processor user: a holder, a standby on its own durable, a takeover; no violation"
+
+# ---- 5. no password anywhere but in its own file
 tu_stop producer-declared
 tu_stop producer-redis
 tu_stop actuator
-tu_stop processor2
+tu_stop ha1
 for f in "$S"/nats-etc/*.pass "$S"/secrets/*.pass; do
 	pw=$(tr -d '\n' <"$f")
 	[ ${#pw} -ge 32 ] || tu_fail "$f holds no generated password"
