@@ -1,7 +1,7 @@
 /*
  * fold_bench - the processor's fold rate against the JetStream ceiling, both
  * measured in the same run on the same stream (TRUEUP_EVENTS, filled by
- * casegen beforehand).
+ * eventgen --cases beforehand).
  *
  *   ceiling: a pull consumer that fetches batches and acks the last message of
  *            each (AckAll), doing no work: what JetStream can hand out here.

@@ -12,12 +12,12 @@ fold_policy() {
 	"$TU_BUILD/trueup" -c "$1" streams apply >/dev/null || tu_fail "streams apply"
 }
 
-# fold_fill EVENTS: casegen --cases into TRUEUP_EVENTS (TU_BENCH_ENTITIES units, 2 % drifting),
+# fold_fill EVENTS: eventgen --cases into TRUEUP_EVENTS (TU_BENCH_ENTITIES units, 2 % drifting),
 # paced at 30 000 events/s: the fold's clock is the stream's timestamps, so the pace decides
 # how many `for:` waits elapse within the stream; a fixed one keeps runs comparable.
 fold_fill() {
-	"$TU_BUILD/tests/casegen" --url "$NATS_URL" --cases --events "$1" --rate 30000 \
-		--entities "${TU_BENCH_ENTITIES:-20000}" --drift-pct 2 || tu_fail casegen
+	"$TU_BUILD/tests/eventgen" --url "$NATS_URL" --cases --events "$1" --rate 30000 \
+		--entities "${TU_BENCH_ENTITIES:-20000}" --drift-pct 2 || tu_fail "eventgen --cases"
 }
 
 # The machine line every benchmark prints with its figures.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/bench/latency.sh [SECONDS] - detection latency under a steady background load (see
 # latency_bench.c and BENCHMARKS.md): a real trueup-processor with the bench policy (the five
-# cases' rules; the measured rule kubedb-provider-a with `for: 0`), casegen --cases at
+# cases' rules; the measured rule kubedb-provider-a with `for: 0`), eventgen --cases at
 # TU_BENCH_RATE (1000) events/s in the background, one probe every 100 ms for SECONDS (30).
 # Starts its own nats-server.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -15,7 +15,7 @@ tu_start_nats
 fold_policy "$TU_TMP/trueup.yaml" 1s 0s
 tu_bg processor "$TU_BUILD/trueup-processor" --config "$TU_TMP/trueup.yaml"
 # Background: enough events for a warm-up, the probe window and the wait for the last commands.
-tu_bg load "$TU_BUILD/tests/casegen" --url "$NATS_URL" --cases --rate "$RATE" \
+tu_bg load "$TU_BUILD/tests/eventgen" --url "$NATS_URL" --cases --rate "$RATE" \
 	--entities 2000 --drift-pct 2 --events $((RATE * (SECONDS_ + 40)))
 sleep 5 # warm-up: the first full scans of both sources are folded
 fold_machine

@@ -2,7 +2,7 @@
  * latency_bench - detection latency: from an observation that causes drift
  * (its JetStream timestamp in TRUEUP_EVENTS) to the fix command the
  * processor derives from it (its JetStream timestamp in TRUEUP_CMD), under
- * whatever background load runs meanwhile (latency.sh: casegen --cases
+ * whatever background load runs meanwhile (latency.sh: eventgen --cases
  * --rate).
  *
  * The probes are databases the background declares in source a and scans in

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/bench/replay.sh [EVENTS] - replay rate vs the live fold rate (BENCHMARKS.md): the same
-# stream as fold.sh (casegen --cases, the bench policy), then TU_BENCH_ROUNDS (3) rounds of the
+# stream as fold.sh (eventgen --cases, the bench policy), then TU_BENCH_ROUNDS (3) rounds of the
 # live fold (fold_bench --fold-only: the processor from a fresh view) and `trueup replay` into a
 # fresh view (its output to /dev/null), each timed by itself. Starts its own nats-server.
 . "$(dirname "$0")/../lib/harness.sh"

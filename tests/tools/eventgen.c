@@ -15,8 +15,14 @@
  * in GARBAGE_KINDS kinds in turn (see garbage()); their Nats-Msg-Ids start
  * with "garbage.", and the valid messages are the same as without them.
  *
+ * --cases (the benchmarks, tests/bench) publishes instead the observations
+ * of the five cases of tests/scenarios (cases.c), which the bench policy
+ * reads; --rate R paces them (messages per second).
+ *
  * usage: eventgen --url URL --events N [--from I] [--entities N] [--drift-pct P] [--seed S]
  *                 [--garbage G]
+ *        eventgen --url URL --events N --cases [--rate R] [--entities N] [--drift-pct P]
+ *                 [--seed S]
  * (--from I: publish only messages I.. of the N, to feed a stream in steps;
  * garbage due before message I is left out too)
  */
@@ -27,6 +33,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "cases.h"
 #include "clock.h"
 #include "config.h"
 #include "contract.h"
@@ -219,6 +226,8 @@ int main(int argc, char **argv)
 	uint64_t events = 0, entities = 10000, from = 0;
 	uint64_t garbage_max = 0;
 	unsigned drift_pct = 2, seed = 1;
+	bool cases = false;
+	double rate = 0;
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
 		{ "events", required_argument, NULL, 'n' },
@@ -227,6 +236,8 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "garbage", required_argument, NULL, 'g' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "cases", no_argument, NULL, 'c' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -239,14 +250,22 @@ int main(int argc, char **argv)
 		case 's': seed = (unsigned)atoi(optarg); break;
 		case 'g': garbage_max = strtoull(optarg, NULL, 10); break;
 		case 'f': from = strtoull(optarg, NULL, 10); break;
+		case 'c': cases = true; break;
+		case 'r': rate = strtod(optarg, NULL); break;
 		default:
 			fprintf(stderr, "usage: eventgen --url URL --events N [--entities N] "
-					"[--from I] [--drift-pct P] [--seed S] [--garbage G]\n");
+					"[--from I] [--drift-pct P] [--seed S] [--garbage G]\n"
+					"       eventgen --url URL --events N --cases [--rate R] "
+					"[--entities N] [--drift-pct P] [--seed S]\n");
 			return 2;
 		}
 	}
-	if (url == NULL || events == 0 || drift_pct > 100) {
+	if (url == NULL || events == 0 || drift_pct > 100 || entities == 0) {
 		fprintf(stderr, "eventgen: --url and --events are required\n");
+		return 2;
+	}
+	if (cases ? from > 0 || garbage_max > 0 : rate != 0) {
+		fprintf(stderr, "eventgen: --rate goes with --cases; --from and --garbage without it\n");
 		return 2;
 	}
 	tu_log_init("eventgen", TU_LOG_WARN, TU_LOG_TEXT);
@@ -263,7 +282,11 @@ int main(int argc, char **argv)
 	}
 	int64_t t0 = tu_clock_mono_ns();
 	int rc = 0;
-	for (uint64_t round = 1; g.sent < g.max && rc == 0; round++) {
+	if (cases) {
+		struct tu_cases_opts co = { events, entities, drift_pct, seed, rate };
+		rc = tu_cases_publish(g.bus, &co, &g.sent);
+	}
+	for (uint64_t round = 1; !cases && g.sent < g.max && rc == 0; round++) {
 		for (int s = 0; s < 2 && g.sent < g.max && rc == 0; s++) {
 			const char *src = s == 0 ? "a" : "b";
 			bool full = round <= 2 || round % 2 == 1;

@@ -1,44 +1,39 @@
 /*
- * casegen - publishes a deterministic stream of observations into
- * TRUEUP_EVENTS for the crash test and the benchmarks.
+ * cases.c - `eventgen --cases` (cases.h): a deterministic stream of the
+ * observations the five cases of tests/scenarios make, for the benchmarks
+ * (their policy: tests/bench/fold.yaml.in).
  *
  * Two sources ("a", the authority, and "b") scan in rounds. Round 1 and 2
  * are full scans, later rounds alternate full and delta scans (a delta scan
  * publishes what changed, explicit deletions, and one in eight unchanged
- * entities again). Each of `entities` indices owns a unit of entities:
- *
- *   default   every index is worker w-<i>, in a and (per below) in b, with a
- *             status that changes every round: every observation changes its
- *             entity.
- *   --cases   the entities the five cases of tests/scenarios observe, for
- *             the bench policy tests/bench/fold.yaml.in (index i by i % 10):
- *               0-4, 9  worker w-<i> in a and b (status; b's is wrong, and
- *                       some workers are missing or extra in b), and b's
- *                       counter `workers` (value: largest index + 1)
- *               5       database-{a,b,c} db/db-<i> in a (desired) and b
- *                       (actual; quantities written differently)
- *               6       deployment prod/dep-<i>, its configmap and two pods
- *                       (a zombie and a port that disagrees, or image pulls
- *                       and the rollback to the last Ready image)
- *               7       lab session lab/session-u<i>: service, endpoints and
- *                       deployment (the deployment gone: an orphan)
- *               8       app apps/app-<i> (instance_count 2) and heartbeats of
- *                       its instances (service apps-app-<i>; a third one
- *                       comes and says goodbye, or hangs: TTL 100 ms)
- *             Every kind carries `rev` (the round), so every observation
- *             changes its entity and evaluates the rules that read it.
+ * entities again). Each of `entities` indices owns a unit of entities
+ * (index i by i % 10):
+ *   0-4, 9  worker w-<i> in a and b (status; b's is wrong, and some workers
+ *           are missing or extra in b), and b's counter `workers` (value:
+ *           largest index + 1)
+ *   5       database-{a,b,c} db/db-<i> in a (desired) and b (actual;
+ *           quantities written differently)
+ *   6       deployment prod/dep-<i>, its configmap and two pods (a zombie and
+ *           a port that disagrees, or image pulls and the rollback to the
+ *           last Ready image)
+ *   7       lab session lab/session-u<i>: service, endpoints and deployment
+ *           (the deployment gone: an orphan)
+ *   8       app apps/app-<i> (instance_count 2) and heartbeats of its
+ *           instances (service apps-app-<i>; a third one comes and says
+ *           goodbye, or hangs: TTL 100 ms)
+ * Every kind carries `rev` (the round), so every observation changes its
+ * entity and evaluates the rules that read it.
  *
  * drift_pct percent of the units drift: half of them always, half every
  * other round (so drift opens, updates and resolves all along). The same
  * arguments always produce the same messages (content and Nats-Msg-Id), so
  * re-running is a no-op within the stream's duplicate window. The scan that
- * --events cuts short ends incomplete (an absence is never inferred from it). --rate paces
- * publishing (messages per second; default: as fast as acks allow).
- *
- * usage: casegen --url URL --events N [--entities N] [--drift-pct P] [--seed S]
- *                 [--cases] [--rate R]
+ * the event count cuts short ends incomplete (an absence is never inferred
+ * from it). A rate paces publishing (messages per second; 0: as fast as
+ * acks allow).
  */
-#include <getopt.h>
+#include "cases.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +54,6 @@ struct gen {
 	double rate;     /* messages per second; 0: unpaced */
 	int64_t t0;      /* monotonic start, for pacing */
 	unsigned seed;   /* in scan ids */
-	bool cases;      /* the five cases' entities, not only workers */
 	uint64_t entities;
 	unsigned drift_pct;
 	struct tu_arena arena; /* one message's pieces */
@@ -85,7 +79,7 @@ static int publish(struct gen *g, const char *subject, const char *type, const c
 	uint8_t buf[4096];
 	size_t n = protobuf_c_message_get_packed_size(m);
 	if (n > sizeof(buf)) {
-		fprintf(stderr, "casegen: message %s too large\n", id);
+		fprintf(stderr, "eventgen --cases: message %s too large\n", id);
 		return -1;
 	}
 	protobuf_c_message_pack(m, buf);
@@ -104,7 +98,7 @@ static int publish(struct gen *g, const char *subject, const char *type, const c
 		}
 		tu_clock_sleep_ms(10);
 	}
-	fprintf(stderr, "casegen: cannot publish %s\n", id);
+	fprintf(stderr, "eventgen --cases: cannot publish %s\n", id);
 	return -1;
 }
 
@@ -205,13 +199,6 @@ static void unit_worker(const struct gen *g, uint64_t i, uint64_t round, bool a,
 {
 	bool here = a || in_b(i, round, g->entities, g->drift_pct);
 	struct ent *e = add(u, "worker", "default", here, "w-%" PRIu64, i);
-	if (!g->cases) {
-		char status[32];
-		snprintf(status, sizeof(status), "r%" PRIu64, (i + round) % 3);
-		attr(e, "status", status);
-		e->volatile_[0] = true;
-		return;
-	}
 	attr_rev(e, round);
 	/* b says `initializing` where a worker drifts (another slice than presence's) */
 	bool stuck = !a && (i % 100) >= g->drift_pct && (i % 100) < 2 * g->drift_pct &&
@@ -307,7 +294,7 @@ static void unit_app(uint64_t i, uint64_t round, struct unit *u)
 static void unit_of(const struct gen *g, uint64_t i, uint64_t round, bool a, struct unit *u)
 {
 	u->n = 0;
-	unsigned k = g->cases ? (unsigned)(i % 10) : 0;
+	unsigned k = (unsigned)(i % 10);
 	if (k == 5)
 		unit_database(g, i, round, a, u);
 	else if (k >= 6 && k <= 8 && !a)
@@ -351,10 +338,7 @@ static int observe(struct gen *g, const char *src, const char *scan_id, const st
 	}
 	char subject[160], id[200];
 	snprintf(subject, sizeof(subject), "trueup.obs.%s.%s", src, e->kind);
-	if (g->cases)
-		snprintf(id, sizeof(id), "%s.%s.%s.%s", scan_id, e->kind, e->ns, e->name);
-	else
-		snprintf(id, sizeof(id), "%s.%s", scan_id, e->name + 2); /* w-<i>: <i> */
+	snprintf(id, sizeof(id), "%s.%s.%s.%s", scan_id, e->kind, e->ns, e->name);
 	return publish(g, subject, TU_TYPE_OBSERVED, id, &o.base);
 }
 
@@ -414,7 +398,7 @@ static int scan(struct gen *g, bool a, uint64_t round)
 	char scan_id[64];
 	snprintf(scan_id, sizeof(scan_id), "%s-%u-%" PRIu64, src, g->seed, round);
 	int rc = marker(g, src, scan_id, true, full, false);
-	if (rc == 0 && g->cases && !a && full && room(g))
+	if (rc == 0 && !a && full && room(g))
 		rc = counter(g, scan_id, round);
 	struct unit now, before;
 	uint64_t i = 0;
@@ -438,7 +422,7 @@ static int scan(struct gen *g, bool a, uint64_t round)
 			}
 		}
 		cut = cut || j < now.n;
-		if (rc == 0 && g->cases && a && i % 10 == 8)
+		if (rc == 0 && a && i % 10 == 8)
 			rc = heartbeats(g, i, round);
 	}
 	/* A scan cut short by --events ends incomplete, as a producer's would. */
@@ -447,72 +431,18 @@ static int scan(struct gen *g, bool a, uint64_t round)
 	return rc;
 }
 
-int main(int argc, char **argv)
+int tu_cases_publish(tu_bus *bus, const struct tu_cases_opts *o, uint64_t *sent)
 {
-	const char *url = NULL;
-	uint64_t events = 0, entities = 10000;
-	unsigned drift_pct = 2, seed = 1;
-	bool cases = false;
-	double rate = 0;
-	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "events", required_argument, NULL, 'n' },
-		{ "entities", required_argument, NULL, 'e' },
-		{ "drift-pct", required_argument, NULL, 'd' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "cases", no_argument, NULL, 'c' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'u': url = optarg; break;
-		case 'n': events = strtoull(optarg, NULL, 10); break;
-		case 'e': entities = strtoull(optarg, NULL, 10); break;
-		case 'd': drift_pct = (unsigned)atoi(optarg); break;
-		case 's': seed = (unsigned)atoi(optarg); break;
-		case 'c': cases = true; break;
-		case 'r': rate = strtod(optarg, NULL); break;
-		default:
-			fprintf(stderr, "usage: casegen --url URL --events N [--entities N] "
-					"[--drift-pct P] [--seed S] [--cases] [--rate R]\n");
-			return 2;
-		}
-	}
-	if (url == NULL || events == 0 || drift_pct > 100 || entities == 0) {
-		fprintf(stderr, "casegen: --url and --events are required\n");
-		return 2;
-	}
-	tu_log_init("casegen", TU_LOG_WARN, TU_LOG_TEXT);
-	struct tu_nats_config nc = { .url = (char *)url, .connect_timeout = 2000,
-				     .request_timeout = 10000, .max_reconnect = 60,
-				     .reconnect_wait = 500 };
-	struct gen g = { .max = events, .rng = 0x9e3779b97f4a7c15ULL ^ seed, .rate = rate,
-			 .seed = seed, .cases = cases, .entities = entities, .drift_pct = drift_pct };
+	struct gen g = { .bus = bus, .max = o->events, .rng = 0x9e3779b97f4a7c15ULL ^ o->seed,
+			 .rate = o->rate, .seed = o->seed, .entities = o->entities,
+			 .drift_pct = o->drift_pct };
 	tu_arena_init(&g.arena, 16 * 1024);
-	char err[512];
-	struct tu_bus_opts bo = { .name = "casegen", .max_pending = 8192, .keep_failed = true };
-	if (tu_bus_connect(&nc, &bo, &g.bus, err, sizeof(err)) != TU_OK) {
-		fprintf(stderr, "casegen: %s\n", err);
-		tu_arena_release(&g.arena);
-		return 1;
-	}
 	g.t0 = tu_clock_mono_ns();
 	int rc = 0;
 	for (uint64_t round = 1; g.sent < g.max && rc == 0; round++)
 		for (int s = 0; s < 2 && g.sent < g.max && rc == 0; s++)
 			rc = scan(&g, s == 0, round);
-	size_t unsent = 0;
-	tu_status st = tu_bus_async_complete(g.bus, 60000, 5, &unsent);
-	double secs = (double)(tu_clock_mono_ns() - g.t0) / 1e9;
-	if (st != TU_OK) {
-		fprintf(stderr, "casegen: %zu messages not acked: %s\n", unsent, tu_status_str(st));
-		rc = 1;
-	}
-	fprintf(stderr, "casegen: published %" PRIu64 " events in %.2fs (%.0f/s)\n", g.sent, secs,
-		secs > 0 ? (double)g.sent / secs : 0.0);
-	tu_bus_destroy(g.bus, 1000);
 	tu_arena_release(&g.arena);
+	*sent = g.sent;
 	return rc;
 }
