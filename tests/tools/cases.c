@@ -182,8 +182,7 @@ static bool drifts(const struct gen *g, uint64_t i, uint64_t round)
 	return drifting(g, i, &odd) && (!odd || round % 2 == 1);
 }
 
-/* Is worker i in source b during round r? a holds everything. */
-static bool in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_pct)
+bool tu_cases_in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_pct)
 {
 	uint64_t span = entities * drift_pct / 100;
 	if (span == 0)
@@ -197,7 +196,7 @@ static bool in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_p
 
 static void unit_worker(const struct gen *g, uint64_t i, uint64_t round, bool a, struct unit *u)
 {
-	bool here = a || in_b(i, round, g->entities, g->drift_pct);
+	bool here = a || tu_cases_in_b(i, round, g->entities, g->drift_pct);
 	struct ent *e = add(u, "worker", "default", here, "w-%" PRIu64, i);
 	attr_rev(e, round);
 	/* b says `initializing` where a worker drifts (another slice than presence's) */

@@ -5,6 +5,7 @@
 #ifndef TU_TOOLS_CASES_H
 #define TU_TOOLS_CASES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bus.h"
@@ -16,6 +17,13 @@ struct tu_cases_opts {
 	unsigned seed;      /* in scan ids and the random choices */
 	double rate;        /* messages per second; 0: unpaced */
 };
+
+/*
+ * Is worker i in source b during round r (a holds every worker)? drift_pct
+ * percent of them drift: half are missing from b always, half every other
+ * round. eventgen's default stream uses it too.
+ */
+bool tu_cases_in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_pct);
 
 /* Publishes the stream asynchronously through bus; *sent: messages published. 0 or -1. */
 int tu_cases_publish(tu_bus *bus, const struct tu_cases_opts *o, uint64_t *sent);

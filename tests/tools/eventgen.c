@@ -207,19 +207,6 @@ static int observe(struct gen *g, const char *src, const char *scan_id, uint64_t
 	return publish(g, subject, TU_TYPE_OBSERVED, id, &o.base);
 }
 
-/* Is entity i in source b during round r? a holds everything. */
-static bool in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_pct)
-{
-	uint64_t span = entities * drift_pct / 100;
-	if (span == 0)
-		return true;
-	uint64_t slot = i % 100;
-	if (slot >= drift_pct)
-		return true;
-	/* drifted entities: half missing from b always, half flapping per round */
-	return (slot % 2 == 0) ? false : (round % 2 == 0);
-}
-
 int main(int argc, char **argv)
 {
 	const char *url = NULL;
@@ -294,9 +281,9 @@ int main(int argc, char **argv)
 			snprintf(scan_id, sizeof(scan_id), "%s-%u-%" PRIu64, src, seed, round);
 			rc = marker(&g, src, scan_id, true, full);
 			for (uint64_t i = 0; i < entities && g.sent + 1 < g.max && rc == 0; i++) {
-				bool here = s == 0 || in_b(i, round, entities, drift_pct);
+				bool here = s == 0 || tu_cases_in_b(i, round, entities, drift_pct);
 				bool before = s == 0 || round == 1 ||
-					      in_b(i, round - 1, entities, drift_pct);
+					      tu_cases_in_b(i, round - 1, entities, drift_pct);
 				if (full) {
 					if (here)
 						rc = observe(&g, src, scan_id, i, false, round);
