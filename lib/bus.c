@@ -31,7 +31,7 @@ struct tu_bus {
 	void *ack_ctx;
 	bool keep_failed;        /* park failed messages for resend */
 	_Atomic int inflight;    /* async publishes without an ack or error yet */
-	_Atomic bool async_used; /* an async publish happened (nats.c's pending list exists) */
+	_Atomic bool async_used; /* an async publish went through (nats.c's pending list exists) */
 	pthread_mutex_t mu;      /* guards failed */
 	natsMsg **failed;        /* owned messages whose publish failed */
 	size_t n_failed, cap_failed;
@@ -382,9 +382,16 @@ tu_status tu_bus_publish_async(tu_bus *bus, const struct tu_bus_msg *m)
 	if (st != TU_OK)
 		return st;
 	bus->inflight++;
-	bus->async_used = true;
 	natsStatus s = js_PublishMsgAsync(bus->js, &msg, NULL);
-	if (s != NATS_OK)
+	/*
+	 * Only a publish that went through proves nats.c's pending list exists: a
+	 * first one refused (the connection closed) leaves it NULL, and asking for
+	 * it then dereferences NULL (nats.c 3.4.1 js.c _newAsyncReply; the
+	 * processor crashed so after NATS stopped, integration.shutdown run 3).
+	 */
+	if (s == NATS_OK)
+		bus->async_used = true;
+	else
 		bus->inflight--;
 	natsMsg_Destroy(msg); /* no-op when the library took it */
 	return tu_bus_status(s);
