@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Chaos: SIGKILL the processor again and again during a fold (RELIABILITY.md).
 #
-# eventgen fills TRUEUP_EVENTS with EVENTS observations: two sources scan EVENTS/10
+# eventgen feeds TRUEUP_EVENTS with EVENTS observations: two sources scan EVENTS/10
 # workers about five times each, 2 % of the workers drift (some flapping), and a
 # presence rule in enforce mode derives drift events and commands; the processor is started and killed with SIGKILL
 # after a random 30..229 ms, KILLS times while events are still being folded,
@@ -20,9 +20,11 @@ KILLS=${TU_CHAOS_KILLS:-$(chaos_size 5 20)}
 tu_setup
 tu_start_nats
 chaos_fold_config
-"$TU_BUILD/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities $((EVENTS / 10)) \
-	--drift-pct 2 || tu_fail "eventgen"
+# Half the stream at once, the rest over KILLS/2 + 2 seconds: at least as long as
+# the kills take, so they land during the fold however fast it is.
+chaos_feed "$EVENTS" $((EVENTS / 10)) $((KILLS / 2 + 2))
 chaos_kill_processor "$EVENTS" "$KILLS" 30 200
+chaos_fed
 chaos_fold_rest "$EVENTS"
 tu_replay_compare "$TRUEUP_CONFIG" "$TU_TMP/view-live"
 cmds=$(wc -l <"$TU_TMP/live.TRUEUP_CMD")

@@ -16,11 +16,12 @@ KILLS=${TU_CRASH_KILLS:-12}
 tu_setup
 tu_start_nats
 chaos_fold_config
-"$TU_BUILD/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 20000 --drift-pct 2 \
-	|| tu_fail "eventgen"
-# Kill after a random 50..249 ms of each run (start-up included), until
-# KILLS kills have landed while events were still being folded.
+# Half the stream at once, the rest over KILLS/2 + 2 seconds (chaos_feed). Kill
+# after a random 50..249 ms of each run (start-up included), until KILLS kills
+# have landed while events were still being folded.
+chaos_feed "$EVENTS" 20000 $((KILLS / 2 + 2))
 chaos_kill_processor "$EVENTS" "$KILLS" 50 200
+chaos_fed
 chaos_fold_rest "$EVENTS"
 tu_replay_check "$TRUEUP_CONFIG" "$TU_TMP/view-live"
 tu_log "PASS: $EVENTS events, $CHAOS_KILLS SIGKILLs ($CHAOS_DURING while folding)"

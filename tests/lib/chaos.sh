@@ -23,6 +23,12 @@
 #   chaos_fold_config [LISTEN]   writes $TU_TMP/trueup.yaml (view $TU_TMP/view-live; the
 #                                processor's metrics on LISTEN, default none), exports
 #                                TRUEUP_CONFIG, runs `trueup streams apply`
+#   chaos_feed EVENTS ENTITIES SECS
+#                                eventgen's stream of EVENTS observations over ENTITIES
+#                                workers (2 % drift): the first half at once (a backlog),
+#                                the rest paced over SECS seconds (in the background), so
+#                                kills land while events are still arriving however fast
+#                                the fold is; chaos_fed waits for it and fails if it failed
 #   chaos_applied                the view's applied sequence (0 if none)
 #   chaos_kill_processor EVENTS KILLS [MIN_MS SPAN_MS]
 #                                starts the processor and SIGKILLs it after MIN_MS +
@@ -81,6 +87,17 @@ YAML
 	tu_eventgen_policy "$TU_TMP" >>"$TU_TMP/trueup.yaml"
 	export TRUEUP_CONFIG=$TU_TMP/trueup.yaml
 	"$TU_BUILD/trueup" streams apply >/dev/null || tu_fail "streams apply"
+}
+
+chaos_feed() {
+	local events=$1 entities=$2 secs=$3
+	tu_bg eventgen "$TU_BUILD/tests/eventgen" --url "$NATS_URL" --events "$events" \
+		--entities "$entities" --drift-pct 2 --burst $((events / 2)) \
+		--rate $(((events - events / 2) / secs + 1))
+}
+
+chaos_fed() {
+	wait "$(tu_pid eventgen)" || tu_fail "eventgen (paced) failed: $(tail -3 "$TU_TMP/eventgen.log")"
 }
 
 chaos_applied() {

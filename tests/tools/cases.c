@@ -73,6 +73,16 @@ static bool room(const struct gen *g)
 	return g->sent + 1 < g->max;
 }
 
+void tu_cases_pace(int64_t t0, uint64_t sent, double rate)
+{
+	if (rate <= 0)
+		return;
+	int64_t due = t0 + (int64_t)((double)sent * 1e9 / rate);
+	int64_t ahead = due - tu_clock_mono_ns();
+	if (ahead > 1000000)
+		tu_clock_sleep_ms(ahead / 1000000);
+}
+
 static int publish(struct gen *g, const char *subject, const char *type, const char *id,
 		   const ProtobufCMessage *m)
 {
@@ -83,12 +93,7 @@ static int publish(struct gen *g, const char *subject, const char *type, const c
 		return -1;
 	}
 	protobuf_c_message_pack(m, buf);
-	if (g->rate > 0) {
-		int64_t due = g->t0 + (int64_t)((double)g->sent * 1e9 / g->rate);
-		int64_t ahead = due - tu_clock_mono_ns();
-		if (ahead > 1000000)
-			tu_clock_sleep_ms(ahead / 1000000);
-	}
+	tu_cases_pace(g->t0, g->sent, g->rate);
 	struct tu_bus_msg msg = { subject, type, id, NULL, buf, n };
 	for (int tries = 0; tries < 100; tries++) {
 		tu_status st = tu_bus_publish_async(g->bus, &msg);

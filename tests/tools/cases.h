@@ -25,6 +25,13 @@ struct tu_cases_opts {
  */
 bool tu_cases_in_b(uint64_t i, uint64_t round, uint64_t entities, unsigned drift_pct);
 
+/*
+ * Paces publishing: sleeps until message `sent` is due, `rate` messages per
+ * second after t0 (tu_clock_mono_ns); no-op when rate <= 0. eventgen's
+ * default stream uses it too.
+ */
+void tu_cases_pace(int64_t t0, uint64_t sent, double rate);
+
 /* Publishes the stream asynchronously through bus; *sent: messages published. 0 or -1. */
 int tu_cases_publish(tu_bus *bus, const struct tu_cases_opts *o, uint64_t *sent);
 

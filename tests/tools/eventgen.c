@@ -17,10 +17,15 @@
  *
  * --cases (the benchmarks, tests/bench) publishes instead the observations
  * of the five cases of tests/scenarios (cases.c), which the bench policy
- * reads; --rate R paces them (messages per second).
+ * reads.
+ *
+ * --rate R paces either stream (messages per second), after the first
+ * --burst B messages published at once: the chaos suite's processor kills
+ * land in a backlog, then while the stream is still being fed, however fast
+ * the fold (tests/lib/chaos.sh).
  *
  * usage: eventgen --url URL --events N [--from I] [--entities N] [--drift-pct P] [--seed S]
- *                 [--garbage G]
+ *                 [--garbage G] [--rate R [--burst B]]
  *        eventgen --url URL --events N --cases [--rate R] [--entities N] [--drift-pct P]
  *                 [--seed S]
  * (--from I: publish only messages I.. of the N, to feed a stream in steps;
@@ -46,6 +51,9 @@ struct gen {
 	uint64_t from;                 /* messages before this index are generated, not published */
 	uint64_t garbage, garbage_max; /* malformed ones published, and how many to publish */
 	unsigned seed;                 /* --seed: in every Nats-Msg-Id */
+	double rate;                   /* --rate: messages per second; 0: unpaced */
+	uint64_t burst;                /* --burst: published unpaced first */
+	int64_t t0;                    /* monotonic time the first paced message was due */
 	uint64_t rng;
 };
 
@@ -153,8 +161,15 @@ static int garbage(struct gen *g, uint64_t k)
 static int publish(struct gen *g, const char *subject, const char *type, const char *id,
 		   const ProtobufCMessage *m)
 {
-	if (g->sent >= g->from && pack_and_publish(g, subject, type, id, m) != 0)
-		return -1;
+	if (g->sent >= g->from) {
+		uint64_t pub = g->sent - g->from;
+		if (pub == g->burst)
+			g->t0 = tu_clock_mono_ns();
+		if (pub >= g->burst)
+			tu_cases_pace(g->t0, pub - g->burst, g->rate);
+		if (pack_and_publish(g, subject, type, id, m) != 0)
+			return -1;
+	}
 	g->sent++;
 	while (g->garbage < g->garbage_max && g->garbage * g->max < g->sent * g->garbage_max) {
 		if (garbage(g, g->garbage) != 0)
@@ -211,7 +226,7 @@ int main(int argc, char **argv)
 {
 	const char *url = NULL;
 	uint64_t events = 0, entities = 10000, from = 0;
-	uint64_t garbage_max = 0;
+	uint64_t garbage_max = 0, burst = 0;
 	unsigned drift_pct = 2, seed = 1;
 	bool cases = false;
 	double rate = 0;
@@ -225,6 +240,7 @@ int main(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "cases", no_argument, NULL, 'c' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "burst", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -239,9 +255,10 @@ int main(int argc, char **argv)
 		case 'f': from = strtoull(optarg, NULL, 10); break;
 		case 'c': cases = true; break;
 		case 'r': rate = strtod(optarg, NULL); break;
+		case 'b': burst = strtoull(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: eventgen --url URL --events N [--entities N] "
-					"[--from I] [--drift-pct P] [--seed S] [--garbage G]\n"
+					"[--from I] [--drift-pct P] [--seed S] [--garbage G] [--rate R [--burst B]]\n"
 					"       eventgen --url URL --events N --cases [--rate R] "
 					"[--entities N] [--drift-pct P] [--seed S]\n");
 			return 2;
@@ -251,8 +268,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "eventgen: --url and --events are required\n");
 		return 2;
 	}
-	if (cases ? from > 0 || garbage_max > 0 : rate != 0) {
-		fprintf(stderr, "eventgen: --rate goes with --cases; --from and --garbage without it\n");
+	if (cases && (from > 0 || garbage_max > 0 || burst > 0)) {
+		fprintf(stderr, "eventgen: --from, --garbage and --burst go without --cases\n");
 		return 2;
 	}
 	tu_log_init("eventgen", TU_LOG_WARN, TU_LOG_TEXT);
@@ -268,6 +285,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int64_t t0 = tu_clock_mono_ns();
+	g.rate = rate;
+	g.burst = burst;
+	g.t0 = t0;
 	int rc = 0;
 	if (cases) {
 		struct tu_cases_opts co = { events, entities, drift_pct, seed, rate };
