@@ -32,10 +32,10 @@
 #   chaos_applied                the view's applied sequence (0 if none)
 #   chaos_kill_processor EVENTS KILLS [MIN_MS SPAN_MS]
 #                                starts the processor and SIGKILLs it after MIN_MS +
-#                                random(SPAN_MS) ms (both halved while a run folds more
-#                                than its share), until KILLS kills landed while events
-#                                were still being folded; sets CHAOS_KILLS (all kills) and
-#                                CHAOS_DURING; fails if folding ended first
+#                                random(SPAN_MS) ms, until KILLS kills landed while events
+#                                were still being folded (chaos_feed keeps them coming);
+#                                sets CHAOS_KILLS (all kills) and CHAOS_DURING; fails if
+#                                folding ended first
 #   chaos_folded SEQ             true once the view applied SEQ and its outbox is empty
 #   chaos_fold_rest EVENTS       one more processor: folds the rest and drains its outbox
 # then `tu_replay_compare "$TRUEUP_CONFIG" "$TU_TMP/view-live"` (replay_check.sh) counts
@@ -108,7 +108,7 @@ chaos_applied() {
 
 chaos_kill_processor() {
 	local events=$1 kills=$2 min_ms=${3:-50} span_ms=${4:-200}
-	local a=0 prev=0 i pid ms
+	local a=0 i pid ms
 	CHAOS_KILLS=0
 	CHAOS_DURING=0
 	while [ "$CHAOS_DURING" -lt "$kills" ] && [ "$a" -lt "$events" ]; do
@@ -124,13 +124,6 @@ chaos_kill_processor() {
 		a=$(chaos_applied)
 		if [ "$a" -lt "$events" ]; then CHAOS_DURING=$((CHAOS_DURING + 1)); fi
 		tu_log "kill $CHAOS_KILLS: SIGKILL after $ms ms at applied sequence $a of $events"
-		# A fast fold (an idle machine) would end before the last kill: shorten the runs
-		# while one run folds more than its share of what is left.
-		if [ $(((a - prev) * (kills - CHAOS_DURING + 1))) -gt $((events - a)) ]; then
-			min_ms=$(((min_ms + 1) / 2))
-			span_ms=$(((span_ms + 1) / 2))
-		fi
-		prev=$a
 	done
 	[ "$CHAOS_DURING" -ge "$kills" ] ||
 		tu_fail "only $CHAOS_DURING kills landed while folding (wanted $kills)"
