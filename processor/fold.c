@@ -21,6 +21,7 @@
 #include "bounds.h"
 #include "clock.h"
 #include "contract.h"
+#include "entity_codec.h"
 #include "fold_internal.h"
 #include "ids.h"
 #include "log.h"
@@ -78,8 +79,12 @@ tu_status tu__get_pb(tu_fold *f, MDB_dbi dbi, const struct tu__key *k,
 	int rc = mdb_get(f->txn, dbi, &key, &val);
 	if (rc != 0)
 		return tu_view_status(rc);
-	ProtobufCMessage *m = protobuf_c_message_unpack(d, tu_arena_pb(&f->arena), val.mv_size,
-							val.mv_data);
+	/* Entity records, one per observation, have their own codec (entity_codec.h). */
+	ProtobufCMessage *m =
+		d == &trueup__view__entity__descriptor
+			? (ProtobufCMessage *)tu_entity_decode(&f->arena, val.mv_data, val.mv_size)
+			: protobuf_c_message_unpack(d, tu_arena_pb(&f->arena), val.mv_size,
+						    val.mv_data);
 	if (m == NULL) {
 		/* Our own records: undecodable means a bug or a foreign view. */
 		tu_error("view record of %s does not decode", d->name);
@@ -101,13 +106,18 @@ tu_status tu__put_pb(tu_fold *f, MDB_dbi dbi, const struct tu__key *k, const Pro
 {
 	if (k->over)
 		return TU_ETOOBIG;
-	size_t n = protobuf_c_message_get_packed_size(m);
+	bool entity = m->descriptor == &trueup__view__entity__descriptor;
+	const Trueup__View__Entity *e = (const Trueup__View__Entity *)m;
+	size_t n = entity ? tu_entity_size(e) : protobuf_c_message_get_packed_size(m);
 	MDB_val key = { k->n, (void *)k->b }, val = { n, NULL };
 	/* MDB_RESERVE: pack straight into the page LMDB hands back. */
 	int rc = mdb_put(f->txn, dbi, &key, &val, MDB_RESERVE);
 	if (rc != 0)
 		return tu_view_status(rc);
-	protobuf_c_message_pack(m, val.mv_data);
+	if (entity)
+		tu_entity_encode(e, val.mv_data);
+	else
+		protobuf_c_message_pack(m, val.mv_data);
 	return TU_OK;
 }
 
@@ -679,71 +689,6 @@ static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
 	return entity_update(f, o->entity, o->source, &u);
 }
 
-/* Reads a protobuf varint at p (n bytes left); returns its length, 0 if malformed. */
-static size_t wire_varint(const uint8_t *p, size_t n, uint64_t *v)
-{
-	uint64_t x = 0;
-	for (size_t i = 0; i < n && i < 10; i++) {
-		x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if ((p[i] & 0x80) == 0) {
-			*v = x;
-			return i + 1;
-		}
-	}
-	return 0;
-}
-
-/*
- * Walks the fields of an encoded message: calls back for each length-delimited
- * field (number, bytes) and varint field (number, value); false if malformed.
- */
-struct wire_field {
-	uint32_t num;
-	uint32_t type;       /* 0 varint, 2 length-delimited */
-	const uint8_t *data; /* type 2 */
-	size_t len;          /* type 2 */
-	uint64_t value;      /* type 0 */
-};
-
-static bool wire_next(const uint8_t **p, const uint8_t *end, struct wire_field *f)
-{
-	uint64_t tag = 0, v = 0;
-	size_t k = wire_varint(*p, (size_t)(end - *p), &tag);
-	if (k == 0)
-		return false;
-	*p += k;
-	f->num = (uint32_t)(tag >> 3);
-	f->type = (uint32_t)(tag & 7);
-	switch (f->type) {
-	case 0:
-		k = wire_varint(*p, (size_t)(end - *p), &f->value);
-		if (k == 0)
-			return false;
-		*p += k;
-		return true;
-	case 1:
-		if (end - *p < 8)
-			return false;
-		*p += 8;
-		return true;
-	case 5:
-		if (end - *p < 4)
-			return false;
-		*p += 4;
-		return true;
-	case 2:
-		k = wire_varint(*p, (size_t)(end - *p), &v);
-		if (k == 0 || v > (uint64_t)(end - *p - (ptrdiff_t)k))
-			return false;
-		f->data = *p + k;
-		f->len = (size_t)v;
-		*p += k + v;
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
  * Whether an encoded Entity record says source has the entity present with
  * this scan id, read straight from the wire format: a full scan's sweep
@@ -756,14 +701,14 @@ static bool entity_seen_in_scan(const uint8_t *buf, size_t len, const char *sour
 {
 	const uint8_t *p = buf, *end = buf + len;
 	size_t sl = strlen(source), il = strlen(scan_id);
-	struct wire_field f;
-	while (p < end && wire_next(&p, end, &f)) {
+	struct tu_wire_field f;
+	while (p < end && tu_wire_next(&p, end, &f)) {
 		if (f.num != 2 || f.type != 2)
 			continue;
 		const uint8_t *q = f.data, *qend = f.data + f.len;
-		struct wire_field g;
+		struct tu_wire_field g;
 		bool mine = false, present = false, same = false;
-		while (q < qend && wire_next(&q, qend, &g)) {
+		while (q < qend && tu_wire_next(&q, qend, &g)) {
 			if (g.num == 1 && g.type == 2)
 				mine = g.len == sl && memcmp(g.data, source, sl) == 0;
 			else if (g.num == 2 && g.type == 0)
