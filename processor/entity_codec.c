@@ -4,25 +4,33 @@
  * SourceState { source = 1; present = 2; repeated attrs = 3; scan_id = 4;
  * first_seq = 5; first_ns = 6; last_seq = 7; last_ns = 8; changed_seq = 9;
  * changed_ns = 10; expires_ns = 11; expired = 12 }; common.proto: EntityRef
- * { kind = 1; namespace = 2; name = 3 }, Attr { key = 1; value = 2 }.
+ * { kind = 1; namespace = 2; name = 3 }, Attr { key = 1; value = 2 };
+ * observe.proto: ObservedState { source = 1; scan_id = 2; entity = 3;
+ * deleted = 4; repeated attrs = 5; observed_at_ns = 6; digest = 7 }.
  */
 #include "entity_codec.h"
 
 #include <string.h>
 
 #include "trueup/v1/common.pb-c.h"
+#include "trueup/v1/observe.pb-c.h"
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
 /* ---- reading ---------------------------------------------------------------------- */
 
 /* A varint of at most max bytes at p (n left): its length, 0 if malformed. */
-static size_t rd_varint(const uint8_t *p, size_t n, size_t max, uint64_t *v)
+static inline size_t rd_varint(const uint8_t *p, size_t n, size_t max, uint64_t *v)
 {
+	if (n > 0 && p[0] < 0x80) {
+		*v = p[0];
+		return 1;
+	}
+	size_t lim = n < max ? n : max;
 	uint64_t x = 0;
-	for (size_t i = 0; i < n && i < max; i++) {
+	for (size_t i = 0; i < lim; i++) {
 		x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if ((p[i] & 0x80) == 0) {
+		if (p[i] < 0x80) {
 			*v = x;
 			return i + 1;
 		}
@@ -30,8 +38,23 @@ static size_t rd_varint(const uint8_t *p, size_t n, size_t max, uint64_t *v)
 	return 0;
 }
 
-/* As protobuf-c reads them: tags and length prefixes are 32-bit (5 bytes). */
-bool tu_wire_next(const uint8_t **p, const uint8_t *end, struct tu_wire_field *f)
+/* The length of the varint at p (n left), at most max bytes; 0 if malformed. */
+static inline size_t skip_varint(const uint8_t *p, size_t n, size_t max)
+{
+	size_t lim = n < max ? n : max;
+	for (size_t i = 0; i < lim; i++)
+		if (p[i] < 0x80)
+			return i + 1;
+	return 0;
+}
+
+/*
+ * Reads the field at *p as protobuf-c does (tags and length prefixes are
+ * 32-bit, 5 bytes) and moves *p past it; false if malformed. Varint values
+ * are decoded only if values (counting fields needs their ends only).
+ */
+static inline bool wire_field(const uint8_t **p, const uint8_t *end, struct tu_wire_field *f,
+			      bool values)
 {
 	uint64_t tag = 0, v = 0;
 	if (*p >= end || (**p & 0xf8) == 0)
@@ -40,35 +63,36 @@ bool tu_wire_next(const uint8_t **p, const uint8_t *end, struct tu_wire_field *f
 	if (k == 0)
 		return false;
 	*p += k;
+	size_t left = (size_t)(end - *p);
 	f->num = (uint32_t)(tag >> 3);
 	f->type = (uint32_t)(tag & 7);
 	f->raw = *p;
 	switch (f->type) {
 	case WT_VARINT:
-		k = rd_varint(*p, (size_t)(end - *p), 10, &f->value);
+		k = values ? rd_varint(*p, left, 10, &f->value) : skip_varint(*p, left, 10);
 		break;
-	case WT_I64:
-		k = end - *p < 8 ? 0 : 8;
-		break;
-	case WT_I32:
-		k = end - *p < 4 ? 0 : 4;
-		break;
+	case WT_I64: k = left < 8 ? 0 : 8; break;
+	case WT_I32: k = left < 4 ? 0 : 4; break;
 	case WT_LEN:
-		k = rd_varint(*p, (size_t)(end - *p), 5, &v);
-		if (k == 0 || v > (uint64_t)(end - *p - (ptrdiff_t)k))
+		k = rd_varint(*p, left, 5, &v);
+		if (k == 0 || v > left - k)
 			return false;
 		f->data = *p + k;
 		f->len = (size_t)v;
 		k += (size_t)v;
 		break;
-	default:
-		return false;
+	default: return false;
 	}
 	if (k == 0)
 		return false;
 	f->raw_len = k;
 	*p += k;
 	return true;
+}
+
+bool tu_wire_next(const uint8_t **p, const uint8_t *end, struct tu_wire_field *f)
+{
+	return wire_field(p, end, f, true);
 }
 
 /* How many fields numbered num the message holds; -1 if it is malformed. */
@@ -78,7 +102,7 @@ static long count_fields(const uint8_t *buf, size_t len, uint32_t num)
 	struct tu_wire_field f;
 	long n = 0;
 	while (p < end) {
-		if (!tu_wire_next(&p, end, &f))
+		if (!wire_field(&p, end, &f, false))
 			return -1;
 		n += f.num == num;
 	}
@@ -122,46 +146,62 @@ static bool rd_bool(const struct tu_wire_field *f, protobuf_c_boolean *out)
 	return true;
 }
 
-/* A second EntityRef field merges into the first, as protobuf-c does. */
-static bool rd_ref(struct tu_arena *a, const uint8_t *buf, size_t len, Trueup__V1__EntityRef *r)
+/*
+ * A message of string fields numbered 1..n (EntityRef, Attr) into slots[0..n-1];
+ * other fields are skipped. Fields already set stay unless the bytes set them
+ * again: a second EntityRef field merges into the first, as protobuf-c does.
+ */
+static bool rd_strings(struct tu_arena *a, const uint8_t *buf, size_t len, char **slots[],
+		       uint32_t n)
 {
 	const uint8_t *p = buf, *end = buf + len;
 	struct tu_wire_field f;
 	while (p < end) {
-		if (!tu_wire_next(&p, end, &f))
+		if (!wire_field(&p, end, &f, true))
 			return false;
-		bool ok = true;
-		switch (f.num) {
-		case 1: ok = rd_string(a, &f, &r->kind); break;
-		case 2: ok = rd_string(a, &f, &r->namespace_); break;
-		case 3: ok = rd_string(a, &f, &r->name); break;
-		default: break;
-		}
-		if (!ok)
+		if (f.num >= 1 && f.num <= n && !rd_string(a, &f, slots[f.num - 1]))
 			return false;
 	}
 	return true;
+}
+
+static bool rd_ref(struct tu_arena *a, const uint8_t *buf, size_t len, Trueup__V1__EntityRef *r)
+{
+	char **slots[] = { &r->kind, &r->namespace_, &r->name };
+	return rd_strings(a, buf, len, slots, 3);
 }
 
 static Trueup__V1__Attr *rd_attr(struct tu_arena *a, const uint8_t *buf, size_t len)
 {
 	Trueup__V1__Attr *at = tu_arena_alloc_raw(a, sizeof(*at));
 	trueup__v1__attr__init(at);
-	const uint8_t *p = buf, *end = buf + len;
-	struct tu_wire_field f;
-	while (p < end) {
-		if (!tu_wire_next(&p, end, &f))
-			return NULL;
-		bool ok = true;
-		switch (f.num) {
-		case 1: ok = rd_string(a, &f, &at->key); break;
-		case 2: ok = rd_string(a, &f, &at->value); break;
-		default: break;
-		}
-		if (!ok)
-			return NULL;
+	char **slots[] = { &at->key, &at->value };
+	return rd_strings(a, buf, len, slots, 2) ? at : NULL;
+}
+
+/* EntityRef as field of a message: merged into *r (allocated on first sight). */
+static bool rd_ref_field(struct tu_arena *a, const struct tu_wire_field *f,
+			 Trueup__V1__EntityRef **r)
+{
+	if (f->type != WT_LEN)
+		return false;
+	if (*r == NULL) {
+		*r = tu_arena_alloc_raw(a, sizeof(**r));
+		trueup__v1__entity_ref__init(*r);
 	}
-	return at;
+	return rd_ref(a, f->data, f->len, *r);
+}
+
+static bool rd_attr_field(struct tu_arena *a, const struct tu_wire_field *f,
+			  Trueup__V1__Attr **attrs, size_t *n)
+{
+	if (f->type != WT_LEN)
+		return false;
+	Trueup__V1__Attr *at = rd_attr(a, f->data, f->len);
+	if (at == NULL)
+		return false;
+	attrs[(*n)++] = at;
+	return true;
 }
 
 static bool rd_source_field(struct tu_arena *a, const struct tu_wire_field *f,
@@ -170,15 +210,7 @@ static bool rd_source_field(struct tu_arena *a, const struct tu_wire_field *f,
 	switch (f->num) {
 	case 1: return rd_string(a, f, &s->source);
 	case 2: return rd_bool(f, &s->present);
-	case 3: {
-		if (f->type != WT_LEN)
-			return false;
-		Trueup__V1__Attr *at = rd_attr(a, f->data, f->len);
-		if (at == NULL)
-			return false;
-		s->attrs[s->n_attrs++] = at;
-		return true;
-	}
+	case 3: return rd_attr_field(a, f, s->attrs, &s->n_attrs);
 	case 4: return rd_string(a, f, &s->scan_id);
 	case 5: return rd_u64(f, &s->first_seq);
 	case 6: return rd_i64(f, &s->first_ns);
@@ -204,7 +236,7 @@ static Trueup__View__SourceState *rd_source(struct tu_arena *a, const uint8_t *b
 	const uint8_t *p = buf, *end = buf + len;
 	struct tu_wire_field f;
 	while (p < end) {
-		if (!tu_wire_next(&p, end, &f) || !rd_source_field(a, &f, s))
+		if (!wire_field(&p, end, &f, true) || !rd_source_field(a, &f, s))
 			return NULL;
 	}
 	return s;
@@ -222,15 +254,9 @@ Trueup__View__Entity *tu_entity_decode(struct tu_arena *a, const uint8_t *buf, s
 	const uint8_t *p = buf, *end = buf + len;
 	struct tu_wire_field f;
 	while (p < end) {
-		tu_wire_next(&p, end, &f); /* count_fields read them all */
+		wire_field(&p, end, &f, true); /* count_fields read them all */
 		if (f.num == 1) {
-			if (f.type != WT_LEN)
-				return NULL;
-			if (e->ref == NULL) {
-				e->ref = tu_arena_alloc_raw(a, sizeof(*e->ref));
-				trueup__v1__entity_ref__init(e->ref);
-			}
-			if (!rd_ref(a, f.data, f.len, e->ref))
+			if (!rd_ref_field(a, &f, &e->ref))
 				return NULL;
 		} else if (f.num == 2) {
 			if (f.type != WT_LEN)
@@ -242,6 +268,40 @@ Trueup__View__Entity *tu_entity_decode(struct tu_arena *a, const uint8_t *buf, s
 		}
 	}
 	return e;
+}
+
+static bool rd_observed_field(struct tu_arena *a, const struct tu_wire_field *f,
+			      Trueup__V1__ObservedState *o)
+{
+	switch (f->num) {
+	case 1: return rd_string(a, f, &o->source);
+	case 2: return rd_string(a, f, &o->scan_id);
+	case 3: return rd_ref_field(a, f, &o->entity);
+	case 4: return rd_bool(f, &o->deleted);
+	case 5: return rd_attr_field(a, f, o->attrs, &o->n_attrs);
+	case 6: return rd_i64(f, &o->observed_at_ns);
+	case 7: return rd_string(a, f, &o->digest);
+	default: return true; /* unknown: skipped */
+	}
+}
+
+Trueup__V1__ObservedState *tu_observed_decode(struct tu_arena *a, const uint8_t *buf, size_t len)
+{
+	long n = count_fields(buf, len, 5);
+	if (n < 0)
+		return NULL;
+	Trueup__V1__ObservedState *o = tu_arena_alloc_raw(a, sizeof(*o));
+	trueup__v1__observed_state__init(o);
+	if (n > 0)
+		o->attrs = tu_arena_alloc_raw(a, (size_t)n * sizeof(*o->attrs));
+	const uint8_t *p = buf, *end = buf + len;
+	struct tu_wire_field f;
+	while (p < end) {
+		wire_field(&p, end, &f, true); /* count_fields read them all */
+		if (!rd_observed_field(a, &f, o))
+			return NULL;
+	}
+	return o;
 }
 
 /* ---- writing ------------------------------------------------------------------------ */

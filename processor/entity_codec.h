@@ -1,8 +1,10 @@
 /*
  * entity_codec.h - the view's entity records (view.proto Entity) encoded and
- * decoded without protobuf-c's generic, descriptor-driven codec: the fold
- * decodes, changes and encodes one per observation, and protobuf-c's codec
- * was a fifth of the fold thread's time (BENCHMARKS.md).
+ * decoded, and observations (trueup.v1.ObservedState) decoded, without
+ * protobuf-c's generic, descriptor-driven codec: the fold decodes an
+ * observation and decodes, changes and encodes an entity record per event,
+ * and protobuf-c's codec was a fifth of the fold thread's time
+ * (BENCHMARKS.md).
  *
  * The bytes are protobuf-c's, byte for byte (fields in number order, proto3
  * zero values left out, minimal varints), so views written before and after
@@ -24,6 +26,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "trueup/v1/observe.pb-c.h"
 #include "view.pb-c.h"
 
 /* One field of an encoded message, as tu_wire_next() reads it. */
@@ -47,6 +50,13 @@ bool tu_wire_next(const uint8_t **p, const uint8_t *end, struct tu_wire_field *f
 
 /* Decodes an Entity record into arena a; NULL if malformed. */
 Trueup__View__Entity *tu_entity_decode(struct tu_arena *a, const uint8_t *buf, size_t len);
+
+/*
+ * Decodes an observation (trueup.v1.ObservedState, from the wire) into arena
+ * a, as protobuf-c would; NULL if malformed. The fold decodes one per
+ * observation; what it holds is checked by the fold, as before.
+ */
+Trueup__V1__ObservedState *tu_observed_decode(struct tu_arena *a, const uint8_t *buf, size_t len);
 
 /* The encoded size of e, and the encoding (exactly that many bytes into out). */
 size_t tu_entity_size(const Trueup__View__Entity *e);

@@ -656,8 +656,7 @@ static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
 {
 	const char *field = NULL;
 	char why[256];
-	Trueup__V1__ObservedState *o = trueup__v1__observed_state__unpack(
-		tu_arena_pb(&f->arena), ev->len, ev->data);
+	Trueup__V1__ObservedState *o = tu_observed_decode(&f->arena, ev->data, ev->len);
 	if (o == NULL)
 		return park(f, ev, "body does not decode as %s", TU_TYPE_OBSERVED);
 	if (!tu_pb_text_valid(&o->base, &field))
@@ -694,7 +693,9 @@ static tu_status fold_observed(tu_fold *f, const struct tu_fold_event *ev)
  * this scan id, read straight from the wire format: a full scan's sweep
  * looks at every entity of the source, and decoding each one would cost more
  * than the rest of the sweep (view.proto: Entity.sources = 2;
- * SourceState.source = 1, present = 2, scan_id = 4).
+ * SourceState.source = 1, present = 2, scan_id = 4). tu_entity_encode writes
+ * fields in number order, so the walk of a state stops at its first field
+ * past scan_id, or once its source is another.
  */
 static bool entity_seen_in_scan(const uint8_t *buf, size_t len, const char *source,
 				const char *scan_id)
@@ -708,10 +709,12 @@ static bool entity_seen_in_scan(const uint8_t *buf, size_t len, const char *sour
 		const uint8_t *q = f.data, *qend = f.data + f.len;
 		struct tu_wire_field g;
 		bool mine = false, present = false, same = false;
-		while (q < qend && tu_wire_next(&q, qend, &g)) {
-			if (g.num == 1 && g.type == 2)
+		while (q < qend && tu_wire_next(&q, qend, &g) && g.num <= 4) {
+			if (g.num == 1 && g.type == 2) {
 				mine = g.len == sl && memcmp(g.data, source, sl) == 0;
-			else if (g.num == 2 && g.type == 0)
+				if (!mine)
+					break;
+			} else if (g.num == 2 && g.type == 0)
 				present = g.value != 0;
 			else if (g.num == 4 && g.type == 2)
 				same = g.len == il && memcmp(g.data, scan_id, il) == 0;

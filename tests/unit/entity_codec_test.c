@@ -1,6 +1,7 @@
 /*
- * entity_codec_test.c - the view's entity records (processor/entity_codec.h)
- * against protobuf-c, the codec they replace on the fold's path: the same
+ * entity_codec_test.c - the view's entity records and the observations
+ * (processor/entity_codec.h) against protobuf-c, the codec they replace on
+ * the fold's path: the same
  * bytes for random records, the same records decoded, and the same inputs
  * refused (every truncation and random corruptions of valid records, and
  * protobuf-c's own leniencies: a bool of any wire type, unknown fields).
@@ -13,6 +14,7 @@
 #include "entity_codec.h"
 #include "testmain.h"
 #include "trueup/v1/common.pb-c.h"
+#include "trueup/v1/observe.pb-c.h"
 #include "view.pb-c.h"
 
 static uint64_t rng = 0x2545f4914f6cdd1dULL;
@@ -252,9 +254,106 @@ static void refuses_malformed(void **state)
 	tu_arena_release(&a);
 }
 
+static Trueup__V1__ObservedState *rand_observed(struct tu_arena *a)
+{
+	Trueup__V1__ObservedState *o = tu_arena_alloc(a, sizeof(*o));
+	trueup__v1__observed_state__init(o);
+	o->source = rand_string(a);
+	o->scan_id = rand_string(a);
+	/* An entity and attributes: those of a random record. */
+	Trueup__View__Entity *e = rand_entity(a);
+	o->entity = e->ref;
+	if (e->n_sources > 0) {
+		o->attrs = e->sources[0]->attrs;
+		o->n_attrs = e->sources[0]->n_attrs;
+	}
+	o->deleted = next() % 4 == 0;
+	o->observed_at_ns = rand_i64();
+	o->digest = rand_string(a);
+	return o;
+}
+
+static bool str_eq(const char *x, const char *y)
+{
+	assert_non_null(x); /* absent strings decode as "" */
+	assert_non_null(y);
+	return strcmp(x, y) == 0;
+}
+
+static bool observed_equal(const Trueup__V1__ObservedState *x, const Trueup__V1__ObservedState *y)
+{
+	if (!str_eq(x->source, y->source) || !str_eq(x->scan_id, y->scan_id) ||
+	    !str_eq(x->digest, y->digest) || x->deleted != y->deleted ||
+	    x->observed_at_ns != y->observed_at_ns || x->n_attrs != y->n_attrs ||
+	    (x->entity == NULL) != (y->entity == NULL))
+		return false;
+	if (x->entity != NULL &&
+	    (!str_eq(x->entity->kind, y->entity->kind) ||
+	     !str_eq(x->entity->namespace_, y->entity->namespace_) ||
+	     !str_eq(x->entity->name, y->entity->name)))
+		return false;
+	for (size_t i = 0; i < x->n_attrs; i++)
+		if (!str_eq(x->attrs[i]->key, y->attrs[i]->key) ||
+		    !str_eq(x->attrs[i]->value, y->attrs[i]->value))
+			return false;
+	return true;
+}
+
+/* Both decoders on an observation: both refuse it, or both read the same. */
+static void observed_both(struct tu_arena *a, const uint8_t *buf, size_t n, int *accepted)
+{
+	Trueup__V1__ObservedState *ours = tu_observed_decode(a, buf, n);
+	Trueup__V1__ObservedState *theirs = trueup__v1__observed_state__unpack(NULL, n, buf);
+	if ((ours == NULL) != (theirs == NULL))
+		fail_msg("observation of %zu bytes: %s, protobuf-c %s", n,
+			 ours ? "accepted" : "refused", theirs ? "accepted" : "refused");
+	if (ours != NULL) {
+		assert_true(observed_equal(ours, theirs));
+		(*accepted)++;
+	}
+	if (theirs != NULL)
+		trueup__v1__observed_state__free_unpacked(theirs, NULL);
+}
+
+static void observations_decode_like_protobuf_c(void **state)
+{
+	(void)state;
+	struct tu_arena a;
+	tu_arena_init(&a, 64 * 1024);
+	int accepted = 0, inputs = 0;
+	for (int i = 0; i < 1000; i++) {
+		tu_arena_reset(&a);
+		Trueup__V1__ObservedState *o = rand_observed(&a);
+		size_t n = protobuf_c_message_get_packed_size(&o->base);
+		uint8_t *valid = tu_arena_alloc(&a, n + 1);
+		protobuf_c_message_pack(&o->base, valid);
+		Trueup__V1__ObservedState *d = tu_observed_decode(&a, valid, n);
+		assert_non_null(d);
+		/* What protobuf-c packed comes back as it was (NULL strings as ""). */
+		size_t again = protobuf_c_message_get_packed_size(&d->base);
+		assert_int_equal(again, n);
+		uint8_t *b = tu_arena_alloc(&a, n + 1);
+		protobuf_c_message_pack(&d->base, b);
+		assert_memory_equal(b, valid, n);
+		for (size_t cut = 0; cut <= n; cut += 1 + n / 64, inputs++)
+			observed_both(&a, valid, cut, &accepted);
+		uint8_t *m = tu_arena_alloc(&a, n + 1);
+		for (int j = 0; j < 100 && n > 0; j++, inputs++) {
+			memcpy(m, valid, n);
+			m[next() % n] ^= (uint8_t)(1u << next() % 8);
+			observed_both(&a, m, n, &accepted);
+		}
+	}
+	printf("observations: %d inputs, %d accepted by both, the rest refused by both\n", inputs,
+	       accepted);
+	assert_true(accepted > 0 && accepted < inputs);
+	tu_arena_release(&a);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(encodes_as_protobuf_c),
 	cmocka_unit_test(decodes_like_protobuf_c),
 	cmocka_unit_test(refuses_malformed),
+	cmocka_unit_test(observations_decode_like_protobuf_c),
 };
 TU_TEST_MAIN(tests)
