@@ -204,9 +204,23 @@ static bool rd_attr_field(struct tu_arena *a, const struct tu_wire_field *f,
 	return true;
 }
 
-static bool rd_source_field(struct tu_arena *a, const struct tu_wire_field *f,
-			    Trueup__View__SourceState *s)
+/* Hands each field of a message (valid: count_fields read it) to fn; false if fn refuses one. */
+typedef bool field_fn(struct tu_arena *a, const struct tu_wire_field *f, void *msg);
+
+static bool rd_fields(struct tu_arena *a, const uint8_t *buf, size_t len, field_fn *fn, void *msg)
 {
+	const uint8_t *p = buf, *end = buf + len;
+	struct tu_wire_field f;
+	while (p < end) {
+		if (!wire_field(&p, end, &f, true) || !fn(a, &f, msg))
+			return false;
+	}
+	return true;
+}
+
+static bool rd_source_field(struct tu_arena *a, const struct tu_wire_field *f, void *msg)
+{
+	Trueup__View__SourceState *s = msg;
 	switch (f->num) {
 	case 1: return rd_string(a, f, &s->source);
 	case 2: return rd_bool(f, &s->present);
@@ -233,13 +247,23 @@ static Trueup__View__SourceState *rd_source(struct tu_arena *a, const uint8_t *b
 	trueup__view__source_state__init(s);
 	if (n > 0)
 		s->attrs = tu_arena_alloc_raw(a, (size_t)n * sizeof(*s->attrs));
-	const uint8_t *p = buf, *end = buf + len;
-	struct tu_wire_field f;
-	while (p < end) {
-		if (!wire_field(&p, end, &f, true) || !rd_source_field(a, &f, s))
-			return NULL;
-	}
-	return s;
+	return rd_fields(a, buf, len, rd_source_field, s) ? s : NULL;
+}
+
+static bool rd_entity_field(struct tu_arena *a, const struct tu_wire_field *f, void *msg)
+{
+	Trueup__View__Entity *e = msg;
+	if (f->num == 1)
+		return rd_ref_field(a, f, &e->ref);
+	if (f->num != 2)
+		return true; /* unknown: skipped */
+	if (f->type != WT_LEN)
+		return false;
+	Trueup__View__SourceState *s = rd_source(a, f->data, f->len);
+	if (s == NULL)
+		return false;
+	e->sources[e->n_sources++] = s;
+	return true;
 }
 
 Trueup__View__Entity *tu_entity_decode(struct tu_arena *a, const uint8_t *buf, size_t len)
@@ -251,28 +275,12 @@ Trueup__View__Entity *tu_entity_decode(struct tu_arena *a, const uint8_t *buf, s
 	trueup__view__entity__init(e);
 	if (n > 0)
 		e->sources = tu_arena_alloc_raw(a, (size_t)n * sizeof(*e->sources));
-	const uint8_t *p = buf, *end = buf + len;
-	struct tu_wire_field f;
-	while (p < end) {
-		wire_field(&p, end, &f, true); /* count_fields read them all */
-		if (f.num == 1) {
-			if (!rd_ref_field(a, &f, &e->ref))
-				return NULL;
-		} else if (f.num == 2) {
-			if (f.type != WT_LEN)
-				return NULL;
-			Trueup__View__SourceState *s = rd_source(a, f.data, f.len);
-			if (s == NULL)
-				return NULL;
-			e->sources[e->n_sources++] = s;
-		}
-	}
-	return e;
+	return rd_fields(a, buf, len, rd_entity_field, e) ? e : NULL;
 }
 
-static bool rd_observed_field(struct tu_arena *a, const struct tu_wire_field *f,
-			      Trueup__V1__ObservedState *o)
+static bool rd_observed_field(struct tu_arena *a, const struct tu_wire_field *f, void *msg)
 {
+	Trueup__V1__ObservedState *o = msg;
 	switch (f->num) {
 	case 1: return rd_string(a, f, &o->source);
 	case 2: return rd_string(a, f, &o->scan_id);
@@ -294,14 +302,7 @@ Trueup__V1__ObservedState *tu_observed_decode(struct tu_arena *a, const uint8_t 
 	trueup__v1__observed_state__init(o);
 	if (n > 0)
 		o->attrs = tu_arena_alloc_raw(a, (size_t)n * sizeof(*o->attrs));
-	const uint8_t *p = buf, *end = buf + len;
-	struct tu_wire_field f;
-	while (p < end) {
-		wire_field(&p, end, &f, true); /* count_fields read them all */
-		if (!rd_observed_field(a, &f, o))
-			return NULL;
-	}
-	return o;
+	return rd_fields(a, buf, len, rd_observed_field, o) ? o : NULL;
 }
 
 /* ---- writing ------------------------------------------------------------------------ */
