@@ -152,6 +152,42 @@ static void encodes_as_protobuf_c(void **state)
 	tu_arena_release(&a);
 }
 
+static void decode_both(struct tu_arena *a, const uint8_t *buf, size_t n, int *accepted);
+
+/* Varints of every length (1..10 bytes, the edges of each) come back as they were. */
+static void varints_of_every_length(void **state)
+{
+	(void)state;
+	struct tu_arena a;
+	tu_arena_init(&a, 4096);
+	for (int bits = 0; bits <= 64; bits++) {
+		uint64_t edge = bits == 64 ? UINT64_MAX : (1ULL << bits);
+		for (int d = -1; d <= 1; d++) {
+			tu_arena_reset(&a);
+			uint64_t v = edge + (uint64_t)(int64_t)d;
+			Trueup__View__SourceState s = TRUEUP__VIEW__SOURCE_STATE__INIT, *sp = &s;
+			Trueup__View__Entity e = TRUEUP__VIEW__ENTITY__INIT;
+			s.source = "a";
+			s.first_seq = v;
+			s.last_ns = (int64_t)v;
+			s.changed_seq = 1; /* a 1-byte varint after it */
+			e.sources = &sp;
+			e.n_sources = 1;
+			size_t n = 0;
+			uint8_t *b = encode(&a, &e, &n);
+			Trueup__View__Entity *d2 = tu_entity_decode(&a, b, n);
+			assert_non_null(d2);
+			assert_int_equal(d2->sources[0]->first_seq, v);
+			assert_int_equal(d2->sources[0]->last_ns, (int64_t)v);
+			assert_int_equal(d2->sources[0]->changed_seq, 1);
+			int accepted = 0;
+			for (size_t cut = 0; cut <= n; cut++)
+				decode_both(&a, b, cut, &accepted);
+		}
+	}
+	tu_arena_release(&a);
+}
+
 /* Both decoders on buf: both refuse it, or both decode the same record. */
 static void decode_both(struct tu_arena *a, const uint8_t *buf, size_t n, int *accepted)
 {
@@ -353,6 +389,7 @@ static void observations_decode_like_protobuf_c(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(encodes_as_protobuf_c),
 	cmocka_unit_test(decodes_like_protobuf_c),
+	cmocka_unit_test(varints_of_every_length),
 	cmocka_unit_test(refuses_malformed),
 	cmocka_unit_test(observations_decode_like_protobuf_c),
 };
