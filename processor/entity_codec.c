@@ -304,8 +304,13 @@ static bool rd_entity_field(struct tu_arena *a, const struct tu_wire_field *f, v
 	return true;
 }
 
+/* What an empty message decodes from: an empty body may come as NULL (no offset on NULL). */
+static const uint8_t no_bytes[1];
+
 Trueup__View__Entity *tu_entity_decode(struct tu_arena *a, const uint8_t *buf, size_t len)
 {
+	if (len == 0)
+		buf = no_bytes;
 	long n = count_fields(buf, len, 2);
 	if (n < 0)
 		return NULL;
@@ -333,6 +338,8 @@ static bool rd_observed_field(struct tu_arena *a, const struct tu_wire_field *f,
 
 Trueup__V1__ObservedState *tu_observed_decode(struct tu_arena *a, const uint8_t *buf, size_t len)
 {
+	if (len == 0)
+		buf = no_bytes;
 	long n = count_fields(buf, len, 5);
 	if (n < 0)
 		return NULL;
