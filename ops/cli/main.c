@@ -165,6 +165,12 @@ int tu_cli_read(struct tu_cli *cli, tu_bus *bus, const char *stream,
 			rc = fn(ctx, list.Msgs[i]);
 		natsMsgList_Destroy(&list);
 	}
+	/*
+	 * What was read is printed before the connection is torn down: a pipe's
+	 * output stays whole even if the teardown does not end well (CI once saw
+	 * `streams dump | jq` cut at a 4 KiB boundary, the process gone silently).
+	 */
+	fflush(stdout);
 	tu_reader_close(r);
 	return rc;
 }
