@@ -12,18 +12,7 @@
 BIN=$TU_BUILD
 tu_setup
 tu_start_nats
-cat >"$TU_TMP/trueup.yaml" <<YAML
-nats: { url: "$NATS_URL" }
-log: { level: info, format: text }
-http: { processor: "" }
-processor:
-  view: $TU_TMP/view
-  tick: 0
-  sync_interval: 300ms
-YAML
-tu_eventgen_policy "$TU_TMP" >>"$TU_TMP/trueup.yaml"
-CFG=$TU_TMP/trueup.yaml
-"$BIN/trueup" streams apply --config "$CFG" >/dev/null || tu_fail "streams apply"
+tu_eventgen_config "sync_interval: 300ms"
 "$BIN/tests/eventgen" --url "$NATS_URL" --events 2000 --entities 200 2>/dev/null \
 	|| tu_fail "eventgen"
 tu_bg proc "$BIN/trueup-processor" --config "$CFG" --instance readers

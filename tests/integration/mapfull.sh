@@ -10,18 +10,7 @@ BIN=$TU_BUILD
 EVENTS=${TU_MAPFULL_EVENTS:-30000}
 tu_setup
 tu_start_nats
-cat >"$TU_TMP/trueup.yaml" <<YAML
-nats: { url: "$NATS_URL" }
-log: { level: info, format: text }
-http: { processor: "" }
-processor:
-  view: $TU_TMP/view
-  map_size: 256KiB
-  tick: 0
-YAML
-tu_eventgen_policy "$TU_TMP" >>"$TU_TMP/trueup.yaml"
-CFG=$TU_TMP/trueup.yaml
-"$BIN/trueup" streams apply --config "$CFG" >/dev/null || tu_fail "streams apply"
+tu_eventgen_config "map_size: 256KiB"
 "$BIN/tests/eventgen" --url "$NATS_URL" --events "$EVENTS" --entities 8000 --drift-pct 3 \
 	2>/dev/null || tu_fail "eventgen"
 tu_bg proc "$BIN/trueup-processor" --config "$CFG" --instance mapfull

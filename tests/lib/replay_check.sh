@@ -75,6 +75,22 @@ tu_replay_check() {
 			"messages missing, $TU_REPLAY_DUP extra or twice"
 }
 
+# tu_eventgen_config [PROCESSOR_LINE...]: writes $TU_TMP/trueup.yaml for one processor
+# folding eventgen's stream (info log, no HTTP, view $TU_TMP/view, no ticks, each
+# PROCESSOR_LINE added under processor:, then tu_eventgen_policy), sets CFG to it and
+# applies the streams.
+tu_eventgen_config() {
+	CFG=$TU_TMP/trueup.yaml
+	{
+		printf 'nats: { url: "%s" }\nlog: { level: info, format: text }\n' "$NATS_URL"
+		printf 'http: { processor: "" }\nprocessor:\n  view: %s\n  tick: 0\n' "$TU_TMP/view"
+		local line
+		for line in "$@"; do printf '  %s\n' "$line"; done
+		tu_eventgen_policy "$TU_TMP"
+	} >"$CFG"
+	"$TU_BUILD/trueup" streams apply --config "$CFG" >/dev/null || tu_fail "streams apply"
+}
+
 # tu_eventgen_policy DIR: the sources, target and rule that eventgen's stream
 # (tests/tools/eventgen.c: sources a and b, kind worker) exercises, as config
 # YAML; DIR is the files sources' path (never scanned by these tests).
